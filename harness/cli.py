@@ -1,0 +1,280 @@
+"""The ``harness`` command: subcommands, argument parsing, exit codes.
+
+Exit codes: 0 success, 2 bad input or unusable environment (one line on stderr), 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.errors import HarnessError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", metavar="PATH",
+        help="your own adult.data (plain or .gz; 15 columns, labels ' <=50K'/' >50K') "
+             "instead of the packaged, checksum-verified copy",
+    )  # fmt: skip
+    parser.add_argument(
+        "--variant", choices=["lab", "grouped"], default="lab",
+        help="'lab' reproduces the lab's 108 features (default); 'grouped' applies the "
+             "category merges the lab intended",
+    )  # fmt: skip
+
+
+def _add_device_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda"], default="auto",
+        help="where to train: 'auto' uses CUDA when present (default: auto)",
+    )  # fmt: skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness",
+        description="Benchmark and hyperparameter-search harness for PyTorch MLPs on UCI Adult.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser(
+        "data", help="show the splits: shapes, feature count, positive rate",
+        description="Load, verify and preprocess Adult exactly as the lab, and describe the "
+                    "splits.",
+    )  # fmt: skip
+    _add_data_options(data)
+    data.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    bench = commands.add_parser("bench", help="benchmarks (see 'harness bench models --help')")
+    bench_kinds = bench.add_subparsers(dest="bench_kind", required=True, metavar="KIND")
+    models = bench_kinds.add_parser(
+        "models", help="train the lab's fixed models and compare with its printed numbers",
+        description="Train each recipe of the recipe file, score it on test at the threshold "
+                    "chosen on validation, and print it beside the lab's numbers.",
+    )  # fmt: skip
+    models.add_argument(
+        "--recipe", action="append", metavar="NAME",
+        help="a recipe to run (repeatable; default: all recipes in the file)",
+    )  # fmt: skip
+    models.add_argument(
+        "--recipes", metavar="FILE", default=None,
+        help="recipe file (default: models/lab.toml of this project)",
+    )  # fmt: skip
+    models.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="train each recipe with seeds 0..K-1 (default: 1)",
+    )
+    models.add_argument("--json", metavar="PATH", help="also write the records as JSON here")
+    _add_device_option(models)
+    _add_data_options(models)
+
+    trial = commands.add_parser(
+        "trial", help="one training run of the search task's MLP",
+        description="Train the search task's MLP (N and N // 2 hidden units, Adam, shuffled "
+                    "minibatches, early stopping) with the given hyperparameters.",
+    )  # fmt: skip
+    trial.add_argument(
+        "--params", required=True, metavar="JSON",
+        help='hyperparameters, e.g. \'{"hidden_size": 202, "lr": 0.00294, "batch_size": 32, '
+             '"weight_decay": 1.74e-6, "dropout": 0.4}\'',
+    )  # fmt: skip
+    trial.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of model init, dropout and batch order (default: 0)",
+    )
+    trial.add_argument("--max-epochs", type=_positive_int, default=300, help="(default: 300)")
+    trial.add_argument("--patience", type=_positive_int, default=10, help="(default: 10)")
+    trial.add_argument("--json", action="store_true", help="print the record as JSON")
+    _add_device_option(trial)
+    _add_data_options(trial)
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, but got {value}")
+    return value
+
+
+def _splits(args: argparse.Namespace):
+    from harness.data import load_splits
+
+    return load_splits(args.data, args.variant)
+
+
+def cmd_data(args: argparse.Namespace) -> None:
+    summary = _splits(args).summary()
+    if args.json:
+        print(json.dumps(summary, indent=2))
+        return
+    table = Table(title=f"Adult, variant {summary['variant']} ({summary['source']})")
+    for column in ("split", "rows", "features", "positive rate"):
+        table.add_column(column, justify="right" if column != "split" else "left")
+    for name in ("train", "valid", "test"):
+        rows, features = summary[name]
+        rate = summary["positive_rate_by_split"][name]
+        table.add_row(name, f"{rows:,}", str(features), f"{rate:.4f}")
+    console.print(table)
+    console.print(f"positive rate overall: {summary['positive_rate']:.4f}")
+
+
+def _pct(value: float | None, lab: float | None = None) -> str:
+    if value is None:
+        return "-"
+    text = f"{100 * value:.2f}"
+    return f"{text} ({100 * lab:.2f})" if lab is not None else text
+
+
+def cmd_bench_models(args: argparse.Namespace) -> None:
+    from harness.bench import bench_models, json_safe
+    from harness.recipes import DEFAULT_RECIPES, load_recipes, select
+    from harness.train import resolve_device
+
+    device = str(resolve_device(args.device))
+    recipes = select(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
+    json_path = _writable(args.json) if args.json else None
+    splits = _splits(args)
+    seeds = list(range(args.seeds))
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("epochs"), TimeElapsedColumn(), console=err_console, transient=False,
+    )  # fmt: skip
+    task = progress.add_task("starting", total=1)
+
+    def on_start(recipe, seed, total_epochs):
+        progress.update(task, description=f"{recipe.name} seed {seed}", completed=0,
+                        total=total_epochs)  # fmt: skip
+
+    def on_epoch(epoch, record):
+        progress.update(task, completed=epoch)
+
+    with progress:
+        records = bench_models(recipes, splits, seeds, device, on_start, on_epoch)
+        progress.update(task, description="done", completed=progress.tasks[0].total)
+
+    table = Table(title=f"Lab models on test (threshold from validation); device {device}; "
+                        "lab's printed numbers in brackets")  # fmt: skip
+    for column in ("recipe", "seed", "AUROC %", "F1 %", "precision %", "recall %",
+                   "threshold", "epochs", "seconds", "s/epoch"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "recipe" else "right")
+    for r in records:
+        lab = r["lab"]
+        if r["recipe"] == "linear_regression":
+            metric = f"MSE {r['mse']:.5f} / {r['mse_pytorch']:.5f} ({lab.get('mse', 0):.5f})"
+            cells = [metric, "-", "-", "-", "-"]
+        elif r["status"] != "ok":
+            cells = [r["status"], "-", "-", "-", "-"]
+        else:
+            cells = [_pct(r[m], lab.get(m)) for m in ("auroc", "f1", "precision", "recall")]
+            cells.append(f"{r['threshold']:.3f}")
+        table.add_row(r["recipe"], str(r["seed"]), *cells, str(r["epochs"]),
+                      f"{r['seconds']:.1f}", f"{r['seconds_per_epoch']:.4f}")  # fmt: skip
+    console.print(table)
+    total = sum(r["seconds"] for r in records)
+    console.print(f"total training time: {total:.1f} s")
+    if json_path is not None:
+        json_path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
+        console.print(f"records written to {json_path}")
+
+
+def cmd_trial(args: argparse.Namespace) -> None:
+    from harness.bench import json_safe
+    from harness.search_task import FixedSettings, run_trial, validate_params
+    from harness.train import resolve_device
+
+    try:
+        params = json.loads(args.params)
+    except json.JSONDecodeError as err:
+        raise HarnessError(f"--params must be a JSON object, but it is not JSON ({err})") from None
+    params = validate_params(params)
+    device = str(resolve_device(args.device))
+    fixed = FixedSettings(max_epochs=args.max_epochs, patience=args.patience)
+    splits = _splits(args)
+    with err_console.status("training…") as status:
+
+        def on_epoch(epoch: int, record: dict[str, float]) -> None:
+            status.update(f"epoch {epoch}/{fixed.max_epochs}: val loss {record['val_loss']:.4f}, "
+                          f"val AUROC {record['val_auroc']:.4f}")  # fmt: skip
+
+        record = run_trial(params, splits, seed=args.seed, device=device, fixed=fixed,
+                           on_epoch=on_epoch)  # fmt: skip
+    if args.json:
+        print(json.dumps(json_safe(record), indent=2))
+        return
+    keys = (
+        "status",
+        "val_auroc",
+        "val_loss",
+        "test_auroc",
+        "test_f1",
+        "test_precision",
+        "test_recall",
+        "threshold",
+        "epochs",
+        "best_epoch",
+        "seconds",
+        "seconds_per_epoch",
+    )
+    table = Table(title=f"trial {json.dumps(params)} seed {args.seed} on {record['device']}")
+    table.add_column("key")
+    table.add_column("value", justify="right")
+    for key in keys:
+        value = record[key]
+        table.add_row(key, f"{value:.4f}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+def _writable(path_text: str) -> Path:
+    """Fail before any work when an output file cannot be written."""
+    path = Path(path_text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a"):
+            pass
+    except OSError as err:
+        raise HarnessError(f"cannot write {path}: {err.strerror}") from None
+    return path
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse and dispatch; return the exit code (for tests and ``main``)."""
+    args = build_parser().parse_args(argv)
+    handlers: dict[Any, Any] = {
+        "data": cmd_data,
+        "trial": cmd_trial,
+        ("bench", "models"): cmd_bench_models,
+    }
+    key = args.command if args.command != "bench" else ("bench", args.bench_kind)
+    try:
+        handlers[key](args)
+    except HarnessError as err:
+        err_console.print(f"harness: error: {err}", markup=False, highlight=False, soft_wrap=True)
+        return 2
+    except KeyboardInterrupt:
+        err_console.print("harness: interrupted", markup=False)
+        return 130
+    return 0
+
+
+def main() -> None:
+    sys.exit(run())

@@ -1,0 +1,77 @@
+"""The lab's ``evaluate_model``: AUROC, the F1-optimal threshold, and F1/precision/recall at it.
+
+The threshold is chosen on validation and passed in for test (the lab's own loop re-optimised
+it on test through a misspelt key: leakage this harness does not repeat).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import (
+    f1_score,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+
+@dataclass(frozen=True)
+class Scores:
+    loss: float
+    auroc: float
+    threshold: float
+    f1: float
+    precision: float
+    recall: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+def auroc(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """Area under the ROC curve; NaN when only one class is present (undefined)."""
+    labels = np.asarray(labels).ravel()
+    if labels.min() == labels.max():
+        return float("nan")
+    return float(roc_auc_score(labels, np.asarray(probabilities).ravel()))
+
+
+def f1_optimal_threshold(labels: np.ndarray, probabilities: np.ndarray) -> float:
+    """The threshold that maximises F1 along the precision-recall curve (predict ``p >= t``)."""
+    precision, recall, thresholds = precision_recall_curve(
+        np.asarray(labels).ravel(), np.asarray(probabilities).ravel()
+    )
+    # The curve's last point (precision 1, recall 0) has no threshold; 0/0 counts as F1 = 0.
+    denominator = precision[:-1] + recall[:-1]
+    f1 = np.divide(
+        2 * precision[:-1] * recall[:-1],
+        denominator,
+        out=np.zeros_like(denominator),
+        where=denominator > 0,
+    )
+    return float(thresholds[int(np.argmax(f1))])
+
+
+def score(
+    labels: np.ndarray,
+    probabilities: np.ndarray,
+    loss: float,
+    threshold: float | None = None,
+) -> Scores:
+    """All of the lab's metrics for one split; ``threshold=None`` picks the F1-optimal one."""
+    labels = np.asarray(labels).ravel().astype(int)
+    probabilities = np.asarray(probabilities, dtype=np.float64).ravel()
+    if threshold is None:
+        threshold = f1_optimal_threshold(labels, probabilities)
+    predicted = (probabilities >= threshold).astype(int)
+    return Scores(
+        loss=float(loss),
+        auroc=auroc(labels, probabilities),
+        threshold=float(threshold),
+        f1=float(f1_score(labels, predicted, zero_division=0)),
+        precision=float(precision_score(labels, predicted, zero_division=0)),
+        recall=float(recall_score(labels, predicted, zero_division=0)),
+    )

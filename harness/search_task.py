@@ -1,0 +1,130 @@
+"""The lab's search task as one training run: the unit that ``harness trial`` and studies run.
+
+A 3-layer MLP (N, then N // 2 hidden units, ReLU, dropout) trained with Adam and weight decay
+on minibatches shuffled each epoch by a seeded generator, early-stopped on validation loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from harness.data import Splits
+from harness.errors import HarnessError
+from harness.nets import search_mlp
+from harness.train import OPTIMIZERS, ResidentSplits, TrainSettings, train
+
+PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
+
+
+@dataclass(frozen=True)
+class FixedSettings:
+    """What the search does not vary (LAB.md: Adam, at most 300 epochs, patience 10)."""
+
+    optimizer: str = "adam"
+    max_epochs: int = 300
+    patience: int = 10
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise HarnessError(
+                f"optimizer must be one of {list(OPTIMIZERS)}, but got {self.optimizer!r}"
+            )
+        if self.max_epochs < 1 or self.patience < 1:
+            raise HarnessError(
+                "max_epochs >= 1 and patience >= 1 must hold, but got "
+                f"(max_epochs={self.max_epochs}, patience={self.patience})"
+            )
+
+
+def _number(params: dict[str, Any], key: str) -> float:
+    value = params[key]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise HarnessError(f"params: {key} must be a number, but got {value!r}")
+    return value
+
+
+def validate_params(params: Any) -> dict[str, Any]:
+    """Check the five keys and their ranges; return them with proper types."""
+    if not isinstance(params, dict):
+        raise HarnessError(f"params must be a JSON object, but got {type(params).__name__}")
+    missing = [k for k in PARAM_KEYS if k not in params]
+    if missing:
+        raise HarnessError(f"params: missing key {missing[0]!r}; required keys: {list(PARAM_KEYS)}")
+    unknown = sorted(set(params) - set(PARAM_KEYS))
+    if unknown:
+        raise HarnessError(f"params: unknown key {unknown[0]!r}; known keys: {list(PARAM_KEYS)}")
+    hidden, batch = _number(params, "hidden_size"), _number(params, "batch_size")
+    lr, decay = _number(params, "lr"), _number(params, "weight_decay")
+    dropout = _number(params, "dropout")
+    rules = [
+        (hidden >= 2 and float(hidden).is_integer(), "hidden_size must be an integer >= 2", hidden),
+        (batch >= 1 and float(batch).is_integer(), "batch_size must be an integer >= 1", batch),
+        (lr > 0, "lr > 0 must hold", lr),
+        (decay >= 0, "weight_decay >= 0 must hold", decay),
+        (0 <= dropout < 1, "0 <= dropout < 1 must hold", dropout),
+    ]
+    for ok, rule, value in rules:
+        if not ok:
+            raise HarnessError(f"params: {rule}, but got {value!r}")
+    return {"hidden_size": int(hidden), "lr": float(lr), "batch_size": int(batch),
+            "weight_decay": float(decay), "dropout": float(dropout)}  # fmt: skip
+
+
+def run_trial(
+    params: dict[str, Any],
+    splits: Splits,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    fixed: FixedSettings = FixedSettings(),
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    resident: ResidentSplits | None = None,
+) -> dict[str, Any]:
+    """Train one configuration; return a flat, JSON-ready record of what happened."""
+    params = validate_params(params)
+    settings = TrainSettings(
+        optimizer=fixed.optimizer,  # type: ignore[arg-type]
+        lr=params["lr"],
+        weight_decay=params["weight_decay"],
+        batch_size=params["batch_size"],
+        shuffle=True,
+        max_epochs=fixed.max_epochs,
+        patience=fixed.patience,
+    )
+    make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
+    result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,
+                   resident=resident)  # fmt: skip
+    record: dict[str, Any] = {
+        "status": result.status,
+        "params": params,
+        "fixed": asdict(fixed),
+        "seed": seed,
+        "device": result.device,
+        "epochs": result.epochs,
+        "best_epoch": result.best_epoch,
+        "seconds": result.seconds,
+        "seconds_per_epoch": result.seconds_per_epoch,
+        "curve": [h["val_auroc"] for h in result.history],
+    }
+    nan = float("nan")
+    valid, test = result.valid, result.test
+    record.update(
+        val_auroc=valid.auroc if valid else nan,
+        val_loss=valid.loss if valid else nan,
+        val_f1=valid.f1 if valid else nan,
+        threshold=valid.threshold if valid else nan,
+        test_auroc=test.auroc if test else nan,
+        test_f1=test.f1 if test else nan,
+        test_precision=test.precision if test else nan,
+        test_recall=test.recall if test else nan,
+        test_loss=test.loss if test else nan,
+    )
+    return record
+
+
+def _make(n_features: int, *, hidden_size: int, dropout: float):
+    # Top level so that the factory pickles (it crosses to Ray workers).
+    return search_mlp(n_features, hidden_size, dropout)

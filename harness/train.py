@@ -1,0 +1,209 @@
+"""The training loop: batches sliced from device-resident tensors, early stopping, best state.
+
+No ``Dataset.__getitem__`` + collate per row: the splits are moved to the device once and each
+minibatch is a slice (after a seeded per-epoch permutation when shuffling), which is what makes
+an epoch cheap on both CPU and GPU.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import torch
+from sklearn.utils.class_weight import compute_class_weight
+from torch import nn
+
+from harness.data import Splits
+from harness.errors import HarnessError
+from harness.metrics import Scores, auroc, score
+
+OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """How one model is trained. ``batch_size=None`` is full-batch gradient descent;
+    ``patience=None`` trains all ``max_epochs`` and keeps the final weights."""
+
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int | None = None
+    shuffle: bool = False
+    max_epochs: int = 300
+    patience: int | None = None
+    pos_weight: bool = False  # BCE pos_weight = w1 / w0 from compute_class_weight("balanced")
+
+
+@dataclass
+class TrainResult:
+    status: Literal["ok", "diverged"]
+    epochs: int  # epochs actually trained
+    best_epoch: int  # the epoch whose weights were kept (1-based; 0 if none)
+    seconds: float  # wall time of the epochs, evaluation included
+    device: str
+    seed: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    valid: Scores | None = None  # at the F1-optimal validation threshold
+    test: Scores | None = None  # at the validation threshold (never re-optimised on test)
+    model: nn.Module | None = field(default=None, repr=False)
+
+    @property
+    def seconds_per_epoch(self) -> float:
+        return self.seconds / self.epochs if self.epochs else float("nan")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present; asking for CUDA without it is a user error."""
+    if device not in DEVICES:
+        raise HarnessError(f"device must be one of {list(DEVICES)}, but got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise HarnessError("device 'cuda' was asked for, but torch sees no CUDA device here")
+    return torch.device(device)
+
+
+def balanced_pos_weight(labels: np.ndarray) -> float:
+    """``w1 / w0`` of scikit-learn's balanced class weights (what the lab meant to pass)."""
+    w0, w1 = compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=labels.ravel())
+    return float(w1 / w0)
+
+
+class ResidentSplits:
+    """The three splits as tensors on one device, moved there once."""
+
+    def __init__(self, splits: Splits, device: torch.device) -> None:
+        def put(array: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(np.ascontiguousarray(array)).to(device)
+
+        self.x_train, self.y_train = put(splits.x_train), put(splits.y_train)
+        self.x_valid, self.y_valid = put(splits.x_valid), put(splits.y_valid)
+        self.x_test, self.y_test = put(splits.x_test), put(splits.y_test)
+        self.y_valid_np, self.y_test_np = splits.y_valid, splits.y_test
+
+
+def _batches(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator | None
+):
+    n = x.shape[0]
+    if generator is not None:
+        order = torch.randperm(n, generator=generator).to(x.device)
+        x, y = x[order], y[order]
+    size = n if batch_size is None else batch_size
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        if stop - start == 1 and n > 1:
+            continue  # a lone ragged row breaks BatchNorm and adds only noise
+        yield x[start:stop], y[start:stop]
+
+
+@torch.no_grad()
+def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    return model(x)
+
+
+def train(
+    make_model: Callable[[int], nn.Module],
+    splits: Splits,
+    settings: TrainSettings,
+    *,
+    seed: int = 0,
+    device: str = "auto",
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    resident: ResidentSplits | None = None,
+) -> TrainResult:
+    """Train ``make_model(n_features)`` and score it; deterministic on CPU for a given seed.
+
+    ``seed`` fixes model initialisation, dropout and the batch order. ``on_epoch(epoch, record)``
+    sees each epoch's record (train_loss, val_loss, val_auroc); it may raise to stop training
+    (a pruner does). A non-finite loss ends training with status ``diverged``, not a crash.
+    """
+    torch_device = resolve_device(device)
+    data = resident or ResidentSplits(splits, torch_device)
+    torch.manual_seed(seed)
+    model = make_model(splits.n_features).to(torch_device)
+    optimizer = OPTIMIZERS[settings.optimizer](
+        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
+    )
+    pos_weight = None
+    if settings.pos_weight:
+        pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=torch_device)
+    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    generator = torch.Generator().manual_seed(seed) if settings.shuffle else None
+
+    history: list[dict[str, float]] = []
+    best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
+    status: Literal["ok", "diverged"] = "ok"
+    started = time.perf_counter()
+    for epoch in range(1, settings.max_epochs + 1):
+        model.train()
+        total, rows = torch.zeros((), device=torch_device), 0
+        for xb, yb in _batches(data.x_train, data.y_train, settings.batch_size, generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss = criterion(model(xb), yb)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * xb.shape[0]
+            rows += xb.shape[0]
+        train_loss = float(total) / rows  # one device sync per epoch, not per batch
+        val_logits = _logits(model, data.x_valid)
+        val_loss = float(criterion(val_logits, data.y_valid))
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            status = "diverged"
+            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                            "val_auroc": float("nan")})  # fmt: skip
+            break
+        val_probs = torch.sigmoid(val_logits).cpu().numpy()
+        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
+                  "val_auroc": auroc(data.y_valid_np, val_probs)}  # fmt: skip
+        history.append(record)
+
+        if settings.patience is None or val_loss < best_loss:
+            best_loss, best_epoch, stale = val_loss, epoch, 0
+            if settings.patience is not None:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        if on_epoch is not None:
+            on_epoch(epoch, record)
+        if settings.patience is not None and stale >= settings.patience:
+            break
+    seconds = time.perf_counter() - started
+
+    result = TrainResult(status, len(history), best_epoch, seconds, str(torch_device), seed,
+                         history)  # fmt: skip
+    if status == "diverged":
+        return result
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    result.valid, result.test = evaluate_splits(model, data, criterion)
+    result.model = model
+    return result
+
+
+def evaluate_splits(
+    model: nn.Module, data: ResidentSplits, criterion: nn.Module
+) -> tuple[Scores, Scores]:
+    """Validation scores at its F1-optimal threshold, and test scores at that same threshold."""
+    val_logits = _logits(model, data.x_valid)
+    test_logits = _logits(model, data.x_test)
+    valid = score(
+        data.y_valid_np,
+        torch.sigmoid(val_logits).cpu().numpy(),
+        float(criterion(val_logits, data.y_valid)),
+    )
+    test = score(
+        data.y_test_np,
+        torch.sigmoid(test_logits).cpu().numpy(),
+        float(criterion(test_logits, data.y_test)),
+        threshold=valid.threshold,
+    )
+    return valid, test
