@@ -103,7 +103,88 @@ def build_parser() -> argparse.ArgumentParser:
     trial.add_argument("--json", action="store_true", help="print the record as JSON")
     _add_device_option(trial)
     _add_data_options(trial)
+    _add_study_parser(commands)
     return parser
+
+
+def _add_study_parser(commands) -> None:
+    study = commands.add_parser(
+        "study", help="run (or resume) an Optuna study of the search task",
+        description="Run the lab's search task as an Optuna study: the driver asks and tells, "
+                    "workers (Ray actors, or this process with --executor local) train. "
+                    "Re-running the same command resumes until --trials trials are COMPLETE.",
+    )  # fmt: skip
+    study.add_argument("--name", required=True, help="study name in the storage")
+    study.add_argument("--sampler", required=True, choices=["tpe", "random"])
+    study.add_argument(
+        "--trials", type=_positive_int, default=30, help="COMPLETE trials to reach (default: 30)"
+    )
+    study.add_argument(
+        "--space",
+        metavar="FILE",
+        default=None,
+        help="search space file (default: search_spaces/lab_mlp.toml)",
+    )
+    study.add_argument(
+        "--storage", metavar="URL", default=None,
+        help="Optuna storage URL: sqlite:///file.db (default: sqlite:///runs/harness.db), "
+             "postgresql://user:pass@host/db, mysql://..., or journal:///path/file.log",
+    )  # fmt: skip
+    study.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="sampler seed; trial training seeds derive from it (default: 0)",
+    )
+    study.add_argument(
+        "--objective",
+        choices=["val_auroc", "val_loss"],
+        default="val_auroc",
+        help="what the sampler optimises (default: val_auroc, maximised)",
+    )
+    study.add_argument(
+        "--pruner",
+        choices=["none", "median", "hyperband"],
+        default="none",
+        help="stop unpromising trials early (default: none)",
+    )
+    _add_worker_options(study)
+
+
+def _add_worker_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cpu-workers",
+        type=_non_negative_int,
+        default=None,
+        metavar="K",
+        help="CPU workers (default: one per core when there is no GPU, else 0)",
+    )
+    parser.add_argument(
+        "--gpu-workers",
+        type=_non_negative_int,
+        default=None,
+        metavar="K",
+        help="GPU workers sharing the GPUs (default: 4 per GPU)",
+    )
+    parser.add_argument(
+        "--address", default=None, help="join an existing Ray cluster (default: start a local Ray)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["ray", "local"],
+        default="ray",
+        help="'local' runs trials one by one in this process (default: ray)",
+    )
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, but got {value}")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -244,6 +325,48 @@ def cmd_trial(args: argparse.Namespace) -> None:
     console.print(table)
 
 
+def cmd_study(args: argparse.Namespace) -> None:
+    from harness.spaces import DEFAULT_SPACE, load_space
+    from harness.study import DEFAULT_STORAGE, StudyConfig, redact_url, run_study
+
+    config = StudyConfig(
+        name=args.name, sampler=args.sampler, trials=args.trials,
+        space_path=args.space or DEFAULT_SPACE, storage=args.storage, seed=args.seed,
+        objective=args.objective, pruner=args.pruner, executor=args.executor,
+        cpu_workers=args.cpu_workers, gpu_workers=args.gpu_workers, address=args.address,
+    )  # fmt: skip
+    load_space(config.space_path)  # refuse a bad space before printing or creating anything
+    url = redact_url(args.storage or DEFAULT_STORAGE)
+    err_console.print(f"storage: {url}", markup=False, highlight=False)
+    err_console.print(f"watch it live: harness dashboard --storage '{url}'", markup=False,
+                      highlight=False)  # fmt: skip
+    try:
+        study = run_study(config)
+    except KeyboardInterrupt:
+        err_console.print(
+            "interrupted: trials in flight were marked FAIL and will be retried; to resume, run "
+            "the same command again", markup=False,
+        )  # fmt: skip
+        raise
+    summarize_study(study)
+
+
+def summarize_study(study) -> None:
+    from optuna.trial import TrialState
+
+    counts = {state.name: len(study.get_trials(deepcopy=False, states=(state,)))
+              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}  # fmt: skip
+    best = study.best_trial
+    console.print(
+        f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
+        f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
+        f"{best.value:.4f} (trial #{best.number}, test AUROC "
+        f"{best.user_attrs.get('test_auroc', float('nan')):.4f})",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)
+
+
 def _writable(path_text: str) -> Path:
     """Fail before any work when an output file cannot be written."""
     path = Path(path_text)
@@ -262,6 +385,7 @@ def run(argv: list[str] | None = None) -> int:
     handlers: dict[Any, Any] = {
         "data": cmd_data,
         "trial": cmd_trial,
+        "study": cmd_study,
         ("bench", "models"): cmd_bench_models,
     }
     key = args.command if args.command != "bench" else ("bench", args.bench_kind)

@@ -1,0 +1,229 @@
+"""Load and validate ``search_spaces/*.toml`` into Optuna distributions.
+
+A space file has a ``[params]`` table with one entry per searched hyperparameter (a table with
+``type`` = int | float | categorical, or a plain value to fix it), an optional ``[fixed]``
+table of training settings the search does not vary, and an optional ``[data]`` table (a
+training subset for quick studies, the feature variant). Everything is checked before a study
+is created; each broken rule is one message naming the file, the key and the rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+
+from harness.data import VARIANTS
+from harness.errors import HarnessError
+from harness.search_task import PARAM_KEYS, FixedSettings, validate_params
+from harness.train import OPTIMIZERS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SPACE = PROJECT_ROOT / "search_spaces" / "lab_mlp.toml"
+
+# Values for parameters a space leaves out (a subset search): the lab's RegularizedMLP choices.
+DEFAULT_PARAMS: dict[str, Any] = {
+    "hidden_size": 256,
+    "lr": 1e-3,
+    "batch_size": 128,
+    "weight_decay": 1e-4,
+    "dropout": 0.5,
+}
+PARAM_TYPES = {"hidden_size": int, "lr": float, "batch_size": int, "weight_decay": float,
+               "dropout": float}  # fmt: skip
+SECTIONS = ("params", "fixed", "data")
+DISTRIBUTION_KEYS = {
+    "int": {"type", "low", "high", "log", "step"},
+    "float": {"type", "low", "high", "log", "step"},
+    "categorical": {"type", "choices"},
+}
+FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int}
+DATA_KEYS = {"train_rows": int, "variant": str}
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A validated search space; ``text`` is the file's content, stored with each study."""
+
+    source: str
+    text: str
+    distributions: dict[str, BaseDistribution]
+    fixed_params: dict[str, Any]
+    fixed: FixedSettings = field(default_factory=FixedSettings)
+    train_rows: int | None = None
+    variant: str = "lab"
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    def full_params(self, sampled: dict[str, Any]) -> dict[str, Any]:
+        """A trial's sampled values completed with the fixed ones, ready for ``run_trial``."""
+        return {**self.fixed_params, **sampled}
+
+
+def _fail(source: str, key: str, message: str) -> HarnessError:
+    return HarnessError(f"{source}: {key}: {message}")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribution:
+    key = f"params.{name}"
+    kind = table.get("type")
+    if kind not in DISTRIBUTION_KEYS:
+        raise _fail(source, f"{key}.type", f"must be one of {sorted(DISTRIBUTION_KEYS)}, "
+                                           f"but got {kind!r}")  # fmt: skip
+    unknown = sorted(set(table) - DISTRIBUTION_KEYS[kind])
+    if unknown:
+        raise _fail(source, f"{key}.{unknown[0]}", f"unknown key for a {kind} parameter; "
+                    f"allowed: {sorted(DISTRIBUTION_KEYS[kind])}")  # fmt: skip
+    expected = PARAM_TYPES[name]
+    if kind == "categorical":
+        choices = table.get("choices")
+        if not isinstance(choices, list):
+            raise _fail(source, f"{key}.choices", f"must be a list, but got {choices!r}")
+        bad = [c for c in choices if not _fits(c, expected)]
+        if bad:
+            raise _fail(source, f"{key}.choices",
+                        f"{name} takes {expected.__name__} values, but got {bad[0]!r}")  # fmt: skip
+        build = lambda: CategoricalDistribution(choices)  # noqa: E731
+    else:
+        if kind == "int" and expected is float:
+            raise _fail(source, f"{key}.type", f"{name} is a float parameter, not int")
+        if kind == "float" and expected is int:
+            raise _fail(source, f"{key}.type", f"{name} is an integer parameter, not float")
+        for bound in ("low", "high"):
+            value = table.get(bound)
+            if bound not in table:
+                raise _fail(source, f"{key}.{bound}", "is required")
+            if not _is_number(value) or (kind == "int" and not isinstance(value, int)):
+                raise _fail(source, f"{key}.{bound}",
+                            f"must be {'an integer' if kind == 'int' else 'a number'}, "
+                            f"but got {value!r}")  # fmt: skip
+        log = table.get("log", False)
+        if not isinstance(log, bool):
+            raise _fail(source, f"{key}.log", f"must be true or false, but got {log!r}")
+        step = table.get("step")
+        cls = IntDistribution if kind == "int" else FloatDistribution
+        low, high = table["low"], table["high"]
+        if kind == "int":
+            build = lambda: cls(low, high, log=log, step=step or 1)  # noqa: E731
+        else:
+            build = lambda: cls(low, high, log=log, step=step)  # noqa: E731
+    try:
+        distribution = build()
+    except (ValueError, TypeError) as err:  # Optuna states the rule and the values found
+        raise _fail(source, key, str(err)) from None
+    _check_values_valid(source, key, name, distribution)
+    return distribution
+
+
+def _fits(value: Any, expected: type) -> bool:
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return _is_number(value)
+
+
+def _check_values_valid(source: str, key: str, name: str, dist: BaseDistribution) -> None:
+    """Every value the distribution can produce must be a valid training parameter."""
+    if isinstance(dist, CategoricalDistribution):
+        extremes = list(dist.choices)
+    else:
+        extremes = [dist.low, dist.high]
+    for value in extremes:
+        try:
+            validate_params({**DEFAULT_PARAMS, name: value})
+        except HarnessError as err:
+            rule = str(err).removeprefix("params: ")
+            raise _fail(source, key, f"range allows an invalid value: {rule}") from None
+
+
+def load_space(path: str | Path = DEFAULT_SPACE) -> SearchSpace:
+    """Read and validate one space file; raise HarnessError on the first broken rule."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise HarnessError(f"search space file not found: {source}")
+    return parse_space(path.read_text(), source)
+
+
+def parse_space(text: str, source: str) -> SearchSpace:
+    """Validate a space given as TOML text (a file's content, or one stored with a study)."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise HarnessError(f"{source}: not valid TOML ({err})") from None
+    unknown = sorted(set(document) - set(SECTIONS))
+    if unknown:
+        raise _fail(source, unknown[0], f"unknown section; known sections: {list(SECTIONS)}")
+    params = document.get("params")
+    if not isinstance(params, dict) or not params:
+        raise _fail(source, "params", "a non-empty [params] table is required")
+
+    distributions: dict[str, BaseDistribution] = {}
+    fixed_params = dict(DEFAULT_PARAMS)
+    for name, spec in params.items():
+        if name not in PARAM_KEYS:
+            raise _fail(source, f"params.{name}",
+                        f"unknown parameter; known parameters: {list(PARAM_KEYS)}")  # fmt: skip
+        if isinstance(spec, dict):
+            distributions[name] = _distribution(source, name, spec)
+            fixed_params.pop(name)
+        else:
+            if not _fits(spec, PARAM_TYPES[name]):
+                raise _fail(source, f"params.{name}", f"a fixed value must be "
+                            f"{PARAM_TYPES[name].__name__}, but got {spec!r}")  # fmt: skip
+            fixed_params[name] = spec
+    try:
+        validate_params({**DEFAULT_PARAMS, **fixed_params})
+    except HarnessError as err:
+        raise _fail(source, "params", str(err).removeprefix("params: ")) from None
+
+    fixed = _typed_table(source, "fixed", document.get("fixed", {}), FIXED_KEYS)
+    if "optimizer" in fixed and fixed["optimizer"] not in OPTIMIZERS:
+        raise _fail(source, "fixed.optimizer", f"must be one of {list(OPTIMIZERS)}, "
+                                               f"but got {fixed['optimizer']!r}")  # fmt: skip
+    for key in ("max_epochs", "patience"):
+        if key in fixed and fixed[key] < 1:
+            raise _fail(source, f"fixed.{key}", f"{key} >= 1 must hold, but got {fixed[key]}")
+    data = _typed_table(source, "data", document.get("data", {}), DATA_KEYS)
+    if "train_rows" in data and data["train_rows"] < 2:
+        raise _fail(source, "data.train_rows", f"must be >= 2, but got {data['train_rows']}")
+    if "variant" in data and data["variant"] not in VARIANTS:
+        raise _fail(source, "data.variant", f"must be one of {list(VARIANTS)}, "
+                                            f"but got {data['variant']!r}")  # fmt: skip
+    return SearchSpace(
+        source=source,
+        text=text,
+        distributions=distributions,
+        fixed_params=fixed_params,
+        fixed=FixedSettings(**fixed),
+        train_rows=data.get("train_rows"),
+        variant=data.get("variant", "lab"),
+    )
+
+
+def _typed_table(source: str, section: str, table: Any, keys: dict[str, type]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise _fail(source, section, f"must be a table, but got {table!r}")
+    for key, value in table.items():
+        if key not in keys:
+            raise _fail(source, f"{section}.{key}",
+                        f"unknown key; known keys: {sorted(keys)}")  # fmt: skip
+        if not _fits(value, keys[key]) if keys[key] is int else not isinstance(value, keys[key]):
+            # (ints are checked without accepting booleans)
+            raise _fail(source, f"{section}.{key}",
+                        f"must be {keys[key].__name__}, but got {value!r}")  # fmt: skip
+    return dict(table)

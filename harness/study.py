@@ -1,0 +1,408 @@
+"""Create or resume Optuna studies and run the ask/tell loop over a pool of workers.
+
+The Optuna storage is the one source of truth: only this driver asks and tells, so any storage
+works, resuming is opening it again, and optuna-dashboard sees every epoch live. Failures are
+recorded, never lost: a trial whose worker died or whose driver was stopped is marked FAIL with
+its reason and its parameters are enqueued once more.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.trial import TrialState
+
+from harness.errors import HarnessError
+from harness.spaces import DEFAULT_SPACE, SearchSpace, load_space
+from harness.workers import LocalPool, Outcome, RayPool, TrialJob
+
+DEFAULT_STORAGE = "sqlite:///runs/harness.db"
+OBJECTIVES = {"val_auroc": "maximize", "val_loss": "minimize"}
+SAMPLERS = ("tpe", "random")
+PRUNERS = ("none", "median", "hyperband")
+EXECUTORS = ("ray", "local")
+TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
+TEST_ATTRS = ("test_auroc", "test_f1", "test_precision", "test_recall")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    name: str
+    sampler: str
+    trials: int = 30
+    space_path: str | Path = DEFAULT_SPACE
+    storage: str | None = None
+    seed: int = 0
+    objective: str = "val_auroc"
+    pruner: str = "none"
+    executor: str = "ray"
+    cpu_workers: int | None = None
+    gpu_workers: int | None = None
+    address: str | None = None
+    show_progress: bool = True
+    device: str = "auto"  # for the local executor; Ray workers choose by their kind
+
+    def __post_init__(self) -> None:
+        rules = [
+            (self.sampler in SAMPLERS, f"sampler must be one of {list(SAMPLERS)}", self.sampler),
+            (self.objective in OBJECTIVES, f"objective must be one of {list(OBJECTIVES)}",
+             self.objective),
+            (self.pruner in PRUNERS, f"pruner must be one of {list(PRUNERS)}", self.pruner),
+            (self.executor in EXECUTORS, f"executor must be one of {list(EXECUTORS)}",
+             self.executor),
+            (self.trials >= 1, "trials >= 1 must hold", self.trials),
+            (bool(self.name.strip()), "a study name must not be empty", self.name),
+        ]  # fmt: skip
+        for ok, rule, value in rules:
+            if not ok:
+                raise HarnessError(f"{rule}, but got {value!r}")
+
+
+# ---------------------------------------------------------------- storage
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe for logs and reports."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
+
+
+def _password(url: str) -> str | None:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:
+        return None
+
+
+def open_storage(url: str | None) -> optuna.storages.BaseStorage:
+    """An Optuna storage for a URL: SQLite (default), PostgreSQL, MySQL, or a journal file
+    (``journal:///path/to/file.log``)."""
+    url = url or DEFAULT_STORAGE
+    try:
+        if url.startswith("journal:"):
+            path = Path(url.removeprefix("journal:").removeprefix("//"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            backend = optuna.storages.journal.JournalFileBackend(str(path))
+            return optuna.storages.JournalStorage(backend)
+        if url.startswith("sqlite:///"):
+            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+    except Exception as err:
+        message = _first_line(str(err))
+        secret = _password(url)
+        if secret:
+            message = message.replace(secret, "***")
+        raise HarnessError(f"cannot open storage {redact_url(url)}: {message}") from None
+
+
+def _first_line(text: str) -> str:
+    lines = text.strip().splitlines()
+    return lines[0][:300] if lines else "unknown error"
+
+
+# ---------------------------------------------------------------- samplers and metadata
+
+
+def make_sampler(kind: str, seed: int) -> tuple[optuna.samplers.BaseSampler, dict[str, Any]]:
+    """A sampler with every setting explicit, and those settings as a record."""
+    if kind == "tpe":
+        settings = {"name": "TPESampler", "n_startup_trials": TPE_STARTUP_TRIALS,
+                    "multivariate": True, "constant_liar": True, "seed": seed}  # fmt: skip
+        sampler = optuna.samplers.TPESampler(
+            n_startup_trials=TPE_STARTUP_TRIALS, multivariate=True, constant_liar=True, seed=seed
+        )
+        return sampler, settings
+    return optuna.samplers.RandomSampler(seed=seed), {"name": "RandomSampler", "seed": seed}
+
+
+def make_pruner(kind: str) -> optuna.pruners.BasePruner:
+    if kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
+    if kind == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=3)
+    return optuna.pruners.NopPruner()
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    versions = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("adult-harness", "torch", "optuna", "ray", "numpy", "scikit-learn",
+                    "pandas", "optuna-dashboard"):  # fmt: skip
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    versions["cpu"] = cpu_name()
+    return versions
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def session_seed(seed: int, existing_trials: int) -> int:
+    """The sampler seed of one driver session. A fresh study uses ``seed`` itself; a resumed
+    one mixes in how many trials exist, so a seeded sampler does not replay the proposals it
+    already made before the interruption."""
+    if existing_trials == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, existing_trials]).generate_state(1)[0])
+
+
+def train_seed(seed: int, number: int) -> int:
+    """The training seed of a trial (model init, dropout, batch order); a retry reuses it."""
+    return seed * 100_000 + number
+
+
+# ---------------------------------------------------------------- create or resume
+
+
+@dataclass
+class Driver:
+    """One session of the ask/tell loop for one study."""
+
+    config: StudyConfig
+    space: SearchSpace
+    study: optuna.Study
+    url: str
+    asked: dict[int, optuna.Trial] = field(default_factory=dict)
+    failures: int = 0
+
+    @property
+    def complete(self) -> int:
+        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+
+    # -- per-epoch hook, called by the pools from the driver's thread
+    def on_epoch(self, number: int, epoch: int, value: float) -> bool:
+        trial = self.asked.get(number)
+        if trial is None:
+            return True
+        if np.isfinite(value):
+            trial.report(value, step=epoch)
+        return self.config.pruner != "none" and trial.should_prune()
+
+    def ask(self) -> TrialJob:
+        trial = self.study.ask(self.space.distributions)
+        original = trial.user_attrs.get("retry_of", trial.number)
+        seed = train_seed(self.config.seed, original)
+        trial.set_user_attr("train_seed", seed)
+        trial.set_user_attr("fixed_params", self.space.fixed_params)
+        self.asked[trial.number] = trial
+        params = self.space.full_params(trial.params)
+        return TrialJob(trial.number, params, seed, self.config.objective)
+
+    def tell(self, outcome: Outcome) -> None:
+        trial = self.asked.pop(outcome.job.number)
+        trial.set_user_attr("worker", outcome.worker)
+        if outcome.lost is not None:
+            self.fail(trial, f"worker lost: {outcome.lost}", retry=True)
+            return
+        record = outcome.record or {}
+        trial.set_user_attr("host", record.get("host", outcome.host))
+        for key in ("epochs", "best_epoch", "seconds", "seconds_per_epoch", "device",
+                    "val_loss", "val_auroc", "threshold", *TEST_ATTRS):  # fmt: skip
+            if key in record and _finite_or_str(record[key]):
+                trial.set_user_attr(key, record[key])
+        status = record.get("status", "failed")
+        trial.set_user_attr("status", status)
+        if status == "ok":
+            self.study.tell(trial, record[self.config.objective])
+        elif status == "pruned":
+            self.study.tell(trial, state=TrialState.PRUNED)
+        else:  # diverged: deterministic, so not retried
+            self.fail(trial, status, retry=False)
+
+    def fail(self, trial: optuna.Trial | optuna.trial.FrozenTrial, reason: str,
+             retry: bool) -> None:  # fmt: skip
+        """Mark FAIL with the reason; enqueue the same parameters once if this was no retry."""
+        self.failures += 1
+        storage, trial_id = self.study._storage, trial._trial_id
+        storage.set_trial_user_attr(trial_id, "fail_reason", reason)
+        storage.set_trial_user_attr(trial_id, "status", "failed")
+        self.study.tell(trial.number, state=TrialState.FAIL)
+        if retry and "retry_of" not in trial.user_attrs and trial.params:
+            self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
+
+
+def _finite_or_str(value: Any) -> bool:
+    return isinstance(value, str | int) or (isinstance(value, float) and np.isfinite(value))
+
+
+def _study_attrs(config: StudyConfig, space: SearchSpace, url: str,
+                 sampler_settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    return {
+        "sampler": sampler_settings,
+        "seed": config.seed,
+        "objective": config.objective,
+        "pruner": config.pruner,
+        "space": space.text,
+        "space_source": space.source,
+        "space_sha256": space.sha256,
+        "storage": redact_url(url),
+        "target_trials": config.trials,
+        "executor": config.executor,
+        "versions": library_versions(),
+    }
+
+
+def open_study(config: StudyConfig) -> Driver:
+    """Create the study, or resume it after checking that the settings still agree."""
+    space = load_space(config.space_path)
+    url = config.storage or DEFAULT_STORAGE
+    storage = open_storage(url)
+    existing = _existing_study(storage, config.name)
+    n_existing = len(existing.trials) if existing else 0
+    sampler, settings = make_sampler(config.sampler, session_seed(config.seed, n_existing))
+    if existing is not None:
+        _check_resume(existing, config, space)
+        settings = existing.user_attrs["sampler"]
+    study = optuna.create_study(
+        study_name=config.name,
+        storage=storage,
+        sampler=sampler,
+        pruner=make_pruner(config.pruner),
+        direction=OBJECTIVES[config.objective],
+        load_if_exists=True,
+    )
+    if existing is None:
+        for key, value in _study_attrs(config, space, url, settings).items():
+            study.set_user_attr(key, value)
+    study.set_user_attr("target_trials", config.trials)
+    sessions = study.user_attrs.get("sessions", [])
+    study.set_user_attr("sessions", [*sessions, {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
+        "pid": os.getpid(), "sampler_seed": session_seed(config.seed, n_existing),
+        "existing_trials": n_existing}])  # fmt: skip
+    driver = Driver(config, space, study, url)
+    _recover_stale(driver)
+    return driver
+
+
+def _existing_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.Study | None:
+    try:
+        return optuna.load_study(study_name=name, storage=storage, sampler=None)
+    except KeyError:
+        return None
+
+
+def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
+    attrs = study.user_attrs
+    expected = {
+        "sampler": make_sampler(config.sampler, config.seed)[1]["name"],
+        "seed": config.seed,
+        "objective": config.objective,
+        "space_sha256": space.sha256,
+    }
+    found = {
+        "sampler": attrs.get("sampler", {}).get("name"),
+        "seed": attrs.get("seed"),
+        "objective": attrs.get("objective"),
+        "space_sha256": attrs.get("space_sha256"),
+    }
+    for key, want in expected.items():
+        if found[key] != want:
+            what = "space file content (sha256)" if key == "space_sha256" else key
+            raise HarnessError(
+                f"study {config.name!r} exists with {what} {found[key]!r}, but this run asks for "
+                f"{want!r}; use another --name, or the study's own settings to resume it"
+            )
+
+
+def _recover_stale(driver: Driver) -> None:
+    """RUNNING trials at start belong to a driver that died (one driver per study): FAIL them
+    with the reason and retry their parameters."""
+    stale = driver.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in stale:
+        driver.fail(trial, "stale: the driver stopped before the trial finished", retry=True)
+    driver.failures = 0
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def make_pool(config: StudyConfig, driver: Driver) -> LocalPool | RayPool:
+    space = driver.space
+    if config.executor == "local":
+        return LocalPool(space.text, space.source, config.device, driver.on_epoch)
+    return RayPool(space.text, space.source, driver.on_epoch, config.cpu_workers,
+                   config.gpu_workers, config.address)  # fmt: skip
+
+
+def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> optuna.Study:
+    """Run trials until the study holds ``config.trials`` COMPLETE ones; resumable.
+
+    ``pool`` lets a caller reuse one set of workers for several studies (their space must be
+    the same); otherwise one is started here and shut down at the end.
+    """
+    from harness.progress import StudyProgress
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    driver = open_study(config)
+    if driver.complete >= config.trials:
+        return driver.study
+    owns_pool = pool is None
+    progress = StudyProgress(config.name, config.trials, driver.complete, config.show_progress)
+    try:
+        if pool is None:
+            progress.message("starting workers…")
+            pool = make_pool(config, driver)
+        else:
+            pool.hook = driver.on_epoch
+        _loop(driver, pool, progress)
+    except KeyboardInterrupt:
+        if pool is not None:
+            for job in pool.stop_all():
+                trial = driver.asked.pop(job.number, None)
+                if trial is not None:
+                    driver.fail(trial, "interrupted (Ctrl-C)", retry=True)
+        raise
+    finally:
+        progress.close()
+        if owns_pool and pool is not None:
+            pool.close()
+    return driver.study
+
+
+def _loop(driver: Driver, pool: LocalPool | RayPool, progress) -> None:
+    target = driver.config.trials
+    started = time.monotonic()
+    while driver.complete < target:
+        while pool.free_slots() and driver.complete + len(driver.asked) < target:
+            pool.submit(driver.ask())
+        for outcome in pool.wait(timeout=0.5):
+            driver.tell(outcome)
+        if driver.failures > target:
+            raise HarnessError(
+                f"{driver.failures} trials failed in this session (more than the {target} asked "
+                "for); stopping. See each trial's fail_reason in the storage"
+            )
+        progress.update(driver.complete, _best(driver.study), pool.running(),
+                        time.monotonic() - started)  # fmt: skip
+
+
+def _best(study: optuna.Study) -> float | None:
+    try:
+        return study.best_value
+    except ValueError:  # no COMPLETE trial yet
+        return None

@@ -1,0 +1,319 @@
+"""Workers that train trial after trial, and the pools that drive them.
+
+A worker (``TrialRunner``) loads the data once, keeps it resident on its device (the GPU for a
+GPU worker) and runs one trial at a time; it never opens the Optuna storage. Each epoch's
+objective value is handed to an ``epoch_hook`` owned by the driver, which reports it to the
+storage and answers whether to stop (pruning). ``LocalPool`` runs trials in this process;
+``RayPool`` runs them on Ray actors (CPU and GPU workers in one pool) and replaces a worker
+whose process dies, reporting its trial as lost so the driver can retry it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.errors import HarnessError
+
+# epoch_hook(trial_number, epoch, value) -> True to stop the trial (pruned)
+EpochHook = Callable[[int, int, float], bool]
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """What crosses to a worker: plain, picklable values only."""
+
+    number: int
+    params: dict[str, Any]
+    seed: int
+    objective: str  # the per-epoch value reported: "val_auroc" or "val_loss"
+
+
+@dataclass
+class Outcome:
+    """A finished job: ``record`` from ``run_trial`` or ``lost`` with the reason."""
+
+    job: TrialJob
+    worker: str
+    record: dict[str, Any] | None = None
+    lost: str | None = None
+    host: str = field(default_factory=socket.gethostname)
+
+
+class TrialStopped(Exception):
+    """Raised inside training when the driver asked to stop (prune) the trial."""
+
+
+class TrialRunner:
+    """Keeps the data set resident and trains the jobs it is given, one after another."""
+
+    def __init__(self, space_text: str, space_source: str, device: str, threads: int | None):
+        import torch
+
+        from harness.data import load_splits
+        from harness.spaces import parse_space
+        from harness.train import ResidentSplits, resolve_device
+
+        if threads is not None:
+            torch.set_num_threads(threads)
+        self.space = parse_space(space_text, space_source)
+        splits = load_splits(variant=self.space.variant)
+        if self.space.train_rows is not None:
+            splits = splits.subset(self.space.train_rows)
+        self.splits = splits
+        self.device = str(resolve_device(device))
+        self.resident = ResidentSplits(splits, resolve_device(self.device))
+        self._lock = threading.Lock()
+        self._pending: list[tuple[int, int, float]] = []  # (trial, epoch, value) not yet polled
+        self._stop: set[int] = set()
+
+    def describe(self) -> dict[str, Any]:
+        return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device}
+
+    def run(self, job: TrialJob, hook: EpochHook | None = None) -> dict[str, Any]:
+        from harness.search_task import run_trial
+
+        def on_epoch(epoch: int, record: dict[str, float]) -> None:
+            value = record[job.objective]
+            if hook is not None:
+                if hook(job.number, epoch, value):
+                    raise TrialStopped
+                return
+            with self._lock:
+                self._pending.append((job.number, epoch, value))
+                if job.number in self._stop:
+                    raise TrialStopped
+
+        started = time.perf_counter()
+        try:
+            record = run_trial(job.params, self.splits, seed=job.seed, device=self.device,
+                               fixed=self.space.fixed, on_epoch=on_epoch,
+                               resident=self.resident)  # fmt: skip
+        except TrialStopped:
+            record = {"status": "pruned", "seconds": time.perf_counter() - started}
+        finally:
+            with self._lock:
+                self._stop.discard(job.number)
+        record["host"] = socket.gethostname()
+        return record
+
+    def poll(self) -> list[tuple[int, int, float]]:
+        """Epoch values reported since the last poll (called concurrently with ``run``)."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        return pending
+
+    def stop(self, number: int) -> None:
+        with self._lock:
+            self._stop.add(number)
+
+
+class LocalPool:
+    """One in-process worker: for debugging, and to measure what Ray costs."""
+
+    def __init__(self, space_text: str, space_source: str, device: str, hook: EpochHook):
+        self.runner = TrialRunner(space_text, space_source, device, threads=None)
+        self.hook = hook
+        self.slots = 1
+        self.names = [f"local:{self.runner.device}"]
+        self._queue: list[TrialJob] = []
+
+    def free_slots(self) -> int:
+        return self.slots - len(self._queue)
+
+    def running(self) -> dict[str, int]:
+        return {self.names[0]: self._queue[0].number} if self._queue else {}
+
+    def submit(self, job: TrialJob) -> None:
+        self._queue.append(job)
+
+    def wait(self, timeout: float) -> list[Outcome]:
+        if not self._queue:
+            return []
+        job = self._queue[0]  # stays queued while it runs, so Ctrl-C can still FAIL it
+        record = self.runner.run(job, self.hook)
+        self._queue.pop(0)
+        return [Outcome(job, self.names[0], record=record)]
+
+    def stop_all(self) -> list[TrialJob]:
+        jobs, self._queue = self._queue, []
+        return jobs
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class WorkerSpec:
+    name: str
+    kind: str  # "cpu" or "gpu"
+    gpu_fraction: float = 0.0
+
+
+class RayPool:
+    """CPU and GPU Ray actors in one pool; the driver polls them for epochs and results."""
+
+    def __init__(
+        self,
+        space_text: str,
+        space_source: str,
+        hook: EpochHook,
+        cpu_workers: int | None,
+        gpu_workers: int | None,
+        address: str | None = None,
+    ) -> None:
+        import ray
+
+        self.ray = ray
+        self.hook = hook
+        self.space_args = (space_text, space_source)
+        self.owns_ray = not ray.is_initialized()
+        if self.owns_ray:
+            if address:
+                try:
+                    ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+                except Exception as err:
+                    message = f"cannot join the Ray cluster at {address!r}: {_first_line(err)}"
+                    raise HarnessError(message) from None
+            else:
+                # address="local": always a fresh Ray of our own, never a stray one left behind
+                start_local_ray()
+        resources = ray.cluster_resources()
+        self.specs = plan_workers(int(resources.get("CPU", 1)), int(resources.get("GPU", 0)),
+                                  cpu_workers, gpu_workers)  # fmt: skip
+        self.actors = {spec.name: self._spawn(spec) for spec in self.specs}
+        self._check_started()
+        self.idle = [spec.name for spec in self.specs]
+        self.busy: dict[Any, tuple[str, TrialJob]] = {}  # result ref -> (worker, job)
+        self.slots = len(self.specs)
+        self.names = [spec.name for spec in self.specs]
+
+    def _spawn(self, spec: WorkerSpec):
+        remote = self.ray.remote(TrialRunner)
+        if spec.kind == "gpu":
+            options = {"num_cpus": 1, "num_gpus": spec.gpu_fraction}
+            device, threads = "cuda", 1
+        else:
+            # Ray may leave CUDA visible to CPU actors: force the device and one thread.
+            options = {"num_cpus": 1, "num_gpus": 0}
+            device, threads = "cpu", 1
+        return remote.options(max_concurrency=2, max_restarts=0, name=None, **options).remote(
+            *self.space_args, device, threads
+        )
+
+    def _check_started(self) -> None:
+        """Surface a worker that cannot start (no CUDA, bad data) as one clear error now,
+        rather than as endless lost trials later."""
+        try:
+            self.ray.get([actor.describe.remote() for actor in self.actors.values()])
+        except self.ray.exceptions.RayError as err:
+            self.close()
+            # Ray wraps the worker's exception in text; keep the worker's own one-line message.
+            text = str(err)
+            marker = "HarnessError: "
+            reason = text.split(marker, 1)[1] if marker in text else text
+            raise HarnessError(f"a worker could not start: {_first_line(reason)}") from None
+
+    def free_slots(self) -> int:
+        return len(self.idle)
+
+    def running(self) -> dict[str, int]:
+        return {worker: job.number for worker, job in self.busy.values()}
+
+    def submit(self, job: TrialJob) -> None:
+        worker = self.idle.pop(0)
+        self.busy[self.actors[worker].run.remote(job)] = (worker, job)
+
+    def _poll_epochs(self) -> None:
+        workers = {worker: job for worker, job in self.busy.values()}
+        refs = {w: self.actors[w].poll.remote() for w in workers}
+        for worker, ref in refs.items():
+            try:
+                events = self.ray.get(ref, timeout=30)
+            except Exception:
+                continue
+            for number, epoch, value in events:
+                if self.hook(number, epoch, value):
+                    self.actors[worker].stop.remote(number)
+
+    def wait(self, timeout: float) -> list[Outcome]:
+        if not self.busy:
+            return []
+        ready, _ = self.ray.wait(list(self.busy), num_returns=len(self.busy), timeout=timeout)
+        self._poll_epochs()
+        outcomes = []
+        for ref in ready:
+            worker, job = self.busy.pop(ref)
+            try:
+                outcomes.append(Outcome(job, worker, record=self.ray.get(ref)))
+                self.idle.append(worker)
+            except self.ray.exceptions.RayActorError as err:
+                outcomes.append(Outcome(job, worker, lost=_first_line(err)))
+                self._replace(worker)
+            except self.ray.exceptions.RayTaskError as err:
+                outcomes.append(Outcome(job, worker, lost=f"worker error: {_first_line(err)}"))
+                self.idle.append(worker)
+        return outcomes
+
+    def _replace(self, worker: str) -> None:
+        spec = next(s for s in self.specs if s.name == worker)
+        self.actors[worker] = self._spawn(spec)
+        self.idle.append(worker)
+
+    def stop_all(self) -> list[TrialJob]:
+        jobs = [job for _, job in self.busy.values()]
+        for worker, job in self.busy.values():
+            self.actors[worker].stop.remote(job.number)
+        self.busy.clear()
+        return jobs
+
+    def worker_pid(self, worker: str) -> int:
+        """The process id of a worker (tests kill it to check fault handling)."""
+        return self.ray.get(self.actors[worker].describe.remote())["pid"]
+
+    def close(self) -> None:
+        for actor in self.actors.values():
+            self.ray.kill(actor)
+        if self.owns_ray:
+            self.ray.shutdown()
+
+
+def start_local_ray(num_cpus: int | None = None) -> None:
+    """A private local Ray: no dashboard, a small object store (trials exchange little data)."""
+    import ray
+
+    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
+             logging_level="WARNING", log_to_driver=False,
+             object_store_memory=100 * 1024**2)  # fmt: skip
+
+
+def plan_workers(
+    cpus: int, gpus: int, cpu_workers: int | None, gpu_workers: int | None
+) -> list[WorkerSpec]:
+    """Default: one CPU worker per core without GPUs; four workers per GPU with them."""
+    per_gpu = 4
+    if gpu_workers is None:
+        gpu_workers = min(gpus * per_gpu, cpus)
+    if cpu_workers is None:
+        cpu_workers = 0 if gpus else cpus
+    if gpu_workers and not gpus:
+        raise HarnessError(f"--gpu-workers {gpu_workers} asked for, but Ray sees no GPU")
+    if cpu_workers + gpu_workers < 1:
+        raise HarnessError("at least one worker is needed, but got 0 CPU and 0 GPU workers")
+    if cpu_workers + gpu_workers > cpus:
+        raise HarnessError(f"each worker needs one CPU: {cpu_workers} CPU + {gpu_workers} GPU "
+                           f"workers asked for, but Ray has {cpus} CPUs")  # fmt: skip
+    fraction = round(gpus / gpu_workers, 4) if gpu_workers else 0.0
+    specs = [WorkerSpec(f"cpu-{i}", "cpu") for i in range(cpu_workers)]
+    specs += [WorkerSpec(f"gpu-{i}", "gpu", min(1.0, fraction)) for i in range(gpu_workers)]
+    return specs
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0][:300] if text else type(err).__name__

@@ -1,0 +1,133 @@
+"""The driver as a user runs it (a subprocess): killed with SIGKILL, interrupted with Ctrl-C,
+then resumed; and the GPU worker path on a Ray that declares a GPU this machine lacks."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+from study_spaces import SLOW, TINY, write_space
+
+
+def start_driver(space: Path, storage: str, trials: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "harness", "study", "--name", "s", "--sampler", "random",
+               "--trials", str(trials), "--space", str(space), "--storage", storage,
+               "--cpu-workers", "2"]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+
+
+def wait_for(storage: str, condition, process: subprocess.Popen, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        try:
+            trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+        except KeyError:
+            trials = []
+        if condition(trials):
+            return
+        time.sleep(0.5)
+    raise AssertionError("condition not reached in time")
+
+
+def count(trials, state: TrialState) -> int:
+    return sum(t.state == state for t in trials)
+
+
+def cleanup(process: subprocess.Popen) -> None:
+    """Ray's own processes from a killed driver share its session: end them too."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_driver_killed_with_sigkill_then_resumed(tmp_path):
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    process = start_driver(space, storage, trials=3)
+    try:
+        wait_for(storage, lambda ts: count(ts, TrialState.COMPLETE) >= 1
+                 and count(ts, TrialState.RUNNING) >= 1, process)  # fmt: skip
+        process.kill()  # SIGKILL to the driver alone, as `kill -9 <pid>`
+        process.wait()
+    finally:
+        cleanup(process)
+    before = optuna.load_study(study_name="s", storage=storage).get_trials()
+    complete_before = {t.number: (t.params, t.value) for t in before
+                       if t.state == TrialState.COMPLETE}  # fmt: skip
+    stale = [t.number for t in before if t.state == TrialState.RUNNING]
+    assert stale
+
+    resumed = start_driver(space, storage, trials=3)
+    try:
+        _, err = resumed.communicate(timeout=300)
+    finally:
+        cleanup(resumed)
+    assert resumed.returncode == 0, err
+    after = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(after, TrialState.COMPLETE) == 3
+    assert count(after, TrialState.RUNNING) == 0
+    for number, (params, value) in complete_before.items():
+        assert (after[number].params, after[number].value) == (params, value)
+    for number in stale:
+        assert after[number].state == TrialState.FAIL
+        assert after[number].user_attrs["fail_reason"].startswith("stale")
+        retry = [t for t in after if t.user_attrs.get("retry_of") == number]
+        assert len(retry) == 1 and retry[0].params == after[number].params
+
+
+def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    process = start_driver(space, storage, trials=2)
+    try:
+        wait_for(storage, lambda ts: count(ts, TrialState.RUNNING) >= 1, process)
+        time.sleep(1)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        cleanup(process)
+    assert process.returncode == 130
+    assert "run the same command again" in err
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(trials, TrialState.RUNNING) == 0
+    interrupted = [t for t in trials if t.user_attrs.get("fail_reason") == "interrupted (Ctrl-C)"]
+    assert interrupted
+    assert count(trials, TrialState.WAITING) == len(interrupted), "their params wait for a retry"
+
+
+GPU_SCRIPT = """
+import ray, sys
+from harness.errors import HarnessError
+from harness.workers import RayPool
+ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
+         log_to_driver=False, object_store_memory=80 * 1024**2)
+space = open(sys.argv[1]).read()
+try:
+    RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None, gpu_workers=2)
+except HarnessError as err:
+    print("ERROR", err)
+"""
+
+
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="checks the GPU path on a machine without"
+)
+def test_gpu_workers_are_placed_on_a_declared_gpu(tmp_path):
+    """Ray places two GPU workers with half a (declared) GPU each; each worker then insists on
+    CUDA, so on this machine the pool refuses to start with one clear line."""
+    space = write_space(tmp_path, TINY)
+    script = tmp_path / "gpu.py"
+    script.write_text(GPU_SCRIPT)
+    result = subprocess.run([sys.executable, str(script), str(space)], capture_output=True,
+                            text=True, timeout=180)  # fmt: skip
+    assert "ERROR" in result.stdout, result.stderr
+    assert "a worker could not start: device 'cuda' was asked for" in result.stdout
