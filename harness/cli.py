@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.errors import HarnessError
+from harness.options import add_storage_option, add_worker_options, positive_int
 
-console = Console()
-err_console = Console(stderr=True)
+
+def _console(stderr: bool = False) -> Console:
+    # Piped output would be cut to 80 columns, truncating table cells: use a wide page then.
+    probe = Console(stderr=stderr)
+    return probe if probe.is_terminal else Console(stderr=stderr, width=160)
+
+
+console = _console()
+err_console = _console(stderr=True)
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     models.add_argument(
         "--seeds",
-        type=_positive_int,
+        type=positive_int,
         default=1,
         metavar="K",
         help="train each recipe with seeds 0..K-1 (default: 1)",
@@ -98,13 +107,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="seed of model init, dropout and batch order (default: 0)",
     )
-    trial.add_argument("--max-epochs", type=_positive_int, default=300, help="(default: 300)")
-    trial.add_argument("--patience", type=_positive_int, default=10, help="(default: 10)")
+    trial.add_argument("--max-epochs", type=positive_int, default=300, help="(default: 300)")
+    trial.add_argument("--patience", type=positive_int, default=10, help="(default: 10)")
     trial.add_argument("--json", action="store_true", help="print the record as JSON")
     _add_device_option(trial)
     _add_data_options(trial)
     _add_study_parser(commands)
+    for module in _command_modules().values():
+        module.add_parser(commands)
     return parser
+
+
+def _command_modules() -> dict[str, Any]:
+    # Commands that live in their own modules: each has add_parser(subparsers) and main(args).
+    from harness import compare, dashboard, lab_run, report
+
+    return {"compare": compare, "report": report, "dashboard": dashboard, "run": lab_run}
 
 
 def _add_study_parser(commands) -> None:
@@ -117,7 +135,7 @@ def _add_study_parser(commands) -> None:
     study.add_argument("--name", required=True, help="study name in the storage")
     study.add_argument("--sampler", required=True, choices=["tpe", "random"])
     study.add_argument(
-        "--trials", type=_positive_int, default=30, help="COMPLETE trials to reach (default: 30)"
+        "--trials", type=positive_int, default=30, help="COMPLETE trials to reach (default: 30)"
     )
     study.add_argument(
         "--space",
@@ -125,11 +143,7 @@ def _add_study_parser(commands) -> None:
         default=None,
         help="search space file (default: search_spaces/lab_mlp.toml)",
     )
-    study.add_argument(
-        "--storage", metavar="URL", default=None,
-        help="Optuna storage URL: sqlite:///file.db (default: sqlite:///runs/harness.db), "
-             "postgresql://user:pass@host/db, mysql://..., or journal:///path/file.log",
-    )  # fmt: skip
+    add_storage_option(study)
     study.add_argument(
         "--seed",
         type=int,
@@ -148,53 +162,7 @@ def _add_study_parser(commands) -> None:
         default="none",
         help="stop unpromising trials early (default: none)",
     )
-    _add_worker_options(study)
-
-
-def _add_worker_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--cpu-workers",
-        type=_non_negative_int,
-        default=None,
-        metavar="K",
-        help="CPU workers (default: one per core when there is no GPU, else 0)",
-    )
-    parser.add_argument(
-        "--gpu-workers",
-        type=_non_negative_int,
-        default=None,
-        metavar="K",
-        help="GPU workers sharing the GPUs (default: 4 per GPU)",
-    )
-    parser.add_argument(
-        "--address", default=None, help="join an existing Ray cluster (default: start a local Ray)"
-    )
-    parser.add_argument(
-        "--executor",
-        choices=["ray", "local"],
-        default="ray",
-        help="'local' runs trials one by one in this process (default: ray)",
-    )
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, but got {value}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer, but got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, but got {value}")
-    return value
+    add_worker_options(study)
 
 
 def _splits(args: argparse.Namespace):
@@ -372,10 +340,11 @@ def _writable(path_text: str) -> Path:
     path = Path(path_text)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a"):
-            pass
     except OSError as err:
         raise HarnessError(f"cannot write {path}: {err.strerror}") from None
+    target = path if path.exists() else path.parent
+    if path.is_dir() or not os.access(target, os.W_OK):
+        raise HarnessError(f"cannot write {path}: not a writable file location")
     return path
 
 
@@ -388,6 +357,7 @@ def run(argv: list[str] | None = None) -> int:
         "study": cmd_study,
         ("bench", "models"): cmd_bench_models,
     }
+    handlers.update({name: module.main for name, module in _command_modules().items()})
     key = args.command if args.command != "bench" else ("bench", args.bench_kind)
     try:
         handlers[key](args)

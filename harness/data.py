@@ -110,7 +110,12 @@ def parse_adult(raw: bytes, source: str) -> pd.DataFrame:
                 f"{source}: every row must have {len(COLUMNS)} comma-separated columns, "
                 f"but data row {number} has {n_fields}"
             )
-    frame = pd.read_csv(io.StringIO("\n".join(lines)), header=None, names=list(COLUMNS), dtype=str)
+    # keep_default_na=False: every field stays the string it is ("", "NA" too), so an empty or
+    # odd value is reported as found instead of becoming a NaN that breaks sorting or encoding.
+    frame = pd.read_csv(
+        io.StringIO("\n".join(lines)), header=None, names=list(COLUMNS), dtype=str,
+        keep_default_na=False,
+    )  # fmt: skip
     # adult.test writes labels as " >50K."; accept that spelling, reject anything else.
     frame["wage"] = frame["wage"].str.rstrip(".")
     unknown = sorted(set(frame["wage"]) - set(LABELS))

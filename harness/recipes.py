@@ -6,6 +6,7 @@ recipe, the key, the rule and the value found.
 
 from __future__ import annotations
 
+import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # TOML has inf and nan; neither is a usable learning rate, decay or dropout.
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # key -> (type description, type check, rule description, rule check)
@@ -39,12 +41,12 @@ FIELDS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], bool]]]
               f"one of {list(MODEL_KINDS)}", lambda v: v in MODEL_KINDS),
     "hidden": ("a list of integers", lambda v: isinstance(v, list) and all(map(_is_int, v)),
                "every width >= 1", lambda v: all(w >= 1 for w in v)),
-    "dropout": ("a number", _is_number, "0 <= dropout < 1", lambda v: 0 <= v < 1),
+    "dropout": ("a finite number", _is_number, "0 <= dropout < 1", lambda v: 0 <= v < 1),
     "batchnorm": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
     "optimizer": ("a string", lambda v: isinstance(v, str),
                   f"one of {list(OPTIMIZERS)}", lambda v: v in OPTIMIZERS),
-    "lr": ("a number", _is_number, "lr > 0", lambda v: v > 0),
-    "weight_decay": ("a number", _is_number, "weight_decay >= 0", lambda v: v >= 0),
+    "lr": ("a finite number", _is_number, "lr > 0", lambda v: v > 0),
+    "weight_decay": ("a finite number", _is_number, "weight_decay >= 0", lambda v: v >= 0),
     "batch_size": ("an integer", _is_int, "batch_size >= 0 (0 = full batch)", lambda v: v >= 0),
     "shuffle": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
     "max_epochs": ("an integer", _is_int, "max_epochs >= 1", lambda v: v >= 1),
@@ -96,6 +98,12 @@ def _check(source: str, name: str, table: dict[str, Any]) -> None:
             raise HarnessError(f"{source}: [{name}] {key}: {rule} must hold, but got {value!r}")
     if table["model"] == "mlp" and not table.get("hidden"):
         raise HarnessError(f"{source}: [{name}] model 'mlp' needs a non-empty 'hidden' list")
+    if table.get("batchnorm") and table.get("batch_size") == 1:
+        # BatchNorm1d cannot normalise a batch of one row in training mode.
+        raise HarnessError(
+            f"{source}: [{name}] batch_size: batch_size != 1 must hold with batchnorm = true, "
+            "but got 1"
+        )
 
 
 def _recipe(name: str, table: dict[str, Any]) -> Recipe:

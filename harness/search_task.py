@@ -6,6 +6,7 @@ on minibatches shuffled each epoch by a seeded generator, early-stopped on valid
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -41,8 +42,9 @@ class FixedSettings:
 
 def _number(params: dict[str, Any], key: str) -> float:
     value = params[key]
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise HarnessError(f"params: {key} must be a number, but got {value!r}")
+    # json.loads accepts NaN and Infinity; neither is a usable hyperparameter.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise HarnessError(f"params: {key} must be a finite number, but got {value!r}")
     return value
 
 

@@ -148,7 +148,16 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             versions[package] = "not installed"
     versions["cpu"] = cpu_name()
+    versions["gpu"] = gpu_name()
     return versions
+
+
+def gpu_name() -> str:
+    import torch
+
+    if not torch.cuda.is_available():
+        return "none"
+    return ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
 
 
 def cpu_name() -> str:
@@ -288,6 +297,10 @@ def open_study(config: StudyConfig) -> Driver:
     if existing is None:
         for key, value in _study_attrs(config, space, url, settings).items():
             study.set_user_attr(key, value)
+        # optuna-dashboard then labels the objective "val_auroc", not "Objective 0"
+        from optuna_dashboard import set_objective_names
+
+        set_objective_names(study, [config.objective])
     study.set_user_attr("target_trials", config.trials)
     sessions = study.user_attrs.get("sessions", [])
     study.set_user_attr("sessions", [*sessions, {

@@ -99,8 +99,10 @@ def _batches(
     size = n if batch_size is None else batch_size
     for start in range(0, n, size):
         stop = min(start + size, n)
-        if stop - start == 1 and n > 1:
-            continue  # a lone ragged row breaks BatchNorm and adds only noise
+        if stop - start == 1 and start > 0 and size > 1:
+            # a lone ragged last row breaks BatchNorm and adds only noise; batch_size=1 is
+            # every batch one row (nothing to skip), and n=1 is a single batch that must stay.
+            continue
         yield x[start:stop], y[start:stop]
 
 

@@ -67,6 +67,9 @@ class TrialRunner:
             splits = splits.subset(self.space.train_rows)
         self.splits = splits
         self.device = str(resolve_device(device))
+        # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay it
+        # here, at start-up, not inside the first trial's timing.
+        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         self.resident = ResidentSplits(splits, resolve_device(self.device))
         self._lock = threading.Lock()
         self._pending: list[tuple[int, int, float]] = []  # (trial, epoch, value) not yet polled
@@ -244,7 +247,10 @@ class RayPool:
     def wait(self, timeout: float) -> list[Outcome]:
         if not self.busy:
             return []
-        ready, _ = self.ray.wait(list(self.busy), num_returns=len(self.busy), timeout=timeout)
+        # Return as soon as one trial ends (not at the timeout), with any others done by then.
+        ready, rest = self.ray.wait(list(self.busy), num_returns=1, timeout=timeout)
+        if ready and rest:
+            ready += self.ray.wait(rest, num_returns=len(rest), timeout=0)[0]
         self._poll_epochs()
         outcomes = []
         for ref in ready:

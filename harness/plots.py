@@ -1,0 +1,274 @@
+"""The report's figures: PNG files drawn with matplotlib's Agg backend (no display needed).
+
+Every figure has a title, axis labels with units and a legend. Colours are fixed per sampler
+so that TPE and random look the same in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: files only, never a window
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import FrozenTrial
+
+from harness.stats import Band
+
+COLOURS = {"tpe": "#1f77b4", "random": "#ff7f0e"}
+FALLBACK_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")
+LINE_STYLES = ("-", "--", "-.", ":")
+DPI = 120
+
+
+def colour(sampler: str, index: int = 0) -> str:
+    return COLOURS.get(sampler, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
+
+
+def _save(fig, path: Path) -> Path:
+    fig.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def plot_bands(
+    path: Path,
+    x: np.ndarray,
+    bands: Mapping[str, Band],
+    titles: Mapping[str, str],
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    level: float | None = None,
+    level_label: str = "",
+    step: bool = True,
+    integer_x: bool = False,
+) -> Path:
+    """Median over repeats (line) and its bootstrap interval (shaded), one colour per sampler.
+
+    Line styles differ too: paired repeats often share their first trials, and a dashed line
+    over a solid one shows both where they coincide.
+    """
+    fig, ax = plt.subplots(figsize=(8, 5.2))
+    for index, (sampler, band) in enumerate(bands.items()):
+        c, style = colour(sampler, index), LINE_STYLES[index % len(LINE_STYLES)]
+        where = "post" if step else None
+        confidence = f"{100 * band.confidence:.0f}%"
+        label = f"{titles[sampler]}: median over repeats"
+        if step:
+            ax.step(x, band.median, where="post", color=c, lw=2, ls=style, label=label)
+        else:
+            ax.plot(x, band.median, color=c, lw=2, ls=style, label=label)
+        ax.fill_between(x, band.low, band.high, step=where, color=c, alpha=0.2, lw=0,
+                        label=f"{titles[sampler]}: {confidence} bootstrap band")  # fmt: skip
+    if level is not None:
+        ax.axhline(level, color="black", ls=":", lw=1.5, label=level_label)
+    _tight_ylim(
+        ax,
+        [b.median for b in bands.values()],
+        [b.low for b in bands.values()] + [b.high for b in bands.values()],
+        level,
+    )
+    if integer_x:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    # below the axes: inside, it would hide the curves' ends, where the comparison is made
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
+    return _save(fig, path)
+
+
+def _tight_ylim(
+    ax, medians: Sequence[np.ndarray], bands: Sequence[np.ndarray], level: float | None
+) -> None:
+    """Show every median fully, but zoom past the lowest 10% of band values: the first trial
+    or two of a repeat can be so poor that they would flatten everything else."""
+    lines = np.concatenate([np.ravel(m) for m in medians] or [np.empty(0)])
+    edges = np.concatenate([np.ravel(b) for b in bands] or [np.empty(0)])
+    lines, edges = lines[np.isfinite(lines)], edges[np.isfinite(edges)]
+    if lines.size == 0:
+        return
+    low = min(lines.min(), np.quantile(edges, 0.1)) if edges.size else lines.min()
+    high = max(lines.max(), edges.max()) if edges.size else lines.max()
+    if level is not None:
+        low, high = min(low, level), max(high, level)
+    pad = max(0.05 * (high - low), 1e-4)
+    ax.set_ylim(low - pad, high + pad)
+
+
+def plot_paired_finals(
+    path: Path,
+    finals: Mapping[str, Mapping[int, float]],
+    titles: Mapping[str, str],
+    *,
+    title: str,
+    ylabel: str,
+) -> Path:
+    """Each repeat's final best value per sampler, the pairs joined by a grey line."""
+    samplers = list(finals)
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    repeats = sorted(set().union(*[set(v) for v in finals.values()]))
+    # a small horizontal offset per repeat keeps equal values apart; lines and dots share it
+    offsets = dict(zip(repeats, np.linspace(-0.05, 0.05, len(repeats)) if len(repeats) > 1
+                       else [0.0], strict=True))  # fmt: skip
+    for repeat in repeats:
+        points = [(i + offsets[repeat], finals[s][repeat]) for i, s in enumerate(samplers)
+                  if repeat in finals[s]]  # fmt: skip
+        if len(points) > 1:
+            xs, ys = zip(*points, strict=True)
+            ax.plot(xs, ys, color="grey", alpha=0.5, lw=1,
+                    label="one repeat (same seed r)" if repeat == repeats[0] else None)  # fmt: skip
+    for i, sampler in enumerate(samplers):
+        ordered = sorted(finals[sampler].items())
+        xs = np.array([i + offsets[r] for r, _ in ordered])
+        values = np.array([v for _, v in ordered], dtype=float)
+        ax.scatter(xs, values, color=colour(sampler, i), zorder=3, s=28,
+                   label=f"{titles[sampler]}: final best of a repeat")  # fmt: skip
+        if values.size:
+            ax.hlines(np.median(values), i - 0.2, i + 0.2, color="black", lw=2, zorder=4,
+                      label="median over repeats" if i == 0 else None)  # fmt: skip
+    ax.set_xticks(range(len(samplers)), [titles[s] for s in samplers])
+    ax.set_xlim(-0.5, len(samplers) - 0.5)
+    ax.set_title(title)
+    ax.set_xlabel("sampler")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    ax.legend(fontsize=8, loc="best")
+    return _save(fig, path)
+
+
+def plot_importances(
+    path: Path,
+    table: Mapping[str, Mapping[str, float]],
+    *,
+    title: str,
+    colours: Mapping[str, str] | None = None,
+    order: Sequence[str] | None = None,
+) -> Path:
+    """Grouped horizontal bars: one group per hyperparameter (in ``order``, top down, else by
+    largest importance), one bar per trial set."""
+    columns = list(table)
+    params = list(order) if order else sorted(
+        {p for col in table.values() for p in col},
+        key=lambda p: -max(col.get(p, 0.0) for col in table.values()),
+    )  # fmt: skip
+    fig, ax = plt.subplots(figsize=(8, 1.0 + 0.75 * max(len(params), 1)))
+    height = 0.8 / max(len(columns), 1)
+    y = np.arange(len(params))
+    for index, column in enumerate(columns):
+        values = [table[column].get(p, 0.0) for p in params]
+        fill = (colours or {}).get(column, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
+        ax.barh(y + index * height, values, height=height, label=column, color=fill)
+    ax.set_yticks(y + height * (len(columns) - 1) / 2, params)
+    ax.invert_yaxis()  # most important on top
+    ax.set_xlim(0, 1)
+    ax.set_title(title)
+    ax.set_xlabel("importance (fraction of the total, each bar set sums to 1)")
+    ax.set_ylabel("hyperparameter")
+    ax.grid(alpha=0.3, axis="x")
+    ax.legend(fontsize=8, loc="lower right")
+    return _save(fig, path)
+
+
+UNITS = {
+    "hidden_size": "units in the first hidden layer",
+    "lr": "Adam step size",
+    "batch_size": "rows per minibatch",
+    "weight_decay": "L2 strength",
+    "dropout": "probability",
+}
+
+
+def plot_slices(
+    path: Path,
+    trials: Mapping[str, Sequence[FrozenTrial]],
+    distributions: Mapping[str, BaseDistribution],
+    titles: Mapping[str, str],
+    *,
+    title: str,
+    ylabel: str,
+    maximize: bool = True,
+) -> Path:
+    """One panel per hyperparameter: each completed trial's value against its setting."""
+    names = list(distributions)
+    columns = min(3, max(len(names), 1))
+    rows = math.ceil(max(len(names), 1) / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows + 0.6),
+                             squeeze=False, sharey=True)  # fmt: skip
+    all_values = np.array([t.value for ts in trials.values() for t in ts], dtype=float)
+    low, high = _value_window(all_values, maximize)
+    clipped = int(np.sum(all_values < low)) if maximize else int(np.sum(all_values > high))
+    for ax, name in zip(axes.ravel(), names, strict=False):
+        dist = distributions[name]
+        for index, (sampler, group) in enumerate(trials.items()):
+            xs = [t.params[name] for t in group if name in t.params]
+            ys = np.array([t.value for t in group if name in t.params], dtype=float)
+            ys = np.clip(ys, low, high)
+            xs_plot = _positions(xs, dist)
+            ax.scatter(xs_plot, ys, s=14, alpha=0.6, color=colour(sampler, index),
+                       label=titles[sampler] + " trials")  # fmt: skip
+        _axis_for(ax, dist)
+        unit = UNITS.get(name, "")
+        ax.set_xlabel(f"{name} ({unit})" if unit else name)
+        ax.set_title(name, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(low, high)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in axes.ravel()[len(names) :]:
+        ax.axis("off")
+    handles, labels = axes.ravel()[0].get_legend_handles_labels()
+    note = f"; {clipped} trial(s) below the axis drawn on its edge" if clipped else ""
+    fig.legend(handles, labels, loc="lower right", fontsize=9)
+    fig.suptitle(title + note)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _value_window(values: np.ndarray, maximize: bool) -> tuple[float, float]:
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0.0, 1.0
+    if maximize:
+        low, high = np.quantile(values, 0.1), values.max()
+    else:
+        low, high = values.min(), np.quantile(values, 0.9)
+    pad = max(0.05 * (high - low), 1e-4)
+    return float(low - pad), float(high + pad)
+
+
+def _positions(xs: list, dist: BaseDistribution) -> np.ndarray:
+    if isinstance(dist, CategoricalDistribution):
+        choices = list(dist.choices)
+        index = np.array([choices.index(x) for x in xs], dtype=float)
+        jitter = np.resize(np.linspace(-0.15, 0.15, 7), index.size)
+        return index + jitter
+    return np.asarray(xs, dtype=float)
+
+
+def _axis_for(ax, dist: BaseDistribution) -> None:
+    if isinstance(dist, CategoricalDistribution):
+        ax.set_xticks(range(len(dist.choices)), [str(c) for c in dist.choices])
+    elif isinstance(dist, FloatDistribution | IntDistribution):
+        low, high = float(dist.low), float(dist.high)
+        if dist.log:
+            ax.set_xscale("log")
+            ax.set_xlim(low / 1.25, high * 1.25)
+        else:
+            pad = 0.03 * (high - low) or 0.5
+            ax.set_xlim(low - pad, high + pad)

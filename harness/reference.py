@@ -1,0 +1,113 @@
+"""A gradient-boosting reference: how far a strong non-neural model gets on the same data.
+
+scikit-learn's ``HistGradientBoostingClassifier`` on exactly the MLPs' split and features
+(``Splits`` of the same variant and training subset), scored like them: AUROC on test, and
+F1 / precision / recall on test at the F1-optimal threshold chosen on validation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.data import Splits
+from harness.errors import HarnessError
+from harness.metrics import score
+
+MODEL = "HistGradientBoostingClassifier"
+# Defaults of scikit-learn except: more iterations allowed, with early stopping always on
+# (it holds out 10% of train, drawn with random_state=seed: that is what the seed varies).
+SETTINGS: dict[str, Any] = {
+    "learning_rate": 0.1,
+    "max_iter": 1000,
+    "max_leaf_nodes": 31,
+    "early_stopping": True,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 10,
+}
+DEFAULT_SEEDS = (0, 1, 2)
+
+
+def reference_record(splits: Splits, seed: int) -> dict[str, Any]:
+    """Fit once with ``random_state=seed``; a flat record like the MLPs' retrain records."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(random_state=seed, **SETTINGS)
+    started = time.perf_counter()
+    model.fit(splits.x_train, splits.y_train.ravel().astype(int))
+    seconds = time.perf_counter() - started
+    val_probs = model.predict_proba(splits.x_valid)[:, 1]
+    test_probs = model.predict_proba(splits.x_test)[:, 1]
+    valid = score(splits.y_valid, val_probs, loss=_log_loss(splits.y_valid, val_probs))
+    test = score(splits.y_test, test_probs, loss=_log_loss(splits.y_test, test_probs),
+                 threshold=valid.threshold)  # fmt: skip
+    return {
+        "model": MODEL,
+        "seed": seed,
+        "status": "ok",
+        "iterations": int(model.n_iter_),
+        "seconds": seconds,
+        "val_auroc": valid.auroc,
+        "threshold": valid.threshold,
+        "test_auroc": test.auroc,
+        "test_f1": test.f1,
+        "test_precision": test.precision,
+        "test_recall": test.recall,
+    }
+
+
+def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
+    p = np.clip(probs, 1e-7, 1 - 1e-7)
+    y = labels.ravel()
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def reference_records(splits: Splits, seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS):
+    """One record per seed, in order."""
+    return [reference_record(splits, seed) for seed in seeds]
+
+
+def ensure_reference(
+    path: Path,
+    splits: Splits,
+    seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fit the reference unless ``path`` already holds it for these seeds and data; return it.
+
+    ``data`` describes the splits (variant, training rows) so that a cached file made for
+    other data is refitted, not silently reused.
+    """
+    data = data or {"variant": splits.variant, "train_rows": int(splits.x_train.shape[0])}
+    cached = read_reference(path)
+    if cached is not None and cached.get("data") == data:
+        done = {r["seed"] for r in cached.get("records", [])}
+        if set(seeds) <= done:
+            return cached
+    document = {
+        "model": MODEL,
+        "settings": SETTINGS,
+        "data": data,
+        "records": reference_records(splits, seeds),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return document
+
+
+def read_reference(path: Path) -> dict[str, Any] | None:
+    """The cached reference document, None if absent; a corrupt file is an error."""
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise HarnessError(f"{path}: must be the JSON written by 'harness compare', but it "
+                           f"cannot be read ({err})") from None  # fmt: skip
+    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
+        raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
+    return document

@@ -1,0 +1,200 @@
+"""What a run holds, read from the storage and the run folder, and the numbers derived from it.
+
+The report's sections only format these: the final best values and the paired tests, the lab's
+validation level, the importances.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.errors import HarnessError
+from harness.reference import read_reference
+from harness.retrain import read_retrain
+from harness.runs import (
+    DEFAULT_RUNS_ROOT,
+    SAMPLER_TITLES,
+    SAMPLERS,
+    RunStudy,
+    find_run_studies,
+    open_existing_storage,
+    run_dir,
+)
+from harness.stats import completed, paired_wilcoxon, trial_curve
+
+LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
+BOOTSTRAP = {"resamples": 2000, "seed": 0, "confidence": 0.95}
+METRICS = ("auroc", "f1", "precision", "recall")
+OBJECTIVE_TITLES = {"val_auroc": "validation AUROC", "val_loss": "validation loss"}
+
+
+@dataclass
+class RunData:
+    """A run as read from the storage and the run folder."""
+
+    run: str
+    url: str  # redacted
+    studies: list[RunStudy]
+    samplers: list[str]
+    objective: str
+    maximize: bool
+    target: int
+    bench: list[dict[str, Any]] | None = None
+    retrain: dict[str, Any] | None = None
+    reference: dict[str, Any] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def title(self, sampler: str) -> str:
+        return SAMPLER_TITLES.get(sampler, sampler)
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {s: self.title(s) for s in self.samplers}
+
+    def of(self, sampler: str) -> list[RunStudy]:
+        return [s for s in self.studies if s.sampler == sampler]
+
+    @property
+    def metric(self) -> str:
+        return OBJECTIVE_TITLES.get(self.objective, self.objective)
+
+
+def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
+    """Read the run's studies (HarnessError if there are none) and its cached results."""
+    from harness.study import redact_url
+
+    storage = open_existing_storage(storage_url)
+    studies = find_run_studies(storage, name, storage_url)
+    order = {sampler: index for index, sampler in enumerate(SAMPLERS)}
+    samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
+    objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
+    directions = {s.maximize for s in studies}
+    if len(objectives) > 1 or len(directions) > 1:
+        raise HarnessError(f"--name {name!r}: all studies of a run must share one objective, "
+                           f"but found {sorted(objectives)}")  # fmt: skip
+    # Every comparison uses the same number of trials for all studies: the fewest completed.
+    targets = {int(s.study.user_attrs.get("target_trials", 0)) for s in studies}
+    done = {s.name: len(s.complete) for s in studies}
+    target = max(1, min(done.values()))
+    data = RunData(name, redact_url(storage_url), studies, samplers, objectives.pop(),
+                   directions.pop(), target)  # fmt: skip
+    if targets - {target}:
+        short = sorted(n for n, count in done.items() if count == target)
+        data.notes.append(
+            f"Studies were asked for {' or '.join(map(str, sorted(targets)))} "
+            f"trials; every comparison uses the first {target} completed trials "
+            f"of each study, the fewest any study has ({', '.join(short)})."
+        )
+    folder = run_dir(name, runs_root)
+    bench_path = folder / "bench.json"
+    if bench_path.is_file():
+        try:
+            data.bench = json.loads(bench_path.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise HarnessError(f"{bench_path}: must be JSON from 'harness bench models', but "
+                               f"it cannot be read ({err})") from None  # fmt: skip
+    retrain = read_retrain(folder / "retrain.json")
+    data.retrain = retrain if retrain["records"] else None
+    data.reference = read_reference(folder / "reference.json")
+    return data
+
+
+# ---------------------------------------------------------------- numbers
+
+
+def final_bests(data: RunData) -> dict[str, dict[int, float]]:
+    """Best value after the first ``target`` completed trials, per sampler and repeat."""
+    out: dict[str, dict[int, float]] = {s: {} for s in data.samplers}
+    for study in data.studies:
+        curve = trial_curve(study.trials, data.maximize)
+        if curve.size == 0:
+            continue
+        out[study.sampler][study.repeat] = float(curve[min(data.target, curve.size) - 1])
+    return out
+
+
+def paired_tests(data: RunData, finals: dict[str, dict[int, float]]) -> list[tuple]:
+    """(first sampler, other sampler, common repeats, PairedTest) for each other sampler."""
+    tests = []
+    first = data.samplers[0]
+    for other in data.samplers[1:]:
+        common = sorted(set(finals[first]) & set(finals[other]))
+        a = [finals[first][r] for r in common]
+        b = [finals[other][r] for r in common]
+        tests.append((first, other, common, paired_wilcoxon(a, b)))
+    return tests
+
+
+def shared_start(data: RunData, first: str, other: str) -> list[int]:
+    """Per common repeat: how many leading trials of the two studies had the same params.
+
+    TPE's start-up trials come from a random sampler seeded like the random sampler of the
+    same repeat, so the pair shares them (common random numbers): only the later trials differ.
+    """
+    studies = {(s.sampler, s.repeat): s for s in data.studies}
+    counts = []
+    for repeat in sorted({s.repeat for s in data.of(first)} & {s.repeat for s in data.of(other)}):
+        a = sorted(studies[(first, repeat)].trials, key=lambda t: t.number)
+        b = sorted(studies[(other, repeat)].trials, key=lambda t: t.number)
+        same = 0
+        for ta, tb in zip(a, b, strict=False):
+            if ta.params != tb.params or not ta.params:
+                break
+            same += 1
+        counts.append(same)
+    return counts
+
+
+def lab_level(data: RunData) -> tuple[float, str]:
+    """The lab's best validation level (NormalizingMLP) and where the number comes from."""
+    values = [r.get("val_auroc") for r in data.bench or [] if r.get("recipe") == "normalizing_mlp"]
+    values = [v for v in values if isinstance(v, int | float)]
+    if values:
+        return float(np.mean(values)), (f"NormalizingMLP's validation AUROC in this run's "
+                                        f"bench.json, mean over {len(values)} seed(s)")  # fmt: skip
+    return LAB_PRINTED_LEVEL, ("the lab's printed NormalizingMLP AUROC 0.9080, a fallback: no "
+                               "bench.json with normalizing_mlp for this run, and the printed "
+                               "number is a test-split AUROC")  # fmt: skip
+
+
+def importances(data: RunData) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Importance per trial set: PED-ANOVA (Optuna 5's default evaluator, named explicitly so
+    the label stays true) per sampler and pooled, and fANOVA on the pooled trials as a
+    cross-check."""
+    import optuna
+    from optuna.importance import (
+        FanovaImportanceEvaluator,
+        PedAnovaImportanceEvaluator,
+        get_param_importances,
+    )
+
+    groups = {f"{data.title(s)} trials": [t for st in data.of(s) for t in completed(st.trials)]
+              for s in data.samplers}  # fmt: skip
+    pooled = [t for group in groups.values() for t in group]
+    if len(groups) > 1:
+        groups["all trials"] = pooled
+    table: dict[str, dict[str, float]] = {}
+    problems = []
+    jobs = [(f"PED-ANOVA, {k}", v, PedAnovaImportanceEvaluator()) for k, v in groups.items()]
+    # fANOVA's cost grows with trees x trials; 32 trees (default 64) keep a 600-trial run's
+    # report to seconds with importances that agree to about 0.01.
+    jobs.append(("fANOVA, all trials", pooled, FanovaImportanceEvaluator(n_trees=32, seed=0)))
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" lines
+    for column, trials, evaluator in jobs:
+        study = optuna.create_study(direction="maximize" if data.maximize else "minimize")
+        study.add_trials(trials)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                table[column] = get_param_importances(study, evaluator=evaluator)
+        except (ValueError, RuntimeError) as err:
+            problems.append(f"{column}: not computable ({err})")
+    optuna.logging.set_verbosity(verbosity)
+    return table, problems

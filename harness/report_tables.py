@@ -1,0 +1,278 @@
+"""The report's tables: honest test numbers, per-study results, the lab's models, timings and
+the environment (markdown only; the sections with figures are in harness.report).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import numpy as np
+
+from harness.report_data import BOOTSTRAP, METRICS, RunData
+from harness.retrain import RETRAIN_SEED_BASE
+from harness.stats import completed, completion_seconds, trial_curve
+
+# ---------------------------------------------------------------- formatting
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "—"
+    return f"{value:.{digits}f}"
+
+
+def mean_std(values: list[float], digits: int = 4) -> str:
+    values = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
+    if not values:
+        return "—"
+    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
+
+
+def md_table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_params(params: dict[str, Any]) -> str:
+    parts = []
+    for key, value in params.items():
+        parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
+    return ", ".join(parts)
+
+
+def image(folder: str, path: Path, alt: str) -> str:
+    return f"![{alt}]({quote(folder)}/{quote(path.name)})"
+
+
+def _search_test(trial) -> list[str]:
+    return [fmt(trial.user_attrs.get(f"test_{m}")) for m in METRICS]
+
+
+def section_test(data: RunData) -> list[str]:
+    lines = ["## Honest test numbers", ""]
+    best = {st.name: st.best_trial() for st in data.studies}
+    if data.retrain is None:
+        lines += ["No retrained results: `runs/" + data.run + "/retrain.json` is missing (run "
+                  f"`harness compare --name {data.run}` to make it). Below, each best trial's "
+                  "own test scores: one training seed, selected on validation, so optimistic.",
+                  ""]  # fmt: skip
+        rows = [[st.name, str(best[st.name].number), fmt(best[st.name].value),
+                 *_search_test(best[st.name])] for st in data.studies if best[st.name]]  # fmt: skip
+        header = ["study", "best trial", data.metric, "test AUROC", "F1", "precision", "recall"]
+        return [*lines, md_table(header, rows), ""]
+    records = {r["study"]: r for r in data.retrain["records"]}
+    seeds = sorted({res["seed"] for r in records.values() for res in r["results"]})
+    lines += [f"Each study's best configuration (chosen on validation) retrained with "
+              f"{len(seeds)} training seeds ({seeds[0]}…{seeds[-1]}, i.e. "
+              f"{RETRAIN_SEED_BASE} + 0…{len(seeds) - 1}, none used by the search) and scored "
+              "on test at the F1-optimal threshold chosen on validation: mean ± std over "
+              "seeds (std with ddof = 1).", ""]  # fmt: skip
+    rows, per_sampler = [], {s: [] for s in data.samplers}
+    for st in data.studies:
+        record = records.get(st.name)
+        if record is None:
+            rows.append([st.name, "—", "not retrained", "", "", "", "", "", ""])
+            continue
+        stale = best[st.name] is not None and best[st.name].number != record["trial"]
+        ok = [r for r in record["results"] if r.get("status") == "ok"]
+        cells = [mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS]
+        if ok:
+            per_sampler[st.sampler].append({m: np.mean([r[f"test_{m}"] for r in ok])
+                                            for m in METRICS})  # fmt: skip
+        rows.append([st.name, str(record["trial"]) + (" (stale)" if stale else ""),
+                     fmt(record["value"]), fmt_params(record["params"]), *cells,
+                     f"{len(ok)}/{len(record['results'])}"])  # fmt: skip
+    header = ["study", "best trial", f"{data.metric} (search)", "configuration", "test AUROC",
+              "F1", "precision", "recall", "seeds ok"]  # fmt: skip
+    lines += [md_table(header, rows), ""]
+    if any(c[1].endswith("(stale)") for c in rows):
+        lines += ["(stale): the study's best trial changed since it was retrained; run "
+                  "`harness compare` again to refresh.", ""]  # fmt: skip
+    summary = []
+    for sampler, means in per_sampler.items():
+        summary.append([f"{data.title(sampler)} search, best of {data.target} trials",
+                        f"{len(means)} repeats x {len(seeds)} seeds",
+                        *[mean_std([m[k] for m in means]) for k in METRICS]])  # fmt: skip
+    summary += _reference_rows(data)
+    lines += [
+        "Side by side (search rows: mean ± std over repeats of each repeat's seed mean; "
+        "reference rows: mean ± std over their seeds):",
+        "",
+        md_table(["model", "runs", "test AUROC", "F1", "precision", "recall"], summary),
+        "",
+    ]
+    return lines  # fmt: skip
+
+
+def _reference_rows(data: RunData) -> list[list[str]]:
+    rows = []
+    by_recipe: dict[str, list[dict]] = {}
+    for record in data.bench or []:
+        if record.get("recipe") != "linear_regression" and record.get("status") == "ok":
+            by_recipe.setdefault(record["recipe"], []).append(record)
+    for recipe, records in by_recipe.items():
+        rows.append([f"lab: {records[0].get('title', recipe)}", f"{len(records)} seeds",
+                     *[mean_std([r[m] for r in records]) for m in METRICS]])  # fmt: skip
+    if data.reference:
+        ok = [r for r in data.reference["records"] if r.get("status") == "ok"]
+        rows.append([f"reference: {data.reference.get('model', 'gradient boosting')}",
+                     f"{len(ok)} seeds", *[mean_std([r[f"test_{m}"] for r in ok])
+                                          for m in METRICS]])  # fmt: skip
+    return rows
+
+
+def section_studies(data: RunData) -> list[str]:
+    from optuna.trial import TrialState
+
+    rows = []
+    for st in data.studies:
+        counts = [sum(t.state == s for t in st.trials)
+                  for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]  # fmt: skip
+        best = st.best_trial()
+        curve = trial_curve(st.trials, data.maximize)
+        seconds, _ = completion_seconds(st.trials)
+        rows.append([
+            f"`{st.name}`", data.title(st.sampler), str(st.repeat),
+            str(st.study.user_attrs.get("seed", "—")), *map(str, counts),
+            fmt(best.value) if best else "—", str(best.number) if best else "—",
+            fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else "—",
+            f"{seconds[-1] / 60:.1f}" if seconds.size else "—",
+            fmt(best.user_attrs.get("test_auroc")) if best else "—",
+        ])  # fmt: skip
+    header = ["study", "sampler", "repeat", "seed", "COMPLETE", "PRUNED", "FAIL",
+              f"best {data.metric}", "best trial", f"best after {data.target}",
+              "wall-clock (min, idle cut)", "best trial's test AUROC (1 seed)"]  # fmt: skip
+    return ["## Per-study results", "", md_table(header, rows), ""]
+
+
+def section_lab(data: RunData) -> list[str]:
+    lines = ["## The lab's fixed models against its printed numbers", ""]
+    if not data.bench:
+        return [*lines, f"No `runs/{data.run}/bench.json` for this run (`harness compare` or "
+                        f"`harness bench models --json runs/{data.run}/bench.json` makes it).",
+                ""]  # fmt: skip
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for record in data.bench:
+        groups.setdefault((record["recipe"], record.get("device", "?")), []).append(record)
+    rows = []
+    for (recipe, device), records in groups.items():
+        lab = records[0].get("lab", {})
+        ok = [r for r in records if r.get("status") == "ok"]
+        if recipe == "linear_regression":
+            cells = [f"MSE {mean_std([r['mse'] for r in ok], 5)} (NumPy), "
+                     f"{mean_std([r['mse_pytorch'] for r in ok], 5)} (PyTorch); lab "
+                     f"{fmt(lab.get('mse'), 5)}", "", "", ""]  # fmt: skip
+        else:
+            cells = [f"{mean_std([r[m] for r in ok])} ({fmt(lab.get(m))})" if m in lab
+                     else mean_std([r[m] for r in ok]) for m in METRICS]  # fmt: skip
+        rows.append([records[0].get("title", recipe), device, f"{len(ok)}/{len(records)}",
+                     *cells, mean_std([r["epochs"] for r in ok], 1),
+                     mean_std([r["seconds_per_epoch"] for r in ok], 4)])  # fmt: skip
+    header = ["recipe", "device", "seeds ok", "test AUROC (lab)", "F1 (lab)", "precision (lab)",
+              "recall (lab)", "epochs", "s/epoch"]  # fmt: skip
+    return [*lines, "Ours: mean ± std over seeds, threshold chosen on validation; the lab's "
+            "printed number in brackets (its threshold was re-optimised on test).", "",
+            md_table(header, rows), ""]  # fmt: skip
+
+
+def section_timings(data: RunData) -> list[str]:
+    by_device: dict[str, list] = {}
+    for st in data.studies:
+        for trial in completed(st.trials):
+            by_device.setdefault(str(trial.user_attrs.get("device", "unknown")), []).append(trial)
+    rows = []
+    for device, trials in sorted(by_device.items()):
+        per_epoch = [t.user_attrs.get("seconds_per_epoch") for t in trials]
+        seconds = [t.user_attrs.get("seconds") for t in trials]
+        hosts = sorted({str(t.user_attrs.get("host", "?")) for t in trials})
+        workers = {str(t.user_attrs.get("worker", "?")) for t in trials}
+        rows.append([device, str(len(trials)), _median(per_epoch, 4), _median(seconds, 1),
+                     ", ".join(hosts), str(len(workers))])  # fmt: skip
+    header = ["device", "completed trials", "median s/epoch", "median s/trial", "hosts",
+              "workers"]  # fmt: skip
+    return ["## Device timings", "", "Search trials (training wall time per trial, "
+            "evaluation included):", "", md_table(header, rows), "",
+            "The lab models' seconds per epoch are in the table above, per device."
+            if data.bench else "", ""]  # fmt: skip
+
+
+def _median(values: list, digits: int) -> str:
+    numbers = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
+    return fmt(float(np.median(numbers)), digits) if numbers else "—"
+
+
+def section_environment(data: RunData) -> list[str]:
+    from harness.study import library_versions
+
+    here = library_versions()
+    for package in ("scipy", "matplotlib"):
+        here[package] = _version(package)
+    here["gpu"] = _gpu_name()
+    recorded: dict[str, set[str]] = {}
+    for st in data.studies:
+        for key, value in (st.study.user_attrs.get("versions") or {}).items():
+            recorded.setdefault(key, set()).add(str(value))
+    keys = list(dict.fromkeys([*recorded, *here]))
+    rows = [[k, ", ".join(sorted(recorded.get(k, {"—"}))), here.get(k, "—")] for k in keys]
+    lines = [
+        "## Environment",
+        "",
+        md_table(["", "studies ran with (as recorded)", "this report made with"], rows),
+        "",
+    ]
+    first = {s: data.of(s)[0].study.user_attrs for s in data.samplers}
+    for sampler, attrs in first.items():
+        settings = dict(attrs.get("sampler") or {})
+        settings.pop("seed", None)
+        seeds = sorted(st.study.user_attrs.get("seed", st.repeat) for st in data.of(sampler))
+        lines.append(f"- {data.title(sampler)} sampler: `{json.dumps(settings)}`, sampler "
+                     f"seeds {seeds} (repeat r uses seed r)")  # fmt: skip
+    attrs = data.studies[0].study.user_attrs
+    for key, title in (
+        ("objective", "objective"),
+        ("pruner", "pruner"),
+        ("executor", "executor"),
+        ("target_trials", "target trials"),
+        ("space_source", "search space file"),
+        ("space_sha256", "its sha256"),
+    ):
+        values = sorted({str(st.study.user_attrs.get(key, "—")) for st in data.studies})
+        lines.append(f"- {title}: {', '.join(f'`{v}`' for v in values)}")
+    lines += [
+        f"- storage: `{data.url}`",
+        f"- bootstrap: {BOOTSTRAP['resamples']} resamples, numpy seed "
+        f"{BOOTSTRAP['seed']}, {100 * BOOTSTRAP['confidence']:.0f}% percentile interval",
+    ]
+    if data.reference:
+        lines.append(f"- reference: {data.reference.get('model')} with "
+                     f"`{json.dumps(data.reference.get('settings', {}))}`")  # fmt: skip
+    if attrs.get("space"):
+        lines += ["", "<details><summary>Search space</summary>", "", "```toml",
+                  str(attrs["space"]).rstrip(), "```", "", "</details>"]  # fmt: skip
+    return [*lines, ""]
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _gpu_name() -> str:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return ", ".join(torch.cuda.get_device_name(i)
+                             for i in range(torch.cuda.device_count()))  # fmt: skip
+    except Exception:  # a broken CUDA set-up must not stop a report
+        return "unknown"
+    return "none"

@@ -1,0 +1,111 @@
+"""A run's layout: its studies ``RUN/<sampler>/r<repeat>`` in the storage and its folder.
+
+``harness compare`` writes a run, ``harness report`` reads it; both find its studies here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from harness.errors import HarnessError
+
+SAMPLERS = ("tpe", "random")
+SAMPLER_TITLES = {"tpe": "TPE", "random": "random"}
+DEFAULT_RUNS_ROOT = Path("runs")
+
+
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_run_name(run: str) -> str:
+    """A run name becomes a folder (runs/RUN) and a study-name prefix: keep it plain."""
+    if not RUN_NAME.fullmatch(run):
+        raise HarnessError(f"--name must be letters, digits, '.', '_' or '-' (starting with a "
+                           f"letter or digit), but got {run!r}")  # fmt: skip
+    return run
+
+
+def study_name(run: str, sampler: str, repeat: int) -> str:
+    return f"{run}/{sampler}/r{repeat}"
+
+
+def parse_study_name(run: str, name: str) -> tuple[str, int] | None:
+    """(sampler, repeat) of a study of ``run``; None for any other study."""
+    match = re.fullmatch(re.escape(run) + r"/([A-Za-z0-9_-]+)/r(\d+)", name)
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+def run_dir(run: str, root: str | Path = DEFAULT_RUNS_ROOT) -> Path:
+    return Path(root) / run
+
+
+@dataclass
+class RunStudy:
+    """One study of a run, loaded from the storage."""
+
+    name: str
+    sampler: str
+    repeat: int
+    study: optuna.Study
+    trials: list[FrozenTrial] = field(repr=False, default_factory=list)
+
+    @property
+    def maximize(self) -> bool:
+        return self.study.direction == optuna.study.StudyDirection.MAXIMIZE
+
+    @property
+    def complete(self) -> list[FrozenTrial]:
+        return [t for t in self.trials if t.state == TrialState.COMPLETE and t.value is not None]
+
+    def best_trial(self) -> FrozenTrial | None:
+        done = self.complete
+        if not done:
+            return None
+        pick = max if self.maximize else min
+        return pick(done, key=lambda t: (t.value, -t.number))
+
+
+def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
+    """Open a storage that must already exist (reading commands must not create an empty one)."""
+    from harness.study import open_storage, redact_url
+
+    path = None
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///").split("?")[0])
+    elif url.startswith("journal:"):  # as harness.study.open_storage reads it
+        path = Path(url.removeprefix("journal:").removeprefix("//"))
+    if path is not None and not path.is_file():
+        raise HarnessError(f"storage {redact_url(url)} cannot be opened: file {path} "
+                           "does not exist")  # fmt: skip
+    return open_storage(url)
+
+
+def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -> list[RunStudy]:
+    """All studies named ``RUN/<sampler>/r<repeat>``, by repeat then sampler."""
+    from harness.study import redact_url
+
+    try:
+        names = [s.study_name for s in storage.get_all_studies()]
+    except Exception as err:
+        raise HarnessError(f"storage {redact_url(url)} cannot be read: "
+                           f"{str(err).strip().splitlines()[0][:200]}") from None  # fmt: skip
+    found = []
+    for name in names:
+        parsed = parse_study_name(run, name)
+        if parsed is None:
+            continue
+        study = optuna.load_study(study_name=name, storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        found.append(RunStudy(name, parsed[0], parsed[1], study, trials))
+    if not found:
+        others = sorted({n.split("/")[0] for n in names if "/" in n})
+        hint = f"runs found there: {others}" if others else "it holds no run's studies"
+        raise HarnessError(f"--name {run!r}: no studies named '{run}/<sampler>/r<repeat>' in "
+                           f"storage {redact_url(url)}; {hint}")  # fmt: skip
+    order = {name: index for index, name in enumerate(SAMPLERS)}
+    return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))

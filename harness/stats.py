@@ -1,0 +1,268 @@
+"""Statistics for comparing samplers: best-so-far curves, bootstrap bands, a paired test.
+
+Everything here works on plain numbers (or Optuna ``FrozenTrial`` lists) so that it can be
+checked on known inputs: a curve is a 1-D array over completed trials or over a time grid, a
+set of repeats is a 2-D array (one row per repeat).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from optuna.trial import FrozenTrial, TrialState
+from scipy import stats as scipy_stats
+
+from harness.errors import HarnessError
+
+ALPHA = 0.05  # significance level of the verdict
+IDLE_GAP = 60.0  # seconds with no trial running that count as an interruption, not as work
+
+
+def best_so_far(values: Sequence[float], maximize: bool = True) -> np.ndarray:
+    """Running best of ``values`` (NaN entries do not count; NaN until the first number)."""
+    array = np.asarray(values, dtype=float)
+    filled = np.where(np.isnan(array), -np.inf if maximize else np.inf, array)
+    running = np.maximum.accumulate(filled) if maximize else np.minimum.accumulate(filled)
+    running[np.isinf(running)] = np.nan
+    return running
+
+
+def completed(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """COMPLETE trials with a value, in trial-number order."""
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    return sorted(done, key=lambda t: t.number)
+
+
+def trial_curve(trials: Sequence[FrozenTrial], maximize: bool = True) -> np.ndarray:
+    """Best-so-far objective after the 1st, 2nd, ... completed trial (index 0 = trial 1)."""
+    return best_so_far([float(t.value) for t in completed(trials)], maximize)  # type: ignore[arg-type]
+
+
+def completion_seconds(
+    trials: Sequence[FrozenTrial], limit: int | None = None, max_idle: float | None = IDLE_GAP
+) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds since the study's first trial started, value) of each completed trial.
+
+    Only the first ``limit`` completed trials (by number) count when it is given. Sorted by
+    completion time: with parallel workers, trial numbers and finishing order differ. A
+    stretch longer than ``max_idle`` seconds with no trial running (the study was stopped and
+    resumed later) is cut out of the clock, so resumed studies compare with uninterrupted ones.
+    """
+    spans = sorted((t.datetime_start, t.datetime_complete or t.datetime_start)
+                   for t in trials if t.datetime_start is not None)  # fmt: skip
+    done = [t for t in completed(trials)[:limit] if t.datetime_complete is not None]
+    if not spans or not done:
+        return np.empty(0), np.empty(0)
+    origin, busy_until = spans[0][0], spans[0][0]
+    cuts = [(origin, 0.0)]  # (from this moment on, this many idle seconds are cut)
+    for start, end in spans:
+        idle = (start - busy_until).total_seconds()
+        if max_idle is not None and idle > max_idle:
+            cuts.append((start, cuts[-1][1] + idle))
+        busy_until = max(busy_until, end)
+
+    def clock(moment) -> float:
+        cut = max(c for at, c in cuts if at <= moment)
+        return (moment - origin).total_seconds() - cut
+
+    pairs = sorted((clock(t.datetime_complete), float(t.value)) for t in done)  # type: ignore[arg-type]
+    seconds, values = zip(*pairs, strict=True)
+    return np.asarray(seconds), np.asarray(values)
+
+
+def time_curve(
+    seconds: np.ndarray, values: np.ndarray, grid: np.ndarray, maximize: bool = True
+) -> np.ndarray:
+    """Best-so-far value at each time of ``grid`` (NaN before the first completion)."""
+    running = best_so_far(values, maximize)
+    index = np.searchsorted(np.asarray(seconds), np.asarray(grid), side="right") - 1
+    out = np.full(len(grid), np.nan)
+    out[index >= 0] = running[index[index >= 0]]
+    return out
+
+
+def stack(curves: Sequence[np.ndarray], length: int | None = None) -> np.ndarray:
+    """Repeats as rows of equal length: shorter curves are padded with NaN, longer cut."""
+    length = max((len(c) for c in curves), default=0) if length is None else length
+    out = np.full((len(curves), length), np.nan)
+    for row, curve in enumerate(curves):
+        n = min(len(curve), length)
+        out[row, :n] = curve[:n]
+    return out
+
+
+@dataclass(frozen=True)
+class Band:
+    """The median over repeats at each point and its percentile-bootstrap interval."""
+
+    median: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
+    confidence: float
+    resamples: int
+    seed: int
+
+
+def bootstrap_median_band(
+    curves: np.ndarray, *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
+) -> Band:
+    """Percentile bootstrap of the median over repeats (rows), point by point (columns).
+
+    Repeats are resampled with replacement ``resamples`` times with ``numpy``'s Generator
+    seeded by ``seed``, so the band is reproducible. NaN entries (a repeat with no value yet)
+    are left out of each median.
+    """
+    data = np.atleast_2d(np.asarray(curves, dtype=float))
+    if not 0 < confidence < 1:
+        raise HarnessError(f"confidence must be in (0, 1), but got {confidence}")
+    if resamples < 1:
+        raise HarnessError(f"resamples must be >= 1, but got {resamples}")
+    n_rows = data.shape[0]
+    if n_rows == 0:
+        raise HarnessError("a bootstrap band needs at least one repeat, but got 0")
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, n_rows, size=(resamples, n_rows))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, fine
+        medians = np.nanmedian(data[rows], axis=1)  # (resamples, points)
+        tail = 100 * (1 - confidence) / 2
+        low, high = np.nanpercentile(medians, [tail, 100 - tail], axis=0)
+        median = np.nanmedian(data, axis=0)
+    return Band(median, low, high, confidence, resamples, seed)
+
+
+def trials_to_reach(curve: np.ndarray, level: float, maximize: bool = True) -> int | None:
+    """1-based number of completed trials until the best-so-far reaches ``level``; None if never."""
+    curve = np.asarray(curve, dtype=float)
+    with np.errstate(invalid="ignore"):
+        reached = curve >= level if maximize else curve <= level
+    hits = np.flatnonzero(reached)
+    return int(hits[0]) + 1 if hits.size else None
+
+
+def min_exact_p(n_pairs: int) -> float:
+    """Smallest two-sided p-value the exact signed-rank test can give with ``n_pairs`` pairs."""
+    return min(1.0, 2.0 ** (1 - n_pairs))
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A paired Wilcoxon signed-rank test of ``a - b`` (pairs with a zero difference dropped)."""
+
+    n_pairs: int
+    n_nonzero: int
+    statistic: float  # SciPy's: the smaller of the two rank sums (two-sided)
+    p_value: float
+    rank_biserial: float  # (R+ - R-) / (R+ + R-), in [-1, 1]; > 0 means a tends to be larger
+    median_difference: float
+    mean_difference: float
+    method: str
+
+    @property
+    def can_reach_alpha(self) -> bool:
+        return self.n_nonzero >= 1 and min_exact_p(self.n_nonzero) < ALPHA
+
+
+def rank_biserial(differences: Sequence[float]) -> float:
+    """Matched-pairs rank-biserial correlation: (sum of positive ranks - negative) / total."""
+    d = np.asarray(differences, dtype=float)
+    d = d[d != 0]
+    if d.size == 0:
+        return 0.0
+    ranks = scipy_stats.rankdata(np.abs(d))
+    return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
+
+
+def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+    """Two-sided Wilcoxon signed-rank test on pairs ``(a[i], b[i])`` with its effect size."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if x.shape != y.shape or x.ndim != 1:
+        raise HarnessError(f"paired samples must be two equal-length lists, but got "
+                           f"lengths {x.size} and {y.size}")  # fmt: skip
+    if np.isnan(x).any() or np.isnan(y).any():
+        raise HarnessError("paired samples must not contain NaN, but they do")
+    d = x - y
+    nonzero = int(np.count_nonzero(d))
+    mean = float(d.mean()) if d.size else math.nan
+    median = float(np.median(d)) if d.size else math.nan
+    if nonzero == 0:
+        return PairedTest(int(d.size), 0, math.nan, 1.0, 0.0, median, mean, "none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a single pair: SciPy warns
+        result = scipy_stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
+    # SciPy's method="auto": exact without ties or zeros (n <= 50), else an exhaustive
+    # permutation test up to 13 pairs, else the normal approximation.
+    ties = np.unique(np.abs(d[d != 0])).size < nonzero
+    if d.size <= 50 and not ties and nonzero == d.size:
+        method = "exact"
+    elif d.size <= 13:
+        method = "exact permutation, ties or zeros present"
+    else:
+        method = "normal approximation"
+    return PairedTest(int(d.size), nonzero, float(result.statistic), float(result.pvalue),
+                      rank_biserial(d), median, mean, method)  # fmt: skip
+
+
+def effect_label(r: float) -> str:
+    """Conventional words for |r| (Cohen's thresholds for a correlation)."""
+    size = abs(r)
+    if size < 0.1:
+        return "negligible"
+    if size < 0.3:
+        return "small"
+    if size < 0.5:
+        return "medium"
+    return "large"
+
+
+def verdict(
+    test: PairedTest,
+    names: tuple[str, str],
+    *,
+    maximize: bool = True,
+    metric: str = "validation AUROC",
+    trials: int = 30,
+) -> str:
+    """One plain-language paragraph: which sampler did better, by how much, and how sure."""
+    a, b = names
+    n = test.n_pairs
+    if n == 0:
+        return f"No paired repeats of {a} and {b} exist, so there is nothing to compare."
+    diff, r = test.median_difference, test.rank_biserial
+    if test.n_nonzero == 0:
+        return (f"After {trials} trials, {a} and {b} found configurations of exactly the same "
+                f"best {metric} in {'the only' if n == 1 else f'all {n}'} {_pairs(n)}: no "
+                f"difference to test.")  # fmt: skip
+    median, mean = signed_difference(diff), signed_difference(test.mean_difference)
+    size = (f"the median paired difference in best {metric} ({a} - {b}) is {median} (mean "
+            f"{mean}) over {n} {_pairs(n)}, a {effect_label(r)} effect (rank-biserial r = "
+            f"{r:+.2f})")  # fmt: skip
+    if diff != 0 and np.sign(diff) == np.sign(r):
+        better = a if (diff > 0) == maximize else b
+        worse = b if better == a else a
+        lead = f"After {trials} trials, {better} found better configurations than {worse}: {size}."
+    else:  # the median and the ranks disagree, or no median difference: no direction to state
+        lead = f"After {trials} trials, neither sampler was consistently ahead: {size}."
+    p = f"Wilcoxon signed-rank test, two-sided: p = {test.p_value:.3g} ({test.method})"
+    if not test.can_reach_alpha:
+        return (f"{lead} {p}. Too few repeats to tell: with {test.n_nonzero} non-tied pair(s) "
+                f"the smallest p-value the test can give is {min_exact_p(test.n_nonzero):.3g}, "
+                f"so it cannot reach significance at {ALPHA} whatever the data; at least 6 "
+                f"pairs are needed. Treat any direction as a hint, not a finding.")  # fmt: skip
+    if test.p_value < ALPHA:
+        return f"{lead} The difference is significant at {ALPHA} ({p})."
+    return (f"{lead} The difference is not significant at {ALPHA} ({p}): these repeats do "
+            f"not show that either sampler is better.")  # fmt: skip
+
+
+def _pairs(n: int) -> str:
+    return "paired repeat" if n == 1 else "paired repeats"
+
+
+def signed_difference(value: float) -> str:
+    """A signed difference readable at any size (AUROC differences can be 1e-5)."""
+    return f"{value:+.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:+.1e}"

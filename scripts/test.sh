@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh Debian machine, then run it.
+#  - a virtual environment .venv with the CPU build of PyTorch 2.13.0 and the package [dev]
+#  - Debian's postgresql (a throw-away server on loopback for the storage test) and chromium
+#    (the dashboard's browser test); installed only when missing, and only as root
+# Extra arguments go to pytest, e.g. scripts/test.sh -k study
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+# torch==2.13.0 is the CPU build (a plain `torch` would pull a multi-GB CUDA build).
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q torch==2.13.0 -e ".[dev]"
+
+missing=()
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || missing+=(postgresql)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "installing Debian packages: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      "${missing[@]}" >/dev/null
+  else
+    echo "not root: cannot install ${missing[*]}; the tests that need them will say so" >&2
+  fi
+fi
+if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+  eval "$(scripts/start_postgres.sh)"
+fi
+
+.venv/bin/python -m pytest "$@"

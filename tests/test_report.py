@@ -1,0 +1,328 @@
+"""harness.report (and harness.runs, harness.retrain, harness.compare under it) on small runs.
+
+The main fixture writes a synthetic run straight through Optuna (tests/synthetic_run.py), so
+these tests do not depend on the study driver; one test runs a real, tiny ``run_compare``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from scipy import stats as scipy_stats
+from synthetic_run import make_run, write_caches
+
+from harness.errors import HarnessError
+from harness.report import add_parser, main, write_report
+from harness.runs import parse_study_name, study_name
+from harness.stats import trial_curve, trials_to_reach
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+RUN, REPEATS, TRIALS = "small", 3, 10
+
+
+@pytest.fixture(scope="module")
+def run_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    url = f"sqlite:///{folder / 'study.db'}"
+    studies = make_run(url, RUN, repeats=REPEATS, trials=TRIALS)
+    make_run(url, "other", repeats=1, trials=3)  # another run in the same storage
+    write_caches(folder / "runs" / RUN, studies)
+    out = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs")
+    return {
+        "url": url,
+        "folder": folder,
+        "out": out,
+        "text": out.read_text(),
+        "studies": {n: optuna.load_study(study_name=n, storage=url) for n in studies},
+    }
+
+
+def _row(text: str, first_cell: str, section: str = "") -> list[str]:
+    """The cells of the first table row starting with ``first_cell`` (after ``section``)."""
+    if section:
+        text = text[text.index(f"## {section}") :]
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells and cells[0] == first_cell:
+            return cells
+    raise AssertionError(f"no table row starting with {first_cell!r}")
+
+
+def _final(study: optuna.Study) -> float:
+    return float(trial_curve(study.get_trials(), True)[TRIALS - 1])
+
+
+def test_per_study_table_matches_the_storage(run_files):
+    text = run_files["text"]
+    for name, study in run_files["studies"].items():
+        cells = _row(text, f"`{name}`")
+        states = [study.get_trials(states=(s,)) for s in (optuna.trial.TrialState.COMPLETE,
+                  optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)]  # fmt: skip
+        assert cells[4:7] == [str(len(s)) for s in states]
+        assert cells[7] == f"{study.best_value:.4f}"
+        assert cells[8] == str(study.best_trial.number)
+        assert cells[9] == f"{_final(study):.4f}"
+    assert "`other/" not in text  # only this run's studies
+
+
+def test_verdict_recomputes_from_the_storage(run_files):
+    studies = run_files["studies"]
+    tpe = [_final(studies[study_name(RUN, "tpe", r)]) for r in range(REPEATS)]
+    rnd = [_final(studies[study_name(RUN, "random", r)]) for r in range(REPEATS)]
+    expected = scipy_stats.wilcoxon(tpe, rnd)
+    cells = _row(run_files["text"], "TPE - random")
+    assert cells[1] == str(REPEATS)
+    assert cells[3] == f"{expected.statistic:.1f}"
+    assert cells[4] == f"{expected.pvalue:.4g}"
+    median = float(np.median(np.subtract(tpe, rnd)))
+    assert float(cells[7]) == pytest.approx(median, rel=0.05)  # printed to 2-4 digits
+    median_row = _row(run_files["text"], "TPE")
+    assert median_row[2] == f"{np.median(tpe):.4f}"
+    # three pairs can never reach p < 0.05 with a two-sided exact test: the report says so
+    assert "Too few repeats to tell" in run_files["text"]
+
+
+def test_trials_to_reach_the_lab_level(run_files):
+    level = np.mean([0.90, 0.902])  # the two normalizing_mlp bench records' val_auroc
+    assert f"Level: **{level:.4f}**" in run_files["text"]
+    studies = run_files["studies"]
+    needed = [trials_to_reach(trial_curve(studies[study_name(RUN, "random", r)].get_trials()),
+                              level) for r in range(REPEATS)]  # fmt: skip
+    cells = _row(run_files["text"], "random", section="Trials needed")
+    per_repeat = ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in enumerate(needed))
+    assert per_repeat in cells
+
+
+def test_retrained_test_numbers_match_the_cache(run_files):
+    retrain = json.loads((run_files["folder"] / "runs" / RUN / "retrain.json").read_text())
+    for record in retrain["records"]:
+        auroc = [r["test_auroc"] for r in record["results"]]
+        cells = _row(run_files["text"], record["study"])
+        assert cells[4] == f"{np.mean(auroc):.4f} ± {np.std(auroc, ddof=1):.4f}"
+    tpe_means = [np.mean([r["test_f1"] for r in rec["results"]])
+                 for rec in retrain["records"] if rec["sampler"] == "tpe"]  # fmt: skip
+    cells = _row(run_files["text"], f"TPE search, best of {TRIALS} trials")
+    assert cells[3] == f"{np.mean(tpe_means):.4f} ± {np.std(tpe_means, ddof=1):.4f}"
+    assert _row(run_files["text"], "reference: HistGradientBoostingClassifier")[2].startswith(
+        "0.9245 ± 0.0005"
+    )
+    assert _row(run_files["text"], "NormalizingMLP")[3] == "0.9055 ± 0.0007 (0.9080)"
+
+
+def test_figures_exist_and_are_linked_relatively(run_files):
+    out: Path = run_files["out"]
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", run_files["text"])
+    assert len(links) == 5
+    for link in links:
+        assert not link.startswith("/")
+        png = out.parent / link
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_sections_in_order(run_files):
+    headings = re.findall(r"^## (.+)$", run_files["text"], flags=re.M)
+    assert headings[0] == "Verdict"
+    for expected in ("Honest test numbers", "Which hyperparameters matter most",
+                     "The lab's fixed models against its printed numbers", "Device timings",
+                     "Environment"):  # fmt: skip
+        assert expected in headings
+    assert "storage: `sqlite:///" in run_files["text"]
+    assert '"multivariate": true' in run_files["text"]
+
+
+def test_report_without_cached_results_falls_back(run_files, tmp_path):
+    out = write_report(RUN, run_files["url"], tmp_path / "bare.md", tmp_path / "no-runs")
+    text = out.read_text()
+    assert "the lab's printed NormalizingMLP AUROC 0.9080, a fallback" in text
+    assert "No retrained results" in text
+    assert (tmp_path / "bare_figures" / "best_by_trial.png").is_file()
+
+
+def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
+    from harness.study import redact_url
+
+    assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example/optuna")
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("no_studies", "--name 'missing': no studies named 'missing/<sampler>/r<repeat>'"),
+        ("missing_file", "cannot be opened: file"),
+        ("not_a_database", "cannot open storage"),
+        ("bad_scheme", "cannot open storage"),
+        ("out_parent_is_a_file", "cannot write the report there"),
+        ("out_is_a_directory", "cannot write the report there"),
+        ("out_not_markdown", "--out must name a .md file"),
+        ("bad_name", "--name must be letters, digits"),
+    ],
+)
+def test_bad_input_is_a_one_line_error(case, message, run_files, tmp_path):
+    url, name, out = run_files["url"], RUN, tmp_path / "r.md"
+    if case == "no_studies":
+        name = "missing"
+    elif case == "missing_file":
+        url = f"sqlite:///{tmp_path / 'absent.db'}"
+    elif case == "not_a_database":
+        (tmp_path / "junk.db").write_text("not sqlite at all\n" * 100)
+        url = f"sqlite:///{tmp_path / 'junk.db'}"
+    elif case == "bad_scheme":
+        url = "nosuchdb://user:pw@host/db"
+    elif case == "out_parent_is_a_file":
+        (tmp_path / "file").write_text("")
+        out = tmp_path / "file" / "r.md"
+    elif case == "out_is_a_directory":
+        out = tmp_path / "dir.md"
+        out.mkdir()
+    elif case == "out_not_markdown":
+        out = tmp_path / "r.html"
+    elif case == "bad_name":
+        name = "../escape"
+    with pytest.raises(HarnessError) as error:
+        write_report(name, url, out, tmp_path / "runs")
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+    assert "pw" not in str(error.value)  # never the password
+
+
+def test_command_line_entry_points(run_files, tmp_path):
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers(dest="command"))
+    out = tmp_path / "cli.md"
+    main(
+        parser.parse_args(
+            [
+                "report",
+                "--name",
+                RUN,
+                "--storage",
+                run_files["url"],
+                "--out",
+                str(out),
+                "--runs-dir",
+                str(run_files["folder"] / "runs"),
+            ]
+        )
+    )
+    assert out.read_text().startswith(f"# Run `{RUN}`")
+    with pytest.raises(HarnessError, match="no studies named"):
+        main(parser.parse_args(["report", "--name", "nope", "--storage", run_files["url"],
+                                "--out", str(out)]))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"run": "a b"}, "--name must be letters, digits"),
+        ({"samplers": ("tpe", "tpe")}, "--samplers must be distinct values"),
+        ({"samplers": ("cmaes",)}, "--samplers must be distinct values"),
+        ({"repeats": 0}, "--repeats >= 1 must hold, but got 0"),
+    ],
+)
+def test_compare_config_rejects_bad_input(changes, message):
+    from harness.compare import CompareConfig
+
+    with pytest.raises(HarnessError, match=message):
+        CompareConfig(**{"run": "ok", **changes})
+
+
+@pytest.mark.parametrize(
+    ("run", "name", "expected"),
+    [
+        ("lab", "lab/tpe/r0", ("tpe", 0)),
+        ("lab", "lab/random/r12", ("random", 12)),
+        ("a/b", "a/b/tpe/r3", ("tpe", 3)),
+        ("lab", "lab2/tpe/r0", None),
+        ("lab", "lab/tpe/rx", None),
+        ("lab", "lab/tpe/r1/extra", None),
+        ("l.b", "lxb/tpe/r0", None),
+    ],
+)
+def test_parse_study_name(run, name, expected):
+    assert parse_study_name(run, name) == expected
+
+
+TINY_SPACE = """
+[params.lr]
+type = "float"
+low = 1e-3
+high = 1e-2
+log = true
+
+[params.dropout]
+type = "float"
+low = 0.0
+high = 0.5
+
+[params]
+hidden_size = 16
+batch_size = 256
+weight_decay = 1e-5
+
+[fixed]
+max_epochs = 2
+patience = 1
+
+[data]
+train_rows = 400
+"""
+
+
+def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
+    """The whole path: studies through harness.study, retraining, the reference, the report;
+    then numbers in the report are recomputed from the storage and the run folder."""
+    from harness.compare import CompareConfig, run_compare
+
+    space = tmp_path / "tiny.toml"
+    space.write_text(TINY_SPACE)
+    url = f"sqlite:///{tmp_path / 'tiny.db'}"
+    config = CompareConfig(run="tiny", trials=2, repeats=1, space_path=space, storage=url,
+                           executor="local", device="cpu", retrain_seeds=2, bench_seeds=0,
+                           reference_seeds=1, runs_root=tmp_path / "runs",
+                           show_progress=False)  # fmt: skip
+    folder = run_compare(config, log=lambda text: None)
+    retrain = json.loads((folder / "retrain.json").read_text())
+    assert {r["study"] for r in retrain["records"]} == {"tiny/tpe/r0", "tiny/random/r0"}
+    assert all(len(r["results"]) == 2 for r in retrain["records"])
+    assert json.loads((folder / "reference.json").read_text())["data"]["train_rows"] == 400
+
+    # a second run resumes nothing and retrains nothing: everything is cached
+    import harness.workers
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("nothing should train on a finished run")
+
+    monkeypatch.setattr(harness.workers.TrialRunner, "run", refuse)
+    run_compare(config, log=lambda text: None)
+
+    out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs")
+    text = out.read_text()
+    for name in ("tiny/tpe/r0", "tiny/random/r0"):
+        study = optuna.load_study(study_name=name, storage=url)
+        assert _row(text, f"`{name}`")[7] == f"{study.best_value:.4f}"
+        record = next(r for r in retrain["records"] if r["study"] == name)
+        assert record["trial"] == study.best_trial.number
+        f1 = [r["test_f1"] for r in record["results"]]
+        assert _row(text, name, section="Honest")[5] == (
+            f"{np.mean(f1):.4f} ± {np.std(f1, ddof=1):.4f}"
+        )
+    # Both trials fall in TPE's random start-up, drawn with the repeat's seed like the random
+    # sampler's: the pair is identical, and the report says so instead of testing anything.
+    assert "exactly the same best validation AUROC in the only paired repeat" in text
+    assert "All 2 compared trials of TPE and random had identical configurations" in text
+
+
+def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):
+    url = f"sqlite:///{tmp_path / 'uneven.db'}"
+    studies = make_run(url, "uneven", repeats=2, trials=6)
+    studies["uneven/tpe/r1"].set_user_attr("target_trials", 9)  # resumed with more trials...
+    out = write_report("uneven", url, tmp_path / "uneven.md", tmp_path / "runs")
+    text = out.read_text()  # ...but the others have 6, so all are compared after 6
+    assert "Studies were asked for 6 or 9 trials; every comparison uses the first 6" in text
+    assert "## Verdict" in text and "After 6 trials" in text
