@@ -298,9 +298,11 @@ def open_study(config: StudyConfig) -> Driver:
         for key, value in _study_attrs(config, space, url, settings).items():
             study.set_user_attr(key, value)
         # optuna-dashboard then labels the objective "val_auroc", not "Objective 0"
-        from optuna_dashboard import set_objective_names
+        import warnings
 
-        set_objective_names(study, [config.objective])
+        with warnings.catch_warnings():  # set_metric_names is "experimental" since Optuna 3.2
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([config.objective])
     study.set_user_attr("target_trials", config.trials)
     sessions = study.user_attrs.get("sessions", [])
     study.set_user_attr("sessions", [*sessions, {
