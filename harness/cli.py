@@ -17,7 +17,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.errors import HarnessError
-from harness.options import add_storage_option, add_worker_options, positive_int
+from harness.options import (
+    add_search_options,
+    add_storage_option,
+    add_worker_options,
+    positive_int,
+)
 
 
 def _console(stderr: bool = False) -> Console:
@@ -150,18 +155,7 @@ def _add_study_parser(commands) -> None:
         default=0,
         help="sampler seed; trial training seeds derive from it (default: 0)",
     )
-    study.add_argument(
-        "--objective",
-        choices=["val_auroc", "val_loss"],
-        default="val_auroc",
-        help="what the sampler optimises (default: val_auroc, maximised)",
-    )
-    study.add_argument(
-        "--pruner",
-        choices=["none", "median", "hyperband"],
-        default="none",
-        help="stop unpromising trials early (default: none)",
-    )
+    add_search_options(study)
     add_worker_options(study)
 
 

@@ -22,6 +22,7 @@ from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.options import (
+    add_search_options,
     add_storage_option,
     add_worker_options,
     non_negative_int,
@@ -221,10 +222,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="search space file (default: search_spaces/lab_mlp.toml)",
     )
     add_storage_option(parser)
-    parser.add_argument("--objective", choices=["val_auroc", "val_loss"], default="val_auroc",
-                        help="what the samplers optimise (default: val_auroc)")  # fmt: skip
-    parser.add_argument("--pruner", choices=["none", "median", "hyperband"], default="none",
-                        help="(default: none)")  # fmt: skip
+    add_search_options(parser)
     parser.add_argument(
         "--retrain-seeds",
         type=positive_int,

@@ -47,23 +47,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
                     "several seeds, and write the markdown report. Re-running continues where "
                     "it stopped.",
     )  # fmt: skip
-    parser.add_argument("--preset", choices=sorted(PRESETS), default="lab",
-                        help="'lab' (default): the lab's protocol; 'smoke': about a minute")
-    parser.add_argument("--name", default=None,
-                        help="run name (default: the preset's name)")
-    parser.add_argument("--trials", type=positive_int, default=None,
-                        help="trials per study (default: 30; smoke 12)")
-    parser.add_argument("--repeats", type=positive_int, default=None,
-                        help="paired repeats (default: 3; smoke 2)")
-    parser.add_argument("--space", metavar="FILE", default=None,
-                        help="search space file (default: the preset's)")
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default="lab",
+        help="'lab' (default): the lab's protocol; 'smoke': about a minute",
+    )
+    parser.add_argument("--name", default=None, help="run name (default: the preset's name)")
+    parser.add_argument(
+        "--trials", type=positive_int, default=None, help="trials per study (default: 30; smoke 12)"
+    )
+    parser.add_argument(
+        "--repeats", type=positive_int, default=None, help="paired repeats (default: 3; smoke 2)"
+    )
+    parser.add_argument(
+        "--space", metavar="FILE", default=None, help="search space file (default: the preset's)"
+    )
     parser.add_argument("--bench-seeds", type=non_negative_int, default=None, metavar="K",
                         help="seeds of the lab's fixed models, 0 skips them (default: 1; "
                              "smoke 0)")  # fmt: skip
-    parser.add_argument("--out", metavar="FILE", default=None,
-                        help="report file (default: reports/NAME.md)")
-    parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
-                        help="device of the fixed models and retraining (default: auto)")
+    parser.add_argument(
+        "--out", metavar="FILE", default=None, help="report file (default: reports/NAME.md)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=["auto", "cpu", "cuda"],
+        default="auto",
+        help="device of the fixed models and retraining (default: auto)",
+    )
     add_storage_option(parser)
     add_worker_options(parser)
     return parser

@@ -34,11 +34,38 @@ def add_storage_option(parser: argparse.ArgumentParser) -> None:
 
 
 def add_worker_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--cpu-workers", type=non_negative_int, default=None, metavar="K",
-                        help="CPU workers (default: one per core when there is no GPU, else 0)")
-    parser.add_argument("--gpu-workers", type=non_negative_int, default=None, metavar="K",
-                        help="GPU workers sharing the GPUs (default: 4 per GPU)")
-    parser.add_argument("--address", default=None,
-                        help="join an existing Ray cluster (default: start a local Ray)")
-    parser.add_argument("--executor", choices=["ray", "local"], default="ray",
-                        help="'local' runs trials one by one in this process (default: ray)")
+    parser.add_argument(
+        "--cpu-workers",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="CPU workers (default: one per core when there is no GPU, else 0)",
+    )
+    parser.add_argument(
+        "--gpu-workers",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
+        help="GPU workers sharing the GPUs (default: 4 per GPU)",
+    )
+    parser.add_argument(
+        "--address", default=None, help="join an existing Ray cluster (default: start a local Ray)"
+    )
+    parser.add_argument(
+        "--executor",
+        choices=["ray", "local"],
+        default="ray",
+        help="'local' runs trials one by one in this process (default: ray)",
+    )
+
+
+def add_search_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--objective", choices=["val_auroc", "val_loss"], default="val_auroc",
+                        help="what the sampler optimises: val_auroc is maximised, val_loss "
+                             "minimised (default: val_auroc)")  # fmt: skip
+    parser.add_argument(
+        "--pruner",
+        choices=["none", "median", "hyperband"],
+        default="none",
+        help="stop unpromising trials early (default: none)",
+    )

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from harness.data import Splits
-from harness.errors import HarnessError
 from harness.metrics import score
+from harness.runs import read_records
 
 MODEL = "HistGradientBoostingClassifier"
 # Defaults of scikit-learn except: more iterations allowed, with early stopping always on
@@ -101,13 +101,4 @@ def ensure_reference(
 
 def read_reference(path: Path) -> dict[str, Any] | None:
     """The cached reference document, None if absent; a corrupt file is an error."""
-    if not path.is_file():
-        return None
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarnessError(f"{path}: must be the JSON written by 'harness compare', but it "
-                           f"cannot be read ({err})") from None  # fmt: skip
-    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
-        raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
-    return document
+    return read_records(path)

@@ -14,8 +14,7 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from harness.errors import HarnessError
-from harness.runs import RunStudy
+from harness.runs import RunStudy, read_records
 
 # Retraining seeds start far above any search seed (harness.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
@@ -37,16 +36,7 @@ def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
 
 def read_retrain(path: Path) -> dict[str, Any]:
     """The cached retrain document ({"records": [...]}); empty when absent."""
-    if not path.is_file():
-        return {"records": []}
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarnessError(f"{path}: must be the JSON written by 'harness compare', but it "
-                           f"cannot be read ({err})") from None  # fmt: skip
-    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
-        raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
-    return document
+    return read_records(path) or {"records": []}
 
 
 def cached_retrain(document: dict[str, Any], name: str, trial: int, k: int) -> dict | None:

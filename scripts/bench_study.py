@@ -110,8 +110,10 @@ def main() -> None:
     per_trial_local = by["local"]["loop"] / args.trials
     overhead = (by["ray-1"]["loop"] - by["local"]["loop"]) / args.trials
     speedup = by["ray-1"]["loop"] / by["ray-2"]["loop"]
-    console.print(f"Ray overhead per trial vs local: {overhead:+.3f} s = "
-                  f"{100 * overhead / per_trial_local:+.1f}% of a trial (target < 5%)")
+    console.print(
+        f"Ray overhead per trial vs local: {overhead:+.3f} s = "
+        f"{100 * overhead / per_trial_local:+.1f}% of a trial (target < 5%)"
+    )
     console.print(f"speed-up of 2 CPU workers over 1: {speedup:.2f}x (target >= 1.7x)")
 
 

@@ -1,0 +1,54 @@
+"""``harness report|compare|run|dashboard`` through the real CLI: bad input is exit code 2 and
+one line on stderr, before any work starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.cli import run
+
+
+def one_error_line(capsys, code: int) -> str:
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("harness: error: "), err
+    return lines[0]
+
+
+def empty_storage(tmp_path) -> str:
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    optuna.create_study(study_name="other", storage=url)
+    return url
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["report", "--name", "missing"], "no studies named 'missing/"),
+        (["report", "--name", "x", "--storage", "sqlite:///{tmp}/absent.db"], "cannot be opened"),
+        (["report", "--name", "x", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
+         "cannot open storage"),
+        (["report", "--name", "missing", "--out", "{tmp}/file/r.md"], "cannot write"),
+        (["report", "--name", "missing", "--out", "{tmp}/r.html"], ".md"),
+        (["compare", "--name", "../up"], "--name must be letters"),
+        (["compare", "--name", "c", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
+         "cannot open storage"),
+        (["run", "--out", "{tmp}/file/r.md", "--storage", "sqlite:///{tmp}/r.db"], "cannot write"),
+        (["run", "--out", "{tmp}/r.txt"], ".md"),
+        (["dashboard", "--storage", "sqlite:///{tmp}/absent.db"], "cannot be opened"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
+    (tmp_path / "file").write_text("a file, not a folder")
+    url = empty_storage(tmp_path)
+    capsys.readouterr()
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    if argv[0] == "report" and "--storage" not in argv:
+        argv += ["--storage", url]
+    line = one_error_line(capsys, run(argv))
+    assert words in line
+    assert ":pw@" not in line, "passwords never appear"
