@@ -35,7 +35,7 @@ PRESETS = {
     # hour; more repeats give the Wilcoxon test power (6 pairs are needed for p < 0.05).
     "lab": Preset("lab", PROJECT_ROOT / "search_spaces" / "lab_mlp.toml", 30, 3, 5, 1, 3),
     # A first look in about a minute: a data subset, a few epochs, no fixed models.
-    "smoke": Preset("smoke", PROJECT_ROOT / "search_spaces" / "smoke.toml", 12, 2, 2, 0, 1),
+    "smoke": Preset("smoke", PROJECT_ROOT / "search_spaces" / "smoke.toml", 16, 2, 2, 0, 1),
 }
 
 
@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument("--name", default=None, help="run name (default: the preset's name)")
     parser.add_argument(
-        "--trials", type=positive_int, default=None, help="trials per study (default: 30; smoke 12)"
+        "--trials", type=positive_int, default=None, help="trials per study (default: 30; smoke 16)"
     )
     parser.add_argument(
         "--repeats", type=positive_int, default=None, help="paired repeats (default: 3; smoke 2)"
