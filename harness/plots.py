@@ -269,6 +269,14 @@ def _axis_for(ax, dist: BaseDistribution) -> None:
         if dist.log:
             ax.set_xscale("log")
             ax.set_xlim(low / 1.25, high * 1.25)
+            if isinstance(dist, IntDistribution):
+                # A short integer range on a log axis gets crowded "2x10^1" minor labels:
+                # label a few plain integers instead.
+                from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+                ax.xaxis.set_major_locator(LogLocator(base=2))
+                ax.xaxis.set_major_formatter(ScalarFormatter())
+                ax.xaxis.set_minor_formatter(NullFormatter())
         else:
             pad = 0.03 * (high - low) or 0.5
             ax.set_xlim(low - pad, high + pad)
