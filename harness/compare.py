@@ -76,7 +76,9 @@ class CompareConfig:
 # ---------------------------------------------------------------- the compare run
 
 
-def ensure_bench(path: Path, seeds: int, device: str) -> list[dict[str, Any]] | None:
+def ensure_bench(
+    path: Path, seeds: int, device: str, recipes_path: str | Path | None = None
+) -> list[dict[str, Any]] | None:
     """The lab's fixed models with seeds 0..seeds-1 in ``path`` (trained unless cached)."""
     if seeds < 1:
         return None
@@ -93,7 +95,8 @@ def ensure_bench(path: Path, seeds: int, device: str) -> list[dict[str, Any]] | 
     from harness.recipes import DEFAULT_RECIPES, load_recipes
     from harness.train import resolve_device
 
-    records = bench_models(load_recipes(DEFAULT_RECIPES), load_splits(), list(range(seeds)),
+    recipes = list(load_recipes(recipes_path or DEFAULT_RECIPES).values())
+    records = bench_models(recipes, load_splits(), list(range(seeds)),
                            str(resolve_device(device)))  # fmt: skip
     path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
     return records

@@ -52,3 +52,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
     line = one_error_line(capsys, run(argv))
     assert words in line
     assert ":pw@" not in line, "passwords never appear"
+
+
+def test_ensure_bench_trains_every_recipe_once_then_reads_the_cache(tmp_path):
+    from harness.compare import ensure_bench
+
+    recipes = tmp_path / "recipes.toml"
+    recipes.write_text(
+        "[linear_regression]\nmodel = 'linear_regression'\noptimizer = 'sgd'\nlr = 0.1\n"
+        "max_epochs = 1000\n"
+        "[logistic]\nmodel = 'logistic'\noptimizer = 'sgd'\nlr = 0.1\nmax_epochs = 2\n"
+    )
+    path = tmp_path / "bench.json"
+    records = ensure_bench(path, 1, "cpu", recipes)
+    assert [r["recipe"] for r in records] == ["linear_regression", "logistic"]
+    assert 0 <= records[1]["auroc"] <= 1 and records[1]["epochs"] == 2
+    assert ensure_bench(path, 1, "cpu", recipes) == records, "the cache is read, not retrained"
