@@ -8,6 +8,7 @@ the gradient-boosting reference), so regenerating a report trains nothing.
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -301,8 +302,14 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
     out = Path(out_path)
     if out.suffix.lower() != ".md":
         raise HarnessError(f"--out must name a .md file, but got {str(out)!r}")
+    created = not (out.parent / f"{out.stem}_figures").exists()
     figures = _prepare_out(out)
-    data = load_run(name, storage_url, runs_root)
+    try:
+        data = load_run(name, storage_url, runs_root)
+    except HarnessError:
+        if created:  # a report that could not be made leaves no empty folder behind
+            shutil.rmtree(figures.folder, ignore_errors=True)
+        raise
     finals = final_bests(data)
     tests = paired_tests(data, finals)
     level, level_source = lab_level(data)

@@ -28,7 +28,9 @@ def mean_std(values: list[float], digits: int = 4) -> str:
     values = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
     if not values:
         return "—"
-    std = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    if len(values) == 1:  # one run has no spread to show
+        return f"{values[0]:.{digits}f}"
+    std = float(np.std(values, ddof=1))
     return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
 
 

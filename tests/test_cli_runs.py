@@ -49,8 +49,11 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
     if argv[0] == "report" and "--storage" not in argv:
         argv += ["--storage", url]
+    if argv[0] == "report" and "--out" not in argv:
+        argv += ["--out", str(tmp_path / "report.md")]
     line = one_error_line(capsys, run(argv))
     assert words in line
+    assert not list(tmp_path.glob("*_figures")), "a failed report leaves no folder behind"
     assert ":pw@" not in line, "passwords never appear"
 
 
