@@ -15,6 +15,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from harness.errors import HarnessError
+from harness.options import add_storage_option
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -85,12 +86,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Start optuna-dashboard on the storage and print its URL. It binds "
                     "127.0.0.1 unless --host says otherwise (the dashboard has no login).",
     )  # fmt: skip
-    parser.add_argument(
-        "--storage",
-        metavar="URL",
-        default=None,
-        help="Optuna storage URL (default: sqlite:///runs/harness.db)",
-    )
+    add_storage_option(parser)
     parser.add_argument(
         "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -106,6 +106,27 @@ def _batches(
         yield x[start:stop], y[start:stop]
 
 
+def train_epoch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+) -> float:
+    """One pass over ``batches``; the mean training loss, read with one device sync per
+    epoch rather than one per batch."""
+    model.train()
+    total, rows = None, 0
+    for xb, yb in batches:
+        optimizer.zero_grad(set_to_none=True)
+        loss = criterion(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+        weighted = loss.detach() * xb.shape[0]
+        total = weighted if total is None else total + weighted
+        rows += xb.shape[0]
+    return float(total) / rows if rows else float("nan")
+
+
 @torch.no_grad()
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     model.eval()
@@ -146,16 +167,8 @@ def train(
     status: Literal["ok", "diverged"] = "ok"
     started = time.perf_counter()
     for epoch in range(1, settings.max_epochs + 1):
-        model.train()
-        total, rows = torch.zeros((), device=torch_device), 0
-        for xb, yb in _batches(data.x_train, data.y_train, settings.batch_size, generator):
-            optimizer.zero_grad(set_to_none=True)
-            loss = criterion(model(xb), yb)
-            loss.backward()
-            optimizer.step()
-            total += loss.detach() * xb.shape[0]
-            rows += xb.shape[0]
-        train_loss = float(total) / rows  # one device sync per epoch, not per batch
+        batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
+        train_loss = train_epoch(model, optimizer, criterion, batches)
         val_logits = _logits(model, data.x_valid)
         val_loss = float(criterion(val_logits, data.y_valid))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):

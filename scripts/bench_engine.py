@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from harness.data import Splits, load_splits
 from harness.recipes import Recipe, load_recipes
-from harness.train import OPTIMIZERS, _batches
+from harness.train import OPTIMIZERS, _batches, train_epoch
 
 RECIPE = "regularized_mlp"
 BATCH_SIZE = 128  # the lab's minibatch size for RegularizedMLP
@@ -72,18 +72,8 @@ def run_epoch(
     optimizer: torch.optim.Optimizer,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
 ) -> float:
-    """The training step both sides share; returns the mean training loss of the epoch."""
-    criterion = nn.BCEWithLogitsLoss()
-    model.train()
-    total, rows = torch.zeros(()), 0
-    for xb, yb in batches:
-        optimizer.zero_grad(set_to_none=True)
-        loss = criterion(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach() * xb.shape[0]
-        rows += xb.shape[0]
-    return float(total) / rows
+    """The training step both sides share (the engine's own); the epoch's mean loss."""
+    return train_epoch(model, optimizer, nn.BCEWithLogitsLoss(), batches)
 
 
 def train_tensors(splits: Splits) -> tuple[torch.Tensor, torch.Tensor]:

@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
-from harness.study import StudyConfig, run_study
+from harness.study import StudyConfig, open_study, run_study
 
 SPACE = """
 [params.hidden_size]
@@ -53,14 +53,16 @@ def configurations(n: int) -> list[dict]:
 def measure(folder: Path, label: str, executor: str, workers: int, n: int) -> dict:
     storage = f"sqlite:///{folder / 'bench.db'}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(study_name=label, storage=storage, direction="maximize")
-    for params in configurations(n):
-        study.enqueue_trial(params)
     config = StudyConfig(name=label, sampler="random", trials=n, space_path=folder / "space.toml",
                          storage=storage, executor=executor, cpu_workers=workers,
                          show_progress=False)  # fmt: skip
+    # The harness creates the study (with the attributes a resume checks), then the same
+    # configurations are enqueued, so every executor trains exactly these trials.
+    study = open_study(config).study
+    for params in configurations(n):
+        study.enqueue_trial(params)
     started = time.perf_counter()
-    study = _run_with_attrs(config, study)
+    study = run_study(config)
     total = time.perf_counter() - started
     trials = study.get_trials(states=(TrialState.COMPLETE,))
     first = min(t.datetime_start for t in trials)
@@ -68,20 +70,6 @@ def measure(folder: Path, label: str, executor: str, workers: int, n: int) -> di
     loop = (last - first).total_seconds()
     return {"label": label, "total": total, "loop": loop, "startup": total - loop,
             "train": sum(t.user_attrs["seconds"] for t in trials), "n": len(trials)}  # fmt: skip
-
-
-def _run_with_attrs(config: StudyConfig, study: optuna.Study) -> optuna.Study:
-    # The study exists without the harness's attributes (created here to enqueue trials):
-    # give it the ones run_study checks on resume, so it is taken as ours.
-    from harness.spaces import load_space
-    from harness.study import make_sampler
-
-    space = load_space(config.space_path)
-    study.set_user_attr("sampler", make_sampler(config.sampler, config.seed)[1])
-    study.set_user_attr("seed", config.seed)
-    study.set_user_attr("objective", config.objective)
-    study.set_user_attr("space_sha256", space.sha256)
-    return run_study(config)
 
 
 def main() -> None:
