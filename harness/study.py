@@ -12,6 +12,7 @@ import os
 import platform
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import optuna
 from optuna.trial import TrialState
 
 from harness.errors import HarnessError
+from harness.interrupts import interrupt_between_calls
 from harness.spaces import DEFAULT_SPACE, SearchSpace, load_space
 from harness.workers import LocalPool, Outcome, RayPool, TrialJob
 
@@ -378,13 +380,15 @@ def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> o
         return driver.study
     owns_pool = pool is None
     progress = StudyProgress(config.name, config.trials, driver.complete, config.show_progress)
+    uses_ray = isinstance(pool, RayPool) if pool is not None else config.executor == "ray"
     try:
-        if pool is None:
-            progress.message("starting workers…")
-            pool = make_pool(config, driver)
-        else:
-            pool.hook = driver.on_epoch
-        _loop(driver, pool, progress)
+        with interrupt_between_calls(enabled=uses_ray) as check_interrupt:
+            if pool is None:
+                progress.message("starting workers…")
+                pool = make_pool(config, driver)
+            else:
+                pool.hook = driver.on_epoch
+            _loop(driver, pool, progress, check_interrupt)
     except KeyboardInterrupt:
         if pool is not None:
             for job in pool.stop_all():
@@ -399,10 +403,13 @@ def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> o
     return driver.study
 
 
-def _loop(driver: Driver, pool: LocalPool | RayPool, progress) -> None:
+def _loop(
+    driver: Driver, pool: LocalPool | RayPool, progress, check_interrupt: Callable[[], None]
+) -> None:
     target = driver.config.trials
     started = time.monotonic()
     while driver.complete < target:
+        check_interrupt()
         while pool.free_slots() and driver.complete + len(driver.asked) < target:
             pool.submit(driver.ask())
         for outcome in pool.wait(timeout=0.5):

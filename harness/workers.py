@@ -186,10 +186,16 @@ class RayPool:
             else:
                 # address="local": always a fresh Ray of our own, never a stray one left behind
                 start_local_ray()
-        resources = ray.cluster_resources()
-        self.specs = plan_workers(int(resources.get("CPU", 1)), int(resources.get("GPU", 0)),
-                                  cpu_workers, gpu_workers)  # fmt: skip
-        self.actors = {spec.name: self._spawn(spec) for spec in self.specs}
+        self.actors: dict[str, Any] = {}
+        try:
+            resources = ray.cluster_resources()
+            self.specs = plan_workers(int(resources.get("CPU", 1)), int(resources.get("GPU", 0)),
+                                      cpu_workers, gpu_workers)  # fmt: skip
+            for spec in self.specs:
+                self.actors[spec.name] = self._spawn(spec)
+        except BaseException:
+            self.close()  # a Ray of our own, half started, must not outlive us (nor crash exit)
+            raise
         self._check_started()
         self.idle = [spec.name for spec in self.specs]
         self.busy: dict[Any, tuple[str, TrialJob]] = {}  # result ref -> (worker, job)
@@ -221,6 +227,9 @@ class RayPool:
             marker = "HarnessError: "
             reason = text.split(marker, 1)[1] if marker in text else text
             raise HarnessError(f"a worker could not start: {_first_line(reason)}") from None
+        except BaseException:
+            self.close()
+            raise
 
     def free_slots(self) -> int:
         return len(self.idle)

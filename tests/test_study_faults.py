@@ -95,7 +95,7 @@ def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
         _, err = process.communicate(timeout=60)
     finally:
         cleanup(process)
-    assert process.returncode == 130
+    assert process.returncode == 130, err
     assert "run the same command again" in err
     trials = optuna.load_study(study_name="s", storage=storage).get_trials()
     assert count(trials, TrialState.RUNNING) == 0

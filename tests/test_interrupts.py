@@ -1,0 +1,32 @@
+import os
+import signal
+import time
+
+import pytest
+
+from harness.interrupts import interrupt_between_calls
+
+
+def press_ctrl_c() -> None:
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.05)  # let the interpreter run the handler
+
+
+def test_first_ctrl_c_waits_for_the_check_and_a_second_one_interrupts_at_once():
+    with interrupt_between_calls() as check:
+        check()  # nothing pressed yet
+        press_ctrl_c()  # taken quietly: we are "inside a Ray call"
+        with pytest.raises(KeyboardInterrupt):
+            check()
+        with pytest.raises(KeyboardInterrupt):
+            press_ctrl_c()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with pytest.raises(KeyboardInterrupt):
+        press_ctrl_c()  # outside, Ctrl-C is the usual KeyboardInterrupt again
+
+
+def test_disabled_it_leaves_ctrl_c_alone():
+    with interrupt_between_calls(enabled=False) as check:
+        with pytest.raises(KeyboardInterrupt):
+            press_ctrl_c()
+        check()
