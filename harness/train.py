@@ -39,6 +39,7 @@ class TrainSettings:
     max_epochs: int = 300
     patience: int | None = None
     pos_weight: bool = False  # BCE pos_weight = w1 / w0 from compute_class_weight("balanced")
+    cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph (CPU: ignored)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class TrainResult:
     device: str
     seed: int
     history: list[dict[str, float]] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # per epoch, evaluation included
     valid: Scores | None = None  # at the F1-optimal validation threshold
     test: Scores | None = None  # at the validation threshold (never re-optimised on test)
     model: nn.Module | None = field(default=None, repr=False)
@@ -106,25 +108,125 @@ def _batches(
         yield x[start:stop], y[start:stop]
 
 
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.Tensor],
+    lr: float,
+    weight_decay: float,
+    device: torch.device,
+    for_graph: bool = False,
+) -> torch.optim.Optimizer:
+    """The optimizer with its fastest update for the device: one fused kernel on CPU (about
+    1.2x an epoch of small MLPs: torch.optim's per-parameter loop is pure overhead there), and
+    a capturable one (its step counter on the GPU) when the step is replayed as a CUDA graph."""
+    options: dict[str, bool] = {}
+    if device.type == "cpu":
+        options["fused"] = True
+    elif for_graph and name in ("adam", "adamw"):
+        options["capturable"] = True
+    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, **options)
+
+
+def _eager_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    xb: torch.Tensor,
+    yb: torch.Tensor,
+) -> torch.Tensor:
+    optimizer.zero_grad(set_to_none=True)
+    loss = criterion(model(xb), yb)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+class CapturedStep:
+    """The whole training step (forward, loss, backward, optimizer update) captured once as a
+    CUDA graph for one batch size, then replayed per batch: a few launches per batch instead
+    of dozens of small kernels, each waiting on Python (the card otherwise idles).
+
+    Capture needs warm-up steps; they run on a copy of the batch and are then undone (weights,
+    buffers and optimizer state restored), so training starts from the same point as eager.
+    """
+
+    WARMUP_STEPS = 3
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        criterion: nn.Module,
+        xb: torch.Tensor,
+        yb: torch.Tensor,
+    ) -> None:
+        self.batch_size = xb.shape[0]
+        self.x, self.y = xb.clone(), yb.clone()  # the graph's fixed input addresses
+        self.loss_sum = torch.zeros((), device=xb.device)
+        start = {k: v.clone() for k, v in model.state_dict().items()}
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(self.WARMUP_STEPS):
+                _eager_step(model, optimizer, criterion, self.x, self.y)
+        torch.cuda.current_stream().wait_stream(side)
+        with torch.no_grad():
+            for key, value in model.state_dict().items():
+                value.copy_(start[key])
+            for state in optimizer.state.values():  # zeroed state == fresh (step 0, no moments)
+                for value in state.values():
+                    if torch.is_tensor(value):
+                        value.zero_()
+        # Gradients set to None, so the captured backward allocates them in the graph's pool.
+        optimizer.zero_grad(set_to_none=True)
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            loss = criterion(model(self.x), self.y)
+            loss.backward()
+            optimizer.step()
+            self.loss_sum.add_(loss.detach() * self.batch_size)
+        self.grads = [p.grad for p in model.parameters()]  # keep the graph's buffers alive
+
+    def __call__(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.x.copy_(xb)
+        self.y.copy_(yb)
+        self.graph.replay()
+
+
+def captured_step_allowed(optimizer: torch.optim.Optimizer) -> bool:
+    """Adam/AdamW built capturable, or SGD without momentum (whose update has no state)."""
+    if isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW):
+        return bool(optimizer.defaults.get("capturable"))
+    return isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == 0
+
+
 def train_epoch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer,
     criterion: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    captured: CapturedStep | None = None,
 ) -> float:
     """One pass over ``batches``; the mean training loss, read with one device sync per
-    epoch rather than one per batch."""
+    epoch rather than one per batch. With ``captured``, batches of its size replay its CUDA
+    graph; others (the ragged last one) run eagerly on the same weights and optimizer."""
     model.train()
-    total, rows = None, 0
+    eager_sum, rows = None, 0
+    if captured is not None:
+        captured.loss_sum.zero_()
     for xb, yb in batches:
-        optimizer.zero_grad(set_to_none=True)
-        loss = criterion(model(xb), yb)
-        loss.backward()
-        optimizer.step()
-        weighted = loss.detach() * xb.shape[0]
-        total = weighted if total is None else total + weighted
+        if captured is not None and xb.shape[0] == captured.batch_size:
+            captured(xb, yb)
+        else:
+            weighted = _eager_step(model, optimizer, criterion, xb, yb) * xb.shape[0]
+            eager_sum = weighted if eager_sum is None else eager_sum + weighted
         rows += xb.shape[0]
-    return float(total) / rows if rows else float("nan")
+    if not rows:
+        return float("nan")
+    total = 0.0 if eager_sum is None else float(eager_sum)
+    if captured is not None:
+        total += float(captured.loss_sum)
+    return total / rows
 
 
 @torch.no_grad()
@@ -153,9 +255,11 @@ def train(
     data = resident or ResidentSplits(splits, torch_device)
     torch.manual_seed(seed)
     model = make_model(splits.n_features).to(torch_device)
-    optimizer = OPTIMIZERS[settings.optimizer](
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-    )
+    graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
+    optimizer = make_optimizer(
+        settings.optimizer, model.parameters(), settings.lr, settings.weight_decay,
+        torch_device, for_graph=graph_wanted,
+    )  # fmt: skip
     pos_weight = None
     if settings.pos_weight:
         pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=torch_device)
@@ -166,9 +270,15 @@ def train(
     best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
     status: Literal["ok", "diverged"] = "ok"
     started = time.perf_counter()
+    captured = None
+    full_batch = settings.batch_size or data.x_train.shape[0]
+    if graph_wanted and captured_step_allowed(optimizer) and data.x_train.shape[0] >= full_batch:
+        captured = CapturedStep(model, optimizer, criterion, data.x_train[:full_batch],
+                                data.y_train[:full_batch])  # fmt: skip
+    epoch_started, epoch_seconds = started, []
     for epoch in range(1, settings.max_epochs + 1):
         batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
-        train_loss = train_epoch(model, optimizer, criterion, batches)
+        train_loss = train_epoch(model, optimizer, criterion, batches, captured)
         val_logits = _logits(model, data.x_valid)
         val_loss = float(criterion(val_logits, data.y_valid))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
@@ -179,6 +289,9 @@ def train(
         val_probs = torch.sigmoid(val_logits).cpu().numpy()
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                   "val_auroc": auroc(data.y_valid_np, val_probs)}  # fmt: skip
+        now = time.perf_counter()
+        epoch_seconds.append(now - epoch_started)
+        epoch_started = now
         history.append(record)
 
         if settings.patience is None or val_loss < best_loss:
@@ -194,7 +307,7 @@ def train(
     seconds = time.perf_counter() - started
 
     result = TrainResult(status, len(history), best_epoch, seconds, str(torch_device), seed,
-                         history)  # fmt: skip
+                         history, epoch_seconds)  # fmt: skip
     if status == "diverged":
         return result
     if best_state is not None:

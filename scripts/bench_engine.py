@@ -32,7 +32,7 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from harness.data import Splits, load_splits
 from harness.recipes import Recipe, load_recipes
-from harness.train import OPTIMIZERS, _batches, train_epoch
+from harness.train import _batches, make_optimizer, train_epoch
 
 RECIPE = "regularized_mlp"
 BATCH_SIZE = 128  # the lab's minibatch size for RegularizedMLP
@@ -49,9 +49,8 @@ def engine_model(n_features: int, seed: int = 0) -> tuple[nn.Module, torch.optim
     settings = lab_recipe.settings
     torch.manual_seed(seed)
     model = lab_recipe.make_model(n_features)
-    optimizer = OPTIMIZERS[settings.optimizer](
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-    )
+    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
+                               settings.weight_decay, torch.device("cpu"))  # fmt: skip
     return model, optimizer
 
 
