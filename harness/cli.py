@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,11 @@ def _add_device_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--device", choices=["auto", "cpu", "cuda"], default="auto",
         help="where to train: 'auto' uses CUDA when present (default: auto)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-cuda-graph", dest="cuda_graph", action="store_false",
+        help="on CUDA, run each training step eagerly instead of replaying it as a CUDA graph "
+             "(the fast path; same losses within float tolerance)",
     )  # fmt: skip
 
 
@@ -135,12 +141,16 @@ def _add_study_parser(commands) -> None:
         "study", help="run (or resume) an Optuna study of the search task",
         description="Run the lab's search task as an Optuna study: the driver asks and tells, "
                     "workers (Ray actors, or this process with --executor local) train. "
-                    "Re-running the same command resumes until --trials trials are COMPLETE.",
+                    "Re-running the same command resumes until --trials trials have finished "
+                    "(COMPLETE, or PRUNED with --pruner).",
     )  # fmt: skip
     study.add_argument("--name", required=True, help="study name in the storage")
     study.add_argument("--sampler", required=True, choices=["tpe", "random"])
     study.add_argument(
-        "--trials", type=positive_int, default=30, help="COMPLETE trials to reach (default: 30)"
+        "--trials",
+        type=positive_int,
+        default=30,
+        help="finished trials to reach: COMPLETE, or PRUNED with a pruner (default: 30)",
     )
     study.add_argument(
         "--space",
@@ -195,6 +205,8 @@ def cmd_bench_models(args: argparse.Namespace) -> None:
 
     device = str(resolve_device(args.device))
     recipes = select(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
+    if not args.cuda_graph:
+        recipes = [replace(r, settings=replace(r.settings, cuda_graph=False)) for r in recipes]
     json_path = _writable(args.json) if args.json else None
     splits = _splits(args)
     seeds = list(range(args.seeds))
@@ -251,7 +263,8 @@ def cmd_trial(args: argparse.Namespace) -> None:
         raise HarnessError(f"--params must be a JSON object, but it is not JSON ({err})") from None
     params = validate_params(params)
     device = str(resolve_device(args.device))
-    fixed = FixedSettings(max_epochs=args.max_epochs, patience=args.patience)
+    fixed = FixedSettings(max_epochs=args.max_epochs, patience=args.patience,
+                          cuda_graph=args.cuda_graph)  # fmt: skip
     splits = _splits(args)
     with err_console.status("training…") as status:
 

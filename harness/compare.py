@@ -194,7 +194,8 @@ def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         return 0
-    return len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+    finished = (TrialState.COMPLETE, TrialState.PRUNED)  # as the driver counts its target
+    return len(study.get_trials(deepcopy=False, states=finished))
 
 
 # ---------------------------------------------------------------- command line
@@ -212,7 +213,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
     parser.add_argument("--trials", type=positive_int, default=30,
-                        help="COMPLETE trials per study (default: 30)")  # fmt: skip
+                        help="finished (COMPLETE or PRUNED) trials per study "
+                             "(default: 30)")  # fmt: skip
     parser.add_argument("--repeats", type=positive_int, default=10,
                         help="paired repeats; 6 or more are needed for the two-sided Wilcoxon "
                              "test to be able to reach p < 0.05 (default: 10)")  # fmt: skip

@@ -179,10 +179,11 @@ def section_curves(data: RunData, level: float | None, level_source: str,
     )  # fmt: skip
     return [
         f"## Best {data.metric} so far", "",
-        f"For each repeat, the best value among its first *n* completed trials; the line is "
+        f"For each repeat, the best value among its first *n* finished trials; the line is "
         f"the median over repeats, the band a percentile bootstrap of that median "
         f"({BOOTSTRAP['resamples']} resamples of the repeats, numpy seed {BOOTSTRAP['seed']}). "
-        "Failed and pruned trials are not counted as trials here (see the per-study table). "
+        "A pruned trial counts as a trial (it spent the budget) and adds no value; failed "
+        "trials are retried, so not counted (see the per-study table). "
         "Wall-clock curves start once every repeat has finished a trial; time includes "
         "queueing on the workers (a run's studies run one after another), but stretches of "
         f"more than {IDLE_GAP:.0f} s with no trial running (a study stopped and resumed "

@@ -27,6 +27,7 @@ class FixedSettings:
     optimizer: str = "adam"
     max_epochs: int = 300
     patience: int = 10
+    cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -95,6 +96,7 @@ def run_trial(
         shuffle=True,
         max_epochs=fixed.max_epochs,
         patience=fixed.patience,
+        cuda_graph=fixed.cuda_graph,
     )
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
     result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,

@@ -46,7 +46,7 @@ DISTRIBUTION_KEYS = {
     "float": {"type", "low", "high", "log", "step"},
     "categorical": {"type", "choices"},
 }
-FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int}
+FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int, "cuda_graph": bool}
 DATA_KEYS = {"train_rows": int, "variant": str}
 
 

@@ -37,24 +37,38 @@ def completed(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     return sorted(done, key=lambda t: t.number)
 
 
+def finished(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials that spent the budget: COMPLETE ones with a value and PRUNED ones (which
+    found nothing to keep), in trial-number order. FAIL trials are retried, so not counted."""
+    done = [t for t in trials if (t.state == TrialState.COMPLETE and t.value is not None)
+            or t.state == TrialState.PRUNED]  # fmt: skip
+    return sorted(done, key=lambda t: t.number)
+
+
+def _value(trial: FrozenTrial) -> float:
+    return float(trial.value) if trial.state == TrialState.COMPLETE else float("nan")
+
+
 def trial_curve(trials: Sequence[FrozenTrial], maximize: bool = True) -> np.ndarray:
-    """Best-so-far objective after the 1st, 2nd, ... completed trial (index 0 = trial 1)."""
-    return best_so_far([float(t.value) for t in completed(trials)], maximize)  # type: ignore[arg-type]
+    """Best-so-far objective after the 1st, 2nd, ... finished trial (index 0 = trial 1); a
+    pruned trial counts as a trial and leaves the best unchanged."""
+    return best_so_far([_value(t) for t in finished(trials)], maximize)
 
 
 def completion_seconds(
     trials: Sequence[FrozenTrial], limit: int | None = None, max_idle: float | None = IDLE_GAP
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(seconds since the study's first trial started, value) of each completed trial.
+    """(seconds since the study's first trial started, value) of each finished trial (NaN for
+    a pruned one).
 
-    Only the first ``limit`` completed trials (by number) count when it is given. Sorted by
+    Only the first ``limit`` finished trials (by number) count when it is given. Sorted by
     completion time: with parallel workers, trial numbers and finishing order differ. A
     stretch longer than ``max_idle`` seconds with no trial running (the study was stopped and
     resumed later) is cut out of the clock, so resumed studies compare with uninterrupted ones.
     """
     spans = sorted((t.datetime_start, t.datetime_complete or t.datetime_start)
                    for t in trials if t.datetime_start is not None)  # fmt: skip
-    done = [t for t in completed(trials)[:limit] if t.datetime_complete is not None]
+    done = [t for t in finished(trials)[:limit] if t.datetime_complete is not None]
     if not spans or not done:
         return np.empty(0), np.empty(0)
     origin, busy_until = spans[0][0], spans[0][0]
@@ -69,7 +83,7 @@ def completion_seconds(
         cut = max(c for at, c in cuts if at <= moment)
         return (moment - origin).total_seconds() - cut
 
-    pairs = sorted((clock(t.datetime_complete), float(t.value)) for t in done)  # type: ignore[arg-type]
+    pairs = sorted((clock(t.datetime_complete), _value(t)) for t in done)  # type: ignore[arg-type]
     seconds, values = zip(*pairs, strict=True)
     return np.asarray(seconds), np.asarray(values)
 
@@ -136,7 +150,7 @@ def bootstrap_median_band(
 
 
 def trials_to_reach(curve: np.ndarray, level: float, maximize: bool = True) -> int | None:
-    """1-based number of completed trials until the best-so-far reaches ``level``; None if never."""
+    """1-based number of finished trials until the best-so-far reaches ``level``; None if never."""
     curve = np.asarray(curve, dtype=float)
     with np.errstate(invalid="ignore"):
         reached = curve >= level if maximize else curve <= level

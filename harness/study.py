@@ -202,7 +202,10 @@ class Driver:
 
     @property
     def complete(self) -> int:
-        return len(self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)))
+        """Trials that count towards the target: COMPLETE and PRUNED (Optuna's ``n_trials``
+        sense; without a pruner, only COMPLETE ones exist). FAIL ones are retried instead."""
+        finished = (TrialState.COMPLETE, TrialState.PRUNED)
+        return len(self.study.get_trials(deepcopy=False, states=finished))
 
     # -- per-epoch hook, called by the pools from the driver's thread
     def on_epoch(self, number: int, epoch: int, value: float) -> bool:
@@ -367,7 +370,7 @@ def make_pool(config: StudyConfig, driver: Driver) -> LocalPool | RayPool:
 
 
 def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> optuna.Study:
-    """Run trials until the study holds ``config.trials`` COMPLETE ones; resumable.
+    """Run trials until ``config.trials`` have finished (COMPLETE or PRUNED); resumable.
 
     ``pool`` lets a caller reuse one set of workers for several studies (their space must be
     the same); otherwise one is started here and shut down at the end.

@@ -170,13 +170,7 @@ class CapturedStep:
             for _ in range(self.WARMUP_STEPS):
                 _eager_step(model, optimizer, criterion, self.x, self.y)
         torch.cuda.current_stream().wait_stream(side)
-        with torch.no_grad():
-            for key, value in model.state_dict().items():
-                value.copy_(start[key])
-            for state in optimizer.state.values():  # zeroed state == fresh (step 0, no moments)
-                for value in state.values():
-                    if torch.is_tensor(value):
-                        value.zero_()
+        restore_start(model, optimizer, start)
         # Gradients set to None, so the captured backward allocates them in the graph's pool.
         optimizer.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
@@ -191,6 +185,21 @@ class CapturedStep:
         self.x.copy_(xb)
         self.y.copy_(yb)
         self.graph.replay()
+
+
+@torch.no_grad()
+def restore_start(
+    model: nn.Module, optimizer: torch.optim.Optimizer, start: dict[str, torch.Tensor]
+) -> None:
+    """Undo steps taken since ``start`` (a cloned state dict): weights and buffers copied back
+    in place (a captured graph keeps their addresses), optimizer state zeroed, which for Adam
+    (step 0, no moments) and momentum-free SGD (no state) is a fresh optimizer."""
+    for key, value in model.state_dict().items():
+        value.copy_(start[key])
+    for state in optimizer.state.values():
+        for value in state.values():
+            if torch.is_tensor(value):
+                value.zero_()
 
 
 def captured_step_allowed(optimizer: torch.optim.Optimizer) -> bool:

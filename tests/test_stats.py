@@ -68,6 +68,19 @@ def test_trial_curve_skips_failed_trials_and_orders_by_number():
     np.testing.assert_array_equal(trial_curve(trials, maximize=False), [0.70, 0.70, 0.70])
 
 
+def test_a_pruned_trial_counts_as_a_trial_without_a_value():
+    trials = [
+        _trial(0, None, 0, 5, TrialState.PRUNED),
+        _trial(1, 0.70, 10, 5),
+        _trial(2, None, 20, 5, TrialState.PRUNED),
+        _trial(3, 0.75, 30, 5),
+    ]
+    np.testing.assert_array_equal(trial_curve(trials), [NAN, 0.70, 0.70, 0.75])
+    seconds, values = completion_seconds(trials, limit=3)
+    np.testing.assert_array_equal(seconds, [5, 15, 25])
+    np.testing.assert_array_equal(values, [NAN, 0.70, NAN])
+
+
 def test_time_curve_uses_completion_times_from_the_first_start():
     # Two workers: trial 1 finishes before trial 0; the failed trial starts the clock.
     trials = [
