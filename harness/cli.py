@@ -22,6 +22,7 @@ from harness.options import (
     add_search_options,
     add_storage_option,
     add_worker_options,
+    count,
     positive_int,
 )
 
@@ -76,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(data)
     data.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    bench = commands.add_parser("bench", help="benchmarks (see 'harness bench models --help')")
+    bench = commands.add_parser(
+        "bench", help="benchmarks: 'models' (the lab's models), 'devices' (CPU and GPU timings)"
+    )
     bench_kinds = bench.add_subparsers(dest="bench_kind", required=True, metavar="KIND")
     models = bench_kinds.add_parser(
         "models", help="train the lab's fixed models and compare with its printed numbers",
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("--json", metavar="PATH", help="also write the records as JSON here")
     _add_device_option(models)
     _add_data_options(models)
+    _add_bench_devices_parser(bench_kinds)
 
     trial = commands.add_parser(
         "trial", help="one training run of the search task's MLP",
@@ -127,6 +131,107 @@ def build_parser() -> argparse.ArgumentParser:
     for module in _command_modules().values():
         module.add_parser(commands)
     return parser
+
+
+def _shape(text: str) -> tuple[int, int]:
+    """An argparse type: HIDDENxBATCH of the search MLP, e.g. 256x128."""
+    hidden, _, batch = text.lower().partition("x")
+    if not (hidden.isdigit() and batch.isdigit() and int(hidden) >= 2 and int(batch) >= 1):
+        raise argparse.ArgumentTypeError(
+            f"must be HIDDENxBATCH with hidden >= 2 and batch >= 1, e.g. 256x128, but got {text!r}"
+        )
+    return int(hidden), int(batch)
+
+
+def _add_bench_devices_parser(bench_kinds) -> None:
+    from harness.bench_devices import DEFAULT_JSON, DEFAULT_SHAPES, DEVICE_CHOICES
+
+    shapes = " ".join(f"{h}x{b}" for h, b in DEFAULT_SHAPES)
+    devices = bench_kinds.add_parser(
+        "devices", help="seconds per epoch on CPU and each GPU, floor fraction, trials/minute",
+        description="Time the lab's recipes and the search task's MLP at a few shapes on CPU "
+                    "(1 thread and all cores) and on each visible GPU (CUDA graph, eager, and "
+                    "for normalizing_mlp the lab's DataLoader path): seconds per epoch "
+                    "(median after a warm-up epoch), samples per second, the GPU/CPU ratio and "
+                    "the fraction of the floor (6 x parameters x rows at the device's measured "
+                    "matmul rate); then study throughput, trials per minute of N workers "
+                    "sharing a device. Takes minutes; progress is shown.",
+    )  # fmt: skip
+    what = devices.add_mutually_exclusive_group()
+    what.add_argument(
+        "--recipe",
+        action="append",
+        metavar="NAME",
+        help="a recipe to time (repeatable; default: every network recipe)",
+    )
+    what.add_argument("--no-recipes", action="store_true", help="time no recipe")
+    devices.add_argument(
+        "--recipes",
+        metavar="FILE",
+        default=None,
+        help="recipe file (default: models/lab.toml of this project)",
+    )
+    shape = devices.add_mutually_exclusive_group()
+    shape.add_argument(
+        "--shapes",
+        nargs="+",
+        type=_shape,
+        metavar="HxB",
+        help=f"search MLP shapes, hidden x batch (default: {shapes})",
+    )
+    shape.add_argument("--no-search", action="store_true", help="time no search MLP shape")
+    devices.add_argument(
+        "--device",
+        choices=DEVICE_CHOICES,
+        default="all",
+        help="'cpu': cpu-1t and cpu; 'cuda': every visible GPU; 'all': both (default: all)",
+    )
+    devices.add_argument(
+        "--epochs",
+        type=count(2),
+        default=3,
+        help="epochs per workload, the first one warm-up (default: 3)",
+    )
+    devices.add_argument(
+        "--rows",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="train on the first N training rows (default: all 20,838)",
+    )
+    devices.add_argument(
+        "--workers-per-gpu",
+        nargs="+",
+        type=positive_int,
+        default=[1, 2, 4, 8],
+        metavar="N",
+        help="study throughput with N workers sharing the first "
+        "GPU (default: 1 2 4 8; CPU: 1 and one per core)",
+    )
+    devices.add_argument(
+        "--trials-per-worker",
+        type=positive_int,
+        default=3,
+        metavar="K",
+        help="trials each throughput worker runs (default: 3)",
+    )
+    devices.add_argument(
+        "--trial-epochs",
+        type=positive_int,
+        default=5,
+        metavar="E",
+        help="epochs of each throughput trial (default: 5)",
+    )
+    devices.add_argument(
+        "--no-throughput", action="store_true", help="skip the trials-per-minute measurement"
+    )
+    devices.add_argument(
+        "--json",
+        metavar="PATH",
+        default=DEFAULT_JSON,
+        help=f"where the records go (default: {DEFAULT_JSON}, which 'harness report' reads)",
+    )
+    _add_data_options(devices)
 
 
 def _command_modules() -> dict[str, Any]:
@@ -252,6 +357,78 @@ def cmd_bench_models(args: argparse.Namespace) -> None:
         console.print(f"records written to {json_path}")
 
 
+def cmd_bench_devices(args: argparse.Namespace) -> None:
+    from harness.bench import json_safe
+    from harness.bench_devices import (
+        DEFAULT_SHAPES,
+        DeviceBenchConfig,
+        list_devices,
+        run_devices_bench,
+    )
+    from harness.bench_devices import select_recipes as select_network_recipes
+    from harness.recipes import DEFAULT_RECIPES, load_recipes
+
+    recipes = [] if args.no_recipes else select_network_recipes(
+        load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)  # fmt: skip
+    shapes = () if args.no_search else tuple(args.shapes or DEFAULT_SHAPES)
+    config = DeviceBenchConfig(
+        recipes=tuple(recipes), shapes=shapes,
+        device=args.device, epochs=args.epochs, rows=args.rows, throughput=not args.no_throughput,
+        workers_per_gpu=tuple(dict.fromkeys(args.workers_per_gpu)),
+        trials_per_worker=args.trials_per_worker, trial_epochs=args.trial_epochs,
+        data=args.data, variant=args.variant,
+    )  # fmt: skip
+    list_devices(config.device)  # no CUDA for --device cuda: say so before anything runs
+    json_path = _writable(args.json)
+    splits = _splits(args)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=err_console, transient=False,
+    )  # fmt: skip
+    task = progress.add_task("starting", total=1)
+
+    def on_progress(done: int, total: int, description: str) -> None:
+        progress.update(task, description=description, completed=done, total=total)
+
+    with progress:
+        document = run_devices_bench(config, splits, on_progress)
+    _print_devices(document)
+    json_path.write_text(json.dumps(json_safe(document), indent=2) + "\n")
+    console.print(f"records written to {json_path}")
+
+
+def _print_devices(document: dict[str, Any]) -> None:
+    from harness import report_devices as tables
+
+    def show(title: str, table: tuple[list[str], list[list[str]]]) -> None:
+        header, rows = table
+        if not rows:
+            return
+        shown = Table(title=title)
+        for index, column in enumerate(header):
+            shown.add_column(column, justify="left" if index < 2 else "right")
+        for row in rows:
+            shown.add_row(*row)
+        console.print(shown)
+
+    for line in [tables.environment_line(document), *tables.device_lines(document)]:
+        console.print(line, markup=False, highlight=False)
+    rows = document["records"][0]["train_rows"] if document["records"] else 0
+    show(
+        f"Seconds per epoch ({rows:,} training rows; median after a warm-up epoch; floor % = "
+        "6 x parameters x rows at the matmul rate, over s/epoch)",
+        tables.epoch_rows(document),
+    )
+    show("CUDA-graph fast path against eager and the lab's DataLoader path (same run)",
+         tables.fast_path_rows(document))  # fmt: skip
+    for line in tables.lab_path_lines(document):
+        console.print(line, markup=False, highlight=False)
+    show("Study throughput: trials per minute of N workers sharing a device",
+         tables.throughput_rows(document))  # fmt: skip
+    for line in tables.problem_lines(document):
+        console.print(f"problem: {line}", markup=False, highlight=False)
+
+
 def cmd_trial(args: argparse.Namespace) -> None:
     from harness.bench import json_safe
     from harness.search_task import FixedSettings, run_trial, validate_params
@@ -363,6 +540,7 @@ def run(argv: list[str] | None = None) -> int:
         "trial": cmd_trial,
         "study": cmd_study,
         ("bench", "models"): cmd_bench_models,
+        ("bench", "devices"): cmd_bench_devices,
     }
     handlers.update({name: module.main for name, module in _command_modules().items()})
     key = args.command if args.command != "bench" else ("bench", args.bench_kind)

@@ -19,6 +19,7 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.options import add_storage_option
+from harness.report_bench import section_benchmarks
 from harness.report_data import (
     BOOTSTRAP,
     RunData,
@@ -29,6 +30,7 @@ from harness.report_data import (
     paired_tests,
     shared_start,
 )
+from harness.report_devices import section_devices
 from harness.report_tables import (
     fmt,
     image,
@@ -331,6 +333,8 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
         section_studies(data),
         section_lab(data),
         section_timings(data),
+        section_devices(runs_root),
+        section_benchmarks(runs_root),
         section_environment(data),
     ]
     text = "\n".join(line for section in sections for line in section)
@@ -347,7 +351,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Write a GitHub-renderable markdown report of a run (the studies "
                     "RUN/<sampler>/r<repeat> and runs/RUN/): the verdict with a Wilcoxon "
                     "signed-rank test, best-so-far curves, honest test numbers, importances, "
-                    "the lab's models, timings and the environment.",
+                    "the lab's models, timings (with the newest benchmark JSON in the "
+                    "--runs-dir's benchmarks/ folder) and the environment.",
     )  # fmt: skip
     parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
     parser.add_argument("--out", metavar="FILE", default=None,

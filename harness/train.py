@@ -174,7 +174,8 @@ class CapturedStep:
         # Gradients set to None, so the captured backward allocates them in the graph's pool.
         optimizer.zero_grad(set_to_none=True)
         self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
+        # thread_local: a Ray worker answers polls on another thread while this one captures
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
             loss = criterion(model(self.x), self.y)
             loss.backward()
             optimizer.step()

@@ -3,7 +3,9 @@
 #  - a virtual environment .venv with the CPU build of PyTorch 2.13.0 and the package [dev]
 #  - Debian's postgresql (a throw-away server on loopback for the storage test) and chromium
 #    (the dashboard's browser test); installed only when missing, and only as root
-# Extra arguments go to pytest, e.g. scripts/test.sh -k study
+# Then the timing benchmarks (tests/benchmarks), briefly and timed, saved as pytest-benchmark
+# JSON in runs/benchmarks/ci-<UTC time>.json, which `harness report` shows.
+# Extra arguments go to one plain pytest instead (benchmarks untimed), e.g. scripts/test.sh -k study
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,4 +34,19 @@ if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]
   eval "$(scripts/start_postgres.sh)"
 fi
 
-.venv/bin/python -m pytest "$@"
+if [ "$#" -gt 0 ]; then
+  exec .venv/bin/python -m pytest "$@"
+fi
+# The benchmarks run once, timed, in the second step: not untimed in the first as well.
+.venv/bin/python -m pytest --ignore=tests/benchmarks
+
+mkdir -p runs/benchmarks
+json="runs/benchmarks/ci-$(date -u +%Y%m%dT%H%M%SZ).json"
+started=$SECONDS
+# Each test sets its own few rounds; the speed ratios are asserted inside the tests. The JSON
+# is written even when a ratio fails, so say where it is either way.
+status=0
+.venv/bin/python -m pytest tests/benchmarks --benchmark-enable --benchmark-json="$json" \
+  || status=$?
+echo "benchmarks: $((SECONDS - started)) s; JSON saved to $json"
+exit "$status"

@@ -134,6 +134,9 @@ def test_report_sections_in_order(run_files):
         assert expected in headings
     assert "storage: `sqlite:///" in run_files["text"]
     assert '"multivariate": true' in run_files["text"]
+    # no runs/benchmarks/*.json in this run's folder: the section says how to make one
+    assert headings.index("Timing benchmarks") < headings.index("Environment")
+    assert "No benchmark JSON in" in run_files["text"]
 
 
 def test_report_without_cached_results_falls_back(run_files, tmp_path):

@@ -66,7 +66,12 @@ def test_short_trial_record(tiny_splits):
                        fixed=FixedSettings(max_epochs=3, patience=2))  # fmt: skip
     assert record["status"] == "ok"
     assert record["params"] == GOOD
-    assert record["fixed"] == {"optimizer": "adam", "max_epochs": 3, "patience": 2}
+    assert record["fixed"] == {
+        "optimizer": "adam",
+        "max_epochs": 3,
+        "patience": 2,
+        "cuda_graph": True,
+    }
     assert 1 <= record["best_epoch"] <= record["epochs"] <= 3
     assert len(record["curve"]) == record["epochs"]
     assert record["seconds_per_epoch"] == pytest.approx(record["seconds"] / record["epochs"])

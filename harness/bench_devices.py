@@ -1,0 +1,461 @@
+"""``harness bench devices``: seconds per epoch of the lab's recipes and the search task's MLP
+on CPU (one thread and all cores) and on each visible GPU, against the device's floor.
+
+Each workload is trained for a few epochs with ``harness.train.train`` (no early stopping);
+the first epoch is warm-up (allocations, and on CUDA the graph capture) and is reported
+apart, and seconds per epoch is the median of the others. An epoch's time includes the
+per-epoch validation loss and AUROC, as in a real run.
+
+The floor of an epoch is ``6 x trainable parameters x training rows`` floating-point
+operations (forward 2, backward 4 per parameter and row) at the device's fp32
+matrix-multiply rate, measured here at start. The fraction of the floor reached says how
+much of an epoch is arithmetic and how much is overhead (Python, kernel launches, data).
+
+On CUDA every workload runs twice: the training step replayed as a CUDA graph (the
+harness's default) and eager on the same resident data; NormalizingMLP also runs the lab's
+own GPU path (model 6: ``DataLoader(TensorDataset)`` batches moved with ``.to("cuda")``
+each step), so the fast path's speed-up is measured in the same run on the same card.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import platform
+import socket
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from harness.data import Splits
+from harness.errors import HarnessError
+from harness.metrics import auroc
+from harness.nets import search_mlp
+from harness.recipes import Recipe
+from harness.train import (
+    ResidentSplits,
+    TrainSettings,
+    balanced_pos_weight,
+    make_optimizer,
+    train,
+    train_epoch,
+)
+
+DEFAULT_JSON = "runs/devices.json"
+DEFAULT_SHAPES = tuple((h, b) for h in (64, 256, 1024) for b in (32, 128, 512))
+SEARCH_DROPOUT = 0.2  # any value in the search range; the arithmetic does not depend on it
+SEARCH_LR = 1e-3
+LAB_PATH_RECIPES = ("normalizing_mlp",)  # the lab's model 6 is model 5 moved to the GPU
+DEVICE_CHOICES = ("all", "cpu", "cuda")
+FLOPS_PER_PARAM_ROW = 6  # forward 2 (multiply-add) + backward 4 (gradients of input and weight)
+
+# hook(done, total, description): called before each measurement, and once at the end.
+ProgressHook = Callable[[int, int, str], None]
+
+
+# ---------------------------------------------------------------- devices
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where a workload runs: CPU with a thread count, or one CUDA card by index."""
+
+    name: str  # "cpu-1t", "cpu" or "cuda:<index>"
+    kind: str  # "cpu" or "cuda"
+    threads: int | None = None
+    index: int | None = None
+    description: str = ""
+
+    @property
+    def train_device(self) -> str:
+        # train() takes "cpu" or "cuda"; the card is chosen with torch.cuda.device(index).
+        return self.kind
+
+
+def list_devices(which: str) -> list[Device]:
+    """``cpu-1t`` and ``cpu`` (torch's default thread count) and every visible CUDA card."""
+    from harness.study import cpu_name
+
+    if which not in DEVICE_CHOICES:
+        raise HarnessError(f"--device must be one of {list(DEVICE_CHOICES)}, but got {which!r}")
+    devices = []
+    if which in ("all", "cpu"):
+        cpu = cpu_name()
+        devices += [Device("cpu-1t", "cpu", threads=1, description=f"{cpu}, 1 thread"),
+                    Device("cpu", "cpu", threads=torch.get_num_threads(),
+                           description=f"{cpu}, {torch.get_num_threads()} threads")]  # fmt: skip
+    cuda = torch.cuda.is_available()
+    if which == "cuda" and not cuda:
+        raise HarnessError("--device cuda was asked for, but torch sees no CUDA device here")
+    if which in ("all", "cuda") and cuda:
+        devices += [Device(f"cuda:{i}", "cuda", index=i,
+                           description=torch.cuda.get_device_name(i))
+                    for i in range(torch.cuda.device_count())]  # fmt: skip
+    return devices
+
+
+@contextlib.contextmanager
+def on_device(device: Device) -> Iterator[None]:
+    """Set the CPU thread count (restored afterwards) or make the card the current one."""
+    if device.kind == "cuda":
+        with torch.cuda.device(device.index):
+            yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(device.threads or before)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def synchronize(device: Device) -> None:
+    if device.kind == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_rate(device: Device, budget_s: float = 1.0, max_reps: int = 100) -> dict[str, float]:
+    """The fp32 matrix-multiply rate (FLOP/s): square matrices of a size that keeps the device
+    busy, the fastest rep after one warm-up, repeated for about ``budget_s`` (at least 5
+    reps). A floor wants the peak, and on a shared machine interference only ever slows a rep
+    down: the longer the window, the likelier one rep ran undisturbed. Call inside
+    ``on_device``."""
+    size = 8192 if device.kind == "cuda" else 1024
+    where = torch.device("cuda" if device.kind == "cuda" else "cpu")
+    a = torch.randn(size, size, device=where)  # the values do not matter, only the shape
+    b = torch.randn(size, size, device=where)
+    out = torch.empty(size, size, device=where)
+    torch.mm(a, b, out=out)
+    synchronize(device)
+    best, reps, spent = float("inf"), 0, 0.0
+    while reps < max_reps and (reps < 5 or spent < budget_s):
+        started = time.perf_counter()
+        torch.mm(a, b, out=out)
+        synchronize(device)
+        took = time.perf_counter() - started
+        best, reps, spent = min(best, took), reps + 1, spent + took
+    return {"flops": 2 * size**3 / best, "size": size, "seconds": best, "reps": reps}
+
+
+# ---------------------------------------------------------------- workloads
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A network and its training settings, timed on every device."""
+
+    name: str
+    family: str  # "recipe" or "search"
+    make_model: Callable[[int], nn.Module]
+    settings: TrainSettings
+    recipe: Recipe | None = None
+    hidden: tuple[int, ...] = ()
+
+    @property
+    def lab_path(self) -> bool:
+        return self.recipe is not None and self.recipe.name in LAB_PATH_RECIPES
+
+
+def network_recipes(recipes: dict[str, Recipe]) -> dict[str, Recipe]:
+    """The recipes that train a network on Adult (linear regression is 100 NumPy points)."""
+    return {name: r for name, r in recipes.items() if r.model != "linear_regression"}
+
+
+def select_recipes(recipes: dict[str, Recipe], names: list[str] | None) -> list[Recipe]:
+    """The named network recipes (all when ``names`` is empty), with the valid names listed
+    when a name is unknown or not a network."""
+    valid = network_recipes(recipes)
+    if not names:
+        return list(valid.values())
+    for name in names:
+        if name not in valid:
+            why = "is not a network (nothing to time on a device)" if name in recipes else \
+                "is unknown"  # fmt: skip
+            raise HarnessError(f"--recipe {name!r} {why}; valid recipes: {', '.join(valid)}")
+    return [valid[name] for name in dict.fromkeys(names)]
+
+
+def recipe_workload(recipe: Recipe) -> Workload:
+    return Workload(recipe.name, "recipe", recipe.make_model, recipe.settings, recipe,
+                    recipe.hidden)  # fmt: skip
+
+
+def search_workload(hidden_size: int, batch_size: int) -> Workload:
+    """The search task's MLP (N, N // 2 hidden units) with Adam on shuffled minibatches."""
+    settings = TrainSettings(optimizer="adam", lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
+    make = partial(search_mlp, hidden_size=hidden_size, dropout=SEARCH_DROPOUT)
+    return Workload(f"search h{hidden_size} b{batch_size}", "search", make, settings,
+                    hidden=(hidden_size, max(1, hidden_size // 2)))  # fmt: skip
+
+
+def trainable_parameters(workload: Workload, n_features: int) -> int:
+    model = workload.make_model(n_features)
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def floor_seconds(parameters: int, rows: int, flops: float) -> float:
+    """An epoch's arithmetic at the device's matrix-multiply rate: 6 x parameters x rows."""
+    return FLOPS_PER_PARAM_ROW * parameters * rows / flops
+
+
+def modes(workload: Workload, device: Device) -> list[str]:
+    """CPU: the harness engine (eager). CUDA: the graph fast path, eager, and the lab's path."""
+    if device.kind == "cpu":
+        return ["eager"]
+    return ["graph", "eager", *(["lab"] if workload.lab_path else [])]
+
+
+# ---------------------------------------------------------------- timing
+
+
+def harness_epoch_seconds(
+    workload: Workload,
+    splits: Splits,
+    resident: ResidentSplits,
+    device: Device,
+    epochs: int,
+    cuda_graph: bool,
+) -> tuple[list[float], str]:
+    """Per-epoch seconds of ``train`` (no early stopping) and its status."""
+    settings = dataclasses.replace(workload.settings, max_epochs=epochs, patience=None,
+                                   cuda_graph=cuda_graph)  # fmt: skip
+    result = train(workload.make_model, splits, settings, seed=0, device=device.train_device,
+                   resident=resident)  # fmt: skip
+    return result.epoch_seconds, result.status
+
+
+def lab_epoch_seconds(
+    recipe: Recipe, splits: Splits, epochs: int, device: str = "cuda"
+) -> list[float]:
+    """The lab's GPU path (model 6): the recipe's network and optimizer on the current card,
+    batches from ``DataLoader(TensorDataset)`` on CPU (per-row ``__getitem__`` + collate)
+    moved with ``.to("cuda")`` each step, eager. Each epoch ends with the same validation
+    loss and AUROC as ``train``'s, and reads the training loss once per epoch (a loop that
+    prints it per block of steps, as the lab's did, syncs more often): if anything this
+    favours the lab's path. (``device="cpu"`` runs the same loop on CPU, for tests.)"""
+    cuda = torch.device(device)
+    settings = recipe.settings
+    torch.manual_seed(0)
+    model = recipe.make_model(splits.n_features).to(cuda)
+    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
+                               settings.weight_decay, cuda)  # fmt: skip
+    pos_weight = None
+    if settings.pos_weight:
+        pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=cuda)
+    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    dataset = TensorDataset(torch.from_numpy(splits.x_train), torch.from_numpy(splits.y_train))
+    loader = DataLoader(dataset, batch_size=settings.batch_size or len(dataset), shuffle=False)
+    x_valid, y_valid = torch.from_numpy(splits.x_valid).to(cuda), torch.from_numpy(splits.y_valid)
+    seconds = []
+    for _ in range(epochs):
+        started = time.perf_counter()
+        moved = ((xb.to(cuda), yb.to(cuda)) for xb, yb in loader)
+        train_epoch(model, optimizer, criterion, moved)
+        with torch.no_grad():
+            logits = model.eval()(x_valid)
+            float(criterion(logits, y_valid.to(cuda)))
+            auroc(splits.y_valid, torch.sigmoid(logits).cpu().numpy())
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def summarize(epoch_seconds: list[float], rows: int, floor: float) -> dict[str, Any]:
+    """First epoch apart; s/epoch the median of the rest; samples/s and floor fraction."""
+    timed = epoch_seconds[1:] or epoch_seconds
+    per_epoch = statistics.median(timed) if timed else float("nan")
+    return {
+        "epoch_seconds": epoch_seconds,
+        "first_epoch_s": epoch_seconds[0] if epoch_seconds else None,
+        "seconds_per_epoch": per_epoch,
+        "samples_per_second": rows / per_epoch,
+        "floor_seconds": floor,
+        "floor_fraction": floor / per_epoch,
+    }
+
+
+def time_workload(
+    workload: Workload,
+    mode: str,
+    splits: Splits,
+    resident: ResidentSplits,
+    device: Device,
+    epochs: int,
+    flops: float,
+) -> dict[str, Any]:
+    """One JSON record: a workload in one mode on one device (call inside ``on_device``)."""
+    rows = splits.x_train.shape[0]
+    parameters = trainable_parameters(workload, splits.n_features)
+    record: dict[str, Any] = {
+        "workload": workload.name, "family": workload.family, "device": device.name,
+        "mode": mode, "hidden": list(workload.hidden), "batch_size": workload.settings.batch_size,
+        "optimizer": workload.settings.optimizer, "parameters": parameters, "train_rows": rows,
+        "epochs": epochs,
+    }  # fmt: skip
+    try:
+        if mode == "lab":
+            assert workload.recipe is not None
+            seconds, status = lab_epoch_seconds(workload.recipe, splits, epochs), "ok"
+        else:
+            seconds, status = harness_epoch_seconds(workload, splits, resident, device, epochs,
+                                                    cuda_graph=mode == "graph")  # fmt: skip
+    except (RuntimeError, torch.cuda.OutOfMemoryError) as err:
+        # One failing path (an unsupported graph capture, a card out of memory) must not lose
+        # the minutes of measurements around it: record it and go on.
+        lines = str(err).strip().splitlines()
+        record.update(status=f"error: {lines[0][:200] if lines else type(err).__name__}")
+        return record
+    record.update(status=status, **summarize(seconds, rows, floor_seconds(parameters, rows,
+                                                                          flops)))  # fmt: skip
+    return record
+
+
+def add_cpu_ratios(records: list[dict[str, Any]]) -> None:
+    """``cpu_ratio``: the CPU's (all cores) s/epoch over this row's, for the same workload."""
+    cpu = {r["workload"]: r.get("seconds_per_epoch") for r in records
+           if r["device"] == "cpu" and r["mode"] == "eager"}  # fmt: skip
+    for record in records:
+        baseline, own = cpu.get(record["workload"]), record.get("seconds_per_epoch")
+        record["cpu_ratio"] = baseline / own if baseline and own else None
+
+
+# ---------------------------------------------------------------- the whole bench
+
+
+@dataclass(frozen=True)
+class DeviceBenchConfig:
+    """What ``harness bench devices`` measures (its command-line options)."""
+
+    recipes: tuple[Recipe, ...]
+    shapes: tuple[tuple[int, int], ...] = DEFAULT_SHAPES
+    device: str = "all"
+    epochs: int = 3
+    rows: int | None = None  # train on the first N training rows (None: all 20,838)
+    throughput: bool = True
+    workers_per_gpu: tuple[int, ...] = (1, 2, 4, 8)
+    trials_per_worker: int = 3
+    trial_epochs: int = 5
+    data: str | None = None
+    variant: str = "lab"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 2:
+            raise HarnessError(f"epochs >= 2 must hold (one warm-up epoch, then at least one "
+                               f"timed), but got {self.epochs}")  # fmt: skip
+        if not self.recipes and not self.shapes:
+            raise HarnessError("nothing to time: no recipe and no search shape selected")
+
+    def settings(self) -> dict[str, Any]:
+        """The options as JSON values (recipes by name, shapes as objects)."""
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["recipes"] = [r.name for r in self.recipes]
+        out["shapes"] = [{"hidden_size": h, "batch_size": b} for h, b in self.shapes]
+        out["workers_per_gpu"] = list(self.workers_per_gpu)
+        return out
+
+
+def workloads_of(config: DeviceBenchConfig) -> list[Workload]:
+    return [*map(recipe_workload, config.recipes),
+            *(search_workload(h, b) for h, b in config.shapes)]  # fmt: skip
+
+
+def environment(devices: list[Device]) -> dict[str, Any]:
+    from harness.study import cpu_name
+
+    return {
+        "host": socket.gethostname(),
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "cpu": cpu_name(),
+        "cpu_count": cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": load_average(),
+        "float32_matmul_precision": torch.get_float32_matmul_precision(),
+        "gpus": [d.description for d in devices if d.kind == "cuda"],
+    }
+
+
+def cpu_count() -> int:
+    """Cores this process may use (a container's or taskset's limit, not the host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def load_average() -> float | None:
+    """The 1-minute load average: a busy machine slows everything, CPU threads most."""
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+
+
+def time_all(
+    timings: list[tuple[Workload, Device, str]],
+    splits: Splits,
+    epochs: int,
+    rates: dict[str, dict[str, float]],
+    step: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every (workload, device, mode) in order, each device's data moved there once."""
+    residents = {}
+    for device in dict.fromkeys(d for _, d, _ in timings):
+        with on_device(device):
+            residents[device.name] = ResidentSplits(splits, torch.device(device.train_device))
+    records = []
+    for workload, device, mode in timings:
+        step(f"{device.name}: {workload.name} ({mode})")
+        with on_device(device):
+            records.append(time_workload(workload, mode, splits, residents[device.name], device,
+                                         epochs, rates[device.name]["flops"]))  # fmt: skip
+    add_cpu_ratios(records)
+    return records
+
+
+def run_devices_bench(
+    config: DeviceBenchConfig, splits: Splits, on_progress: ProgressHook | None = None
+) -> dict[str, Any]:
+    """Measure everything ``config`` asks for; the JSON document ``harness bench devices``
+    writes (environment, settings, devices with their matmul rates, records, throughput)."""
+    from harness.bench_throughput import throughput_plan, throughput_runs
+
+    if config.rows is not None:
+        splits = splits.subset(config.rows)
+    devices = list_devices(config.device)
+    env = environment(devices)
+    # Workload by workload (every device, then the next workload), so that drift on a shared
+    # machine hits the devices compared in one row of the table alike.
+    timings = [(w, d, m) for w in workloads_of(config) for d in devices for m in modes(w, d)]
+    runs = throughput_plan(config, devices) if config.throughput else []
+    total, done = len(devices) + len(timings) + len(runs), 0
+
+    def step(description: str) -> None:
+        nonlocal done
+        if on_progress is not None:
+            on_progress(done, total, description)
+        done += 1
+
+    rates = {}
+    for device in devices:
+        step(f"{device.name}: matrix-multiply rate")
+        with on_device(device):
+            rates[device.name] = matmul_rate(device)
+    records = time_all(timings, splits, config.epochs, rates, step)
+    throughput = throughput_runs(config, runs, step)
+    if on_progress is not None:
+        on_progress(total, total, "done")
+    return {
+        "kind": "harness bench devices",
+        "environment": {**env, "load_average_at_end": load_average()},
+        "settings": config.settings(),
+        "devices": [{**dataclasses.asdict(d), "matmul": rates[d.name]} for d in devices],
+        "records": records,
+        "throughput": throughput,
+    }

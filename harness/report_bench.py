@@ -1,0 +1,148 @@
+"""The report's timing benchmarks: the newest pytest-benchmark JSON in ``<runs>/benchmarks/``.
+
+``scripts/test.sh`` (and so ``.ci/run``) saves one per run as ``ci-<UTC time>.json``. The
+timings come from whatever machine and day made that file, not from the run the report is
+about, so the section names the file, the machine and the date the JSON records. The ratios
+are the ones the benchmark tests assert, each measured inside one test (interleaved, same
+process) and added to the JSON under ``harness_ratios`` by ``tests/benchmarks/conftest.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from harness.report_tables import md_table
+
+BENCH_DIR = "benchmarks"  # under the runs folder: runs/benchmarks/*.json
+RATIOS_KEY = "harness_ratios"
+SYMBOLS = {">=": "≥", "<=": "≤"}
+
+
+def latest_benchmark_json(folder: Path) -> Path | None:
+    """The most recently written ``*.json`` in ``folder`` (None when there is none)."""
+    if not folder.is_dir():
+        return None
+    files = [p for p in folder.glob("*.json") if p.is_file()]
+    return max(files, key=lambda p: (p.stat().st_mtime, p.name), default=None)
+
+
+def fmt_seconds(value: Any) -> str:
+    """Seconds in the unit that keeps three significant digits readable."""
+    if not isinstance(value, int | float):
+        return "—"
+    if value >= 1:
+        return f"{value:.3g} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3g} ms"
+    return f"{value * 1e6:.3g} µs"
+
+
+def _fmt_value(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def _when(document: dict[str, Any]) -> str:
+    raw = str(document.get("datetime", "?"))
+    try:
+        return datetime.fromisoformat(raw).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        return raw
+
+
+def _machine(document: dict[str, Any]) -> str:
+    info = document.get("machine_info") or {}
+    cpu = info.get("cpu") or {}
+    parts = [
+        cpu.get("brand_raw") or info.get("processor") or "unknown CPU",
+        f"{cpu['count']} CPUs" if cpu.get("count") else "",
+        " ".join(filter(None, [info.get("system"), info.get("machine")])),
+        " ".join(filter(None, [info.get("python_implementation"), info.get("python_version")])),
+    ]
+    node = f"`{info['node']}`: " if info.get("node") else ""
+    return node + ", ".join(p for p in parts if p)
+
+
+def _commit(document: dict[str, Any]) -> str:
+    commit = document.get("commit_info") or {}
+    if not commit.get("id"):
+        return ""
+    dirty = " with uncommitted changes" if commit.get("dirty") else ""
+    return f"; commit `{str(commit['id'])[:7]}`{dirty}"
+
+
+def _timing_rows(benchmarks: list[dict[str, Any]]) -> list[list[str]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for bench in benchmarks:
+        groups.setdefault(str(bench.get("group") or "—"), []).append(bench)
+    rows = []
+    for group in sorted(groups):
+        ranked = sorted(groups[group], key=lambda b: b["stats"]["median"])
+        fastest = ranked[0]["stats"]["median"]
+        for bench in ranked:
+            stats = bench["stats"]
+            extra = ", ".join(f"{k}={_fmt_value(v)}" for k, v in
+                              (bench.get("extra_info") or {}).items())  # fmt: skip
+            relative = f"{stats['median'] / fastest:.2f}x" if fastest > 0 else "—"
+            rows.append([group, f"`{bench.get('name', '?')}`", fmt_seconds(stats["median"]),
+                         fmt_seconds(stats.get("iqr")), fmt_seconds(stats.get("min")),
+                         str(stats.get("rounds", "?")), relative, extra])  # fmt: skip
+    return rows
+
+
+def _ratio_rows(ratios: list[dict[str, Any]]) -> list[list[str]]:
+    rows = []
+    for ratio in ratios:
+        if not isinstance(ratio, dict):  # a hand-edited file must not stop a report
+            continue
+        value, rule = ratio.get("value"), str(ratio.get("rule", "?"))
+        measured = f"{value:.2f}x" if isinstance(value, int | float) else "—"
+        rows.append([str(ratio.get("name", "?")), measured,
+                     f"{SYMBOLS.get(rule, rule)} {ratio.get('bound', '?')}x",
+                     "yes" if ratio.get("holds") else "**no**",
+                     str(ratio.get("detail", ""))])  # fmt: skip
+    return rows
+
+
+def section_benchmarks(runs_root: str | Path) -> list[str]:
+    """The newest benchmark JSON under ``runs_root/benchmarks/`` as tables; when there is
+    none (or it cannot be read), one line that says so and how to make one."""
+    folder = Path(runs_root) / BENCH_DIR
+    lines = ["## Timing benchmarks", ""]
+    path = latest_benchmark_json(folder)
+    if path is None:
+        return [*lines, f"No benchmark JSON in `{folder}/`: `scripts/test.sh` (what CI runs) "
+                        "saves one there, or run `pytest tests/benchmarks --benchmark-enable "
+                        f"--benchmark-json {folder}/NAME.json`.", ""]  # fmt: skip
+    try:
+        document = json.loads(path.read_text())
+        benchmarks = [b for b in document["benchmarks"] if isinstance(b["stats"]["median"],
+                                                                      int | float)]  # fmt: skip
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return [*lines, f"`{path}` is not a readable pytest-benchmark JSON "
+                        f"({type(err).__name__}: {err}).", ""]  # fmt: skip
+    count = len(list(folder.glob("*.json")))
+    newest = f" (the newest of {count} there)" if count > 1 else ""
+    lines += [
+        f"From `{path}`{newest}, saved {_when(document)} on {_machine(document)}"
+        f"{_commit(document)}. Wall-clock time per round (a round is what the test times: "
+        "one epoch, one fit, one study of a few trials); 'vs fastest' is the median over the "
+        "group's fastest median. Timings on a shared machine are noisy: only the ratios "
+        "below are asserted, each measured within one test.",
+        "",
+    ]
+    if not benchmarks:
+        lines += ["The file holds no timings (was benchmarking disabled?).", ""]
+    else:
+        header = ["group", "benchmark", "median", "IQR", "min", "rounds", "vs fastest",
+                  "details"]  # fmt: skip
+        lines += [md_table(header, _timing_rows(benchmarks)), ""]
+    ratios = document.get(RATIOS_KEY)
+    if isinstance(ratios, list) and ratios:
+        header = ["asserted ratio", "measured", "required", "holds", "how it was measured"]
+        lines += [md_table(header, _ratio_rows(ratios)), ""]
+    else:
+        lines += ["No asserted ratios are recorded in this file.", ""]
+    return lines

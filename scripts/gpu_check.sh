@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The GPU checks, for a person with a CUDA card (and a CUDA build of torch in .venv):
+#   1. the CUDA tests: the CUDA-graph fast path against eager (same losses within tolerance)
+#   2. `harness bench devices`: the device table (CPU and GPU rows, fast path against eager
+#      and the lab's DataLoader path, trials per minute for 1, 2, 4, 8 workers per GPU)
+#   3. a short study on CUDA (Ray's GPU workers when Ray is installed, else --executor local)
+# Everything lands in $OUT (default runs/gpu_check/); `harness report` shows devices.json
+# when it is copied to runs/devices.json.
+# Usage: scripts/gpu_check.sh [--quick]     (--quick: fewer epochs and shapes, ~2 minutes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-.venv/bin/python}"
+OUT="${OUT:-runs/gpu_check}"
+mkdir -p "$OUT"
+QUICK=0
+[ "${1:-}" = "--quick" ] && QUICK=1
+
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.csv"
+"$PY" - <<'PYEOF'
+import sys, torch
+if not torch.cuda.is_available():
+    sys.exit(f"torch {torch.__version__} sees no CUDA device: install a CUDA build of torch")
+print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}")
+PYEOF
+
+echo "== 1. CUDA tests"
+"$PY" -m pytest -q -p no:cacheprovider -rs tests/test_train.py -k "cuda" 2>&1 | tee "$OUT/pytest_cuda.txt"
+
+echo "== 2. device table"
+BENCH=(--json "$OUT/devices.json")
+[ "$QUICK" = 1 ] && BENCH+=(--epochs 3)
+"$PY" -m harness bench devices "${BENCH[@]}" 2>&1 | tee "$OUT/devices.txt"
+
+echo "== 3. a short study on CUDA"
+if "$PY" -c "import ray" 2>/dev/null; then
+  EXEC=(--executor ray --gpu-workers 4 --cpu-workers 0)
+else
+  EXEC=(--executor local)  # this process, on CUDA (device auto)
+fi
+TRIALS=12
+[ "$QUICK" = 1 ] && TRIALS=6
+/usr/bin/time -p "$PY" -m harness study --name gpu-check --sampler tpe --trials "$TRIALS" \
+  --space search_spaces/smoke.toml --storage "sqlite:///$OUT/gpu_check.db" "${EXEC[@]}" \
+  2>&1 | tee "$OUT/study.txt"
+echo "results in $OUT"
