@@ -41,7 +41,8 @@ class Dropout(nn.Module):
             return x
         if x.is_cuda:
             return functional.dropout(x, self.p, training=True)
-        return x * ((torch.rand_like(x) >= self.p) * (1.0 / (1.0 - self.p)))
+        # The mask scaled in place as floats: one temporary fewer than bool * scale.
+        return x * (torch.rand_like(x) >= self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

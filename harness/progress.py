@@ -43,7 +43,7 @@ class StudyProgress:
             best_text = "-" if best is None else f"{best:.4f}"
             self.console.print(
                 f"{self.progress.tasks[0].description}: {complete}/"
-                f"{self.progress.tasks[0].total} trials complete, best "
+                f"{self.progress.tasks[0].total} trials finished, best "
                 f"{best_text}, {elapsed:.0f} s",
                 markup=False,
                 highlight=False,
