@@ -20,7 +20,7 @@ from torch import nn
 
 from harness.data import Splits
 from harness.errors import HarnessError
-from harness.metrics import Scores, auroc, score
+from harness.metrics import Scores, epoch_auroc, score
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 DEVICES = ("auto", "cpu", "cuda")
@@ -286,6 +286,8 @@ def train(
         captured = CapturedStep(model, optimizer, criterion, data.x_train[:full_batch],
                                 data.y_train[:full_batch])  # fmt: skip
     epoch_started, epoch_seconds = started, []
+    y_valid_int = data.y_valid.long()
+    both = data.y_valid_np.min() != data.y_valid_np.max()  # AUROC needs both classes
     for epoch in range(1, settings.max_epochs + 1):
         batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
         train_loss = train_epoch(model, optimizer, criterion, batches, captured)
@@ -296,9 +298,9 @@ def train(
             history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
                             "val_auroc": float("nan")})  # fmt: skip
             break
-        val_probs = torch.sigmoid(val_logits).cpu().numpy()
+        val_auroc = epoch_auroc(y_valid_int, torch.sigmoid(val_logits)) if both else math.nan
         record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                  "val_auroc": auroc(data.y_valid_np, val_probs)}  # fmt: skip
+                  "val_auroc": val_auroc}  # fmt: skip
         now = time.perf_counter()
         epoch_seconds.append(now - epoch_started)
         epoch_started = now

@@ -6,9 +6,10 @@ import math
 
 import numpy as np
 import pytest
+import torch
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from harness.metrics import auroc, f1_optimal_threshold, score
+from harness.metrics import auroc, epoch_auroc, f1_optimal_threshold, score
 
 # (id, labels, positive-class probabilities)
 CASES = [
@@ -118,3 +119,16 @@ def test_scores_as_dict():
     assert got.as_dict() == {
         "loss": 0.1, "auroc": 1.0, "threshold": 0.8, "f1": 1.0, "precision": 1.0, "recall": 1.0,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_epoch_auroc_matches_sklearn(ties):
+    rng = np.random.default_rng(0)
+    labels = (rng.random(5210) < 0.24).astype(np.float32)
+    scores = rng.normal(size=5210) + labels
+    if ties:
+        scores = np.round(scores, 1)  # many equal scores across both classes
+    probabilities = 1 / (1 + np.exp(-scores))
+    expected = auroc(labels, probabilities)
+    got = epoch_auroc(torch.from_numpy(labels).long(), torch.from_numpy(probabilities).float())
+    assert got == pytest.approx(expected, abs=1e-6)
