@@ -13,8 +13,16 @@ PY="${PYTHON:-.venv/bin/python}"
 OUT="${OUT:-runs/gpu_check}"
 mkdir -p "$OUT"
 QUICK=0
-[ "${1:-}" = "--quick" ] && QUICK=1
+case "${1:-}" in
+  "") ;;
+  --quick) QUICK=1 ;;
+  *) echo "usage: scripts/gpu_check.sh [--quick]" >&2; exit 2 ;;
+esac
 
+if ! command -v nvidia-smi >/dev/null 2>&1; then
+  echo "gpu_check: no nvidia-smi here; this script is for a machine with an NVIDIA GPU" >&2
+  exit 2
+fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$OUT/nvidia-smi.csv"
 "$PY" - <<'PYEOF'
 import sys, torch
