@@ -7,6 +7,15 @@ import pytest
 from harness.interrupts import interrupt_between_calls
 
 
+@pytest.fixture(autouse=True)
+def usual_ctrl_c():
+    """Python's own SIGINT handler, whatever this test process inherited (a CI job started in
+    the background may have SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def press_ctrl_c() -> None:
     os.kill(os.getpid(), signal.SIGINT)
     time.sleep(0.05)  # let the interpreter run the handler

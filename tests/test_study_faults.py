@@ -21,8 +21,14 @@ def start_driver(space: Path, storage: str, trials: int) -> subprocess.Popen:
     command = [sys.executable, "-m", "harness", "study", "--name", "s", "--sampler", "random",
                "--trials", str(trials), "--space", str(space), "--storage", storage,
                "--cpu-workers", "2"]  # fmt: skip
+    # SIGINT back to its default in the child: a CI job started in the background may have it
+    # ignored, and an ignored SIGINT would be inherited (Python then never sees Ctrl-C).
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)  # fmt: skip
+                            start_new_session=True, preexec_fn=_default_sigint)  # fmt: skip
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def wait_for(storage: str, condition, process: subprocess.Popen, limit: float = 120) -> None:
