@@ -32,12 +32,16 @@ print(f"torch {torch.__version__} on {torch.cuda.get_device_name(0)}")
 PYEOF
 
 echo "== 1. CUDA tests"
-"$PY" -m pytest -q -p no:cacheprovider -rs tests/test_train.py -k "cuda" 2>&1 | tee "$OUT/pytest_cuda.txt"
+# Each step runs even when an earlier one failed; the exit status says whether all passed.
+failed=()
+"$PY" -m pytest -q -p no:cacheprovider -rs tests/test_train.py tests/test_bench_devices.py \
+  -k "cuda" 2>&1 | tee "$OUT/pytest_cuda.txt" || failed+=("CUDA tests")
 
 echo "== 2. device table"
 BENCH=(--json "$OUT/devices.json")
 [ "$QUICK" = 1 ] && BENCH+=(--epochs 3)
-"$PY" -m harness bench devices "${BENCH[@]}" 2>&1 | tee "$OUT/devices.txt"
+"$PY" -m harness bench devices "${BENCH[@]}" 2>&1 | tee "$OUT/devices.txt" \
+  || failed+=("bench devices")
 
 echo "== 3. a short study on CUDA"
 if "$PY" -c "import ray" 2>/dev/null; then
@@ -49,5 +53,9 @@ TRIALS=12
 [ "$QUICK" = 1 ] && TRIALS=6
 /usr/bin/time -p "$PY" -m harness study --name gpu-check --sampler tpe --trials "$TRIALS" \
   --space search_spaces/smoke.toml --storage "sqlite:///$OUT/gpu_check.db" "${EXEC[@]}" \
-  2>&1 | tee "$OUT/study.txt"
+  2>&1 | tee "$OUT/study.txt" || failed+=("study")
 echo "results in $OUT"
+if [ "${#failed[@]}" -gt 0 ]; then
+  echo "FAILED: ${failed[*]}" >&2
+  exit 1
+fi
