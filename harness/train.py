@@ -317,6 +317,8 @@ def train(
         if settings.patience is not None and stale >= settings.patience:
             break
     seconds = time.perf_counter() - started
+    optimizer.zero_grad(set_to_none=True)  # the returned model keeps no gradients (nor graph pool)
+    del captured
 
     result = TrainResult(status, len(history), best_epoch, seconds, str(torch_device), seed,
                          history, epoch_seconds)  # fmt: skip
