@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
 
 from harness.errors import HarnessError
 from harness.options import (
@@ -190,12 +189,13 @@ def _space_splits(space: Any) -> Any:
 
 
 def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:
+    from harness.study import finished_count
+
     try:
         study = optuna.load_study(study_name=name, storage=storage)
     except KeyError:
         return 0
-    finished = (TrialState.COMPLETE, TrialState.PRUNED)  # as the driver counts its target
-    return len(study.get_trials(deepcopy=False, states=finished))
+    return finished_count(study)
 
 
 # ---------------------------------------------------------------- command line

@@ -33,6 +33,14 @@ PRUNERS = ("none", "median", "hyperband")
 EXECUTORS = ("ray", "local")
 TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
 TEST_ATTRS = ("test_auroc", "test_f1", "test_precision", "test_recall")
+# Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
+# only COMPLETE ones exist). FAIL ones are retried instead.
+FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
+
+
+def finished_count(study: optuna.Study) -> int:
+    """How many of the study's trials count towards its ``--trials`` target."""
+    return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
 
 
 @dataclass(frozen=True)
@@ -202,10 +210,7 @@ class Driver:
 
     @property
     def complete(self) -> int:
-        """Trials that count towards the target: COMPLETE and PRUNED (Optuna's ``n_trials``
-        sense; without a pruner, only COMPLETE ones exist). FAIL ones are retried instead."""
-        finished = (TrialState.COMPLETE, TrialState.PRUNED)
-        return len(self.study.get_trials(deepcopy=False, states=finished))
+        return finished_count(self.study)
 
     # -- per-epoch hook, called by the pools from the driver's thread
     def on_epoch(self, number: int, epoch: int, value: float) -> bool:
