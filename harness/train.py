@@ -74,7 +74,13 @@ def resolve_device(device: str) -> torch.device:
 
 def balanced_pos_weight(labels: np.ndarray) -> float:
     """``w1 / w0`` of scikit-learn's balanced class weights (what the lab meant to pass)."""
-    w0, w1 = compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=labels.ravel())
+    labels = np.asarray(labels).ravel()
+    if labels.size == 0 or labels.min() == labels.max():
+        raise HarnessError(
+            f"pos_weight needs both classes among the training rows, but {labels.size} "
+            "row(s) hold one class only; train on more rows"
+        )
+    w0, w1 = compute_class_weight("balanced", classes=np.array([0.0, 1.0]), y=labels)
     return float(w1 / w0)
 
 

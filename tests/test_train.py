@@ -398,6 +398,11 @@ def test_pos_weight_is_w1_over_w0(splits):
     assert 3.0 < balanced_pos_weight(y) < 3.3  # 75.9% negatives / 24.1% positives
 
 
+def test_pos_weight_of_one_class_is_a_harness_error():
+    with pytest.raises(HarnessError, match="needs both classes"):
+        balanced_pos_weight(np.zeros((5, 1), dtype=np.float32))
+
+
 def test_pos_weight_setting_weights_the_loss(tiny_splits):
     settings = TrainSettings(optimizer="sgd", batch_size=256, max_epochs=1, pos_weight=True)
     result = train(LogisticRegression, tiny_splits, settings, device="cpu")
