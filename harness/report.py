@@ -157,7 +157,7 @@ def section_curves(data: RunData, level: float | None, level_source: str,
         figures.path("best_by_trial.png"), x, by_trial, data.titles,
         title=f"Best {data.metric} so far by trial (median and "
               f"{100 * BOOTSTRAP['confidence']:.0f}% bootstrap band over repeats)",
-        xlabel="trial number (completed trials, count)", ylabel=y_label,
+        xlabel="trial number (finished trials, count)", ylabel=y_label,
         level=level, level_label=level_label, integer_x=True,
     )  # fmt: skip
     timed = {st.name: completion_seconds(st.trials, data.target) for st in data.studies}

@@ -26,7 +26,7 @@ from harness.runs import (
     open_existing_storage,
     run_dir,
 )
-from harness.stats import completed, paired_wilcoxon, trial_curve
+from harness.stats import completed, finished, paired_wilcoxon, trial_curve
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
 BOOTSTRAP = {"resamples": 2000, "seed": 0, "confidence": 0.95}
@@ -78,9 +78,10 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     if len(objectives) > 1 or len(directions) > 1:
         raise HarnessError(f"--name {name!r}: all studies of a run must share one objective, "
                            f"but found {sorted(objectives)}")  # fmt: skip
-    # Every comparison uses the same number of trials for all studies: the fewest completed.
+    # Every comparison uses the same number of trials for all studies: the fewest finished
+    # (COMPLETE or PRUNED, as the curves count them and as the driver counts its target).
     targets = {int(s.study.user_attrs.get("target_trials", 0)) for s in studies}
-    done = {s.name: len(s.complete) for s in studies}
+    done = {s.name: len(finished(s.trials)) for s in studies}
     target = max(1, min(done.values()))
     data = RunData(name, redact_url(storage_url), studies, samplers, objectives.pop(),
                    directions.pop(), target)  # fmt: skip
@@ -88,7 +89,7 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
         short = sorted(n for n, count in done.items() if count == target)
         data.notes.append(
             f"Studies were asked for {' or '.join(map(str, sorted(targets)))} "
-            f"trials; every comparison uses the first {target} completed trials "
+            f"trials; every comparison uses the first {target} finished trials "
             f"of each study, the fewest any study has ({', '.join(short)})."
         )
     folder = run_dir(name, runs_root)
@@ -109,7 +110,7 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
 
 
 def final_bests(data: RunData) -> dict[str, dict[int, float]]:
-    """Best value after the first ``target`` completed trials, per sampler and repeat."""
+    """Best value after the first ``target`` finished trials, per sampler and repeat."""
     out: dict[str, dict[int, float]] = {s: {} for s in data.samplers}
     for study in data.studies:
         curve = trial_curve(study.trials, data.maximize)

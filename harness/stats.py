@@ -1,7 +1,7 @@
 """Statistics for comparing samplers: best-so-far curves, bootstrap bands, a paired test.
 
 Everything here works on plain numbers (or Optuna ``FrozenTrial`` lists) so that it can be
-checked on known inputs: a curve is a 1-D array over completed trials or over a time grid, a
+checked on known inputs: a curve is a 1-D array over finished trials or over a time grid, a
 set of repeats is a 2-D array (one row per repeat).
 """
 

@@ -329,3 +329,16 @@ def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):
     text = out.read_text()  # ...but the others have 6, so all are compared after 6
     assert "Studies were asked for 6 or 9 trials; every comparison uses the first 6" in text
     assert "## Verdict" in text and "After 6 trials" in text
+
+
+def test_pruned_trials_count_towards_the_compared_trials(tmp_path):
+    """As the driver counts its target: a run whose studies hold 6 COMPLETE and 1 PRUNED trial
+    each is compared after 7 trials, the pruned one counted (and adding no value)."""
+    from harness.report_data import load_run
+
+    url = f"sqlite:///{tmp_path / 'pruned.db'}"
+    studies = make_run(url, "pruned", repeats=2, trials=6)  # random/r1 already has a PRUNED
+    for name, study in studies.items():
+        if name != "pruned/random/r1":
+            study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED))
+    assert load_run("pruned", url, tmp_path / "runs").target == 7
