@@ -208,7 +208,8 @@ def floor_seconds(parameters: int, rows: int, flops: float) -> float:
 
 
 def modes(workload: Workload, device: Device) -> list[str]:
-    """CPU: the harness engine (eager). CUDA: the graph fast path, eager, and the lab's path."""
+    """CPU: the harness engine ("eager": its default CPU path, the hand-written MLP backward
+    where it applies). CUDA: the graph fast path, eager, and the lab's path."""
     if device.kind == "cpu":
         return ["eager"]
     return ["graph", "eager", *(["lab"] if workload.lab_path else [])]

@@ -28,6 +28,7 @@ class FixedSettings:
     max_epochs: int = 300
     patience: int = 10
     cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph
+    hand_backward: bool = True  # on CPU, the MLP's backward written out (harness.mlp_step)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -97,6 +98,7 @@ def run_trial(
         max_epochs=fixed.max_epochs,
         patience=fixed.patience,
         cuda_graph=fixed.cuda_graph,
+        hand_backward=fixed.hand_backward,
     )
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
     result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,

@@ -46,7 +46,8 @@ DISTRIBUTION_KEYS = {
     "float": {"type", "low", "high", "log", "step"},
     "categorical": {"type", "choices"},
 }
-FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int, "cuda_graph": bool}
+FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int, "cuda_graph": bool,
+              "hand_backward": bool}  # fmt: skip
 DATA_KEYS = {"train_rows": int, "variant": str}
 
 

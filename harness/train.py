@@ -21,6 +21,7 @@ from torch import nn
 from harness.data import Splits
 from harness.errors import HarnessError
 from harness.metrics import Scores, epoch_auroc, score
+from harness.mlp_step import MLPStep
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 DEVICES = ("auto", "cpu", "cuda")
@@ -40,6 +41,9 @@ class TrainSettings:
     patience: int | None = None
     pos_weight: bool = False  # BCE pos_weight = w1 / w0 from compute_class_weight("balanced")
     cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph (CPU: ignored)
+    # On CPU, plain MLPs (no BatchNorm) train with the backward written out (harness.mlp_step);
+    # False: autograd and optimizer.step(). Same arithmetic, same dropout masks.
+    hand_backward: bool = True
 
 
 @dataclass
@@ -103,7 +107,9 @@ def _batches(
     n = x.shape[0]
     if generator is not None:
         order = torch.randperm(n, generator=generator).to(x.device)
-        x, y = x[order], y[order]
+        # index_select: the same rows as x[order], about 3x faster on CPU (0.6 ms against 1.9
+        # ms per epoch of the training split), which small models notice
+        x, y = x.index_select(0, order), y.index_select(0, order)
     size = n if batch_size is None else batch_size
     for start in range(0, n, size):
         stop = min(start + size, n)
@@ -222,10 +228,12 @@ def train_epoch(
     criterion: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
     captured: CapturedStep | None = None,
+    mlp_step: MLPStep | None = None,
 ) -> float:
     """One pass over ``batches``; the mean training loss, read with one device sync per
     epoch rather than one per batch. With ``captured``, batches of its size replay its CUDA
-    graph; others (the ragged last one) run eagerly on the same weights and optimizer."""
+    graph; others (the ragged last one) run eagerly on the same weights and optimizer.
+    With ``mlp_step``, every batch goes through it instead of autograd."""
     model.train()
     eager_sum, rows = None, 0
     if captured is not None:
@@ -234,7 +242,11 @@ def train_epoch(
         if captured is not None and xb.shape[0] == captured.batch_size:
             captured(xb, yb)
         else:
-            weighted = _eager_step(model, optimizer, criterion, xb, yb) * xb.shape[0]
+            if mlp_step is not None:
+                loss = mlp_step(xb, yb)
+            else:
+                loss = _eager_step(model, optimizer, criterion, xb, yb)
+            weighted = loss * xb.shape[0]
             eager_sum = weighted if eager_sum is None else eager_sum + weighted
         rows += xb.shape[0]
     if not rows:
@@ -291,12 +303,15 @@ def train(
     if graph_wanted and captured_step_allowed(optimizer) and data.x_train.shape[0] >= full_batch:
         captured = CapturedStep(model, optimizer, criterion, data.x_train[:full_batch],
                                 data.y_train[:full_batch])  # fmt: skip
+    mlp_step = None
+    if settings.hand_backward and captured is None and MLPStep.supports(model, criterion):
+        mlp_step = MLPStep(model, optimizer, criterion)
     epoch_started, epoch_seconds = started, []
     y_valid_int = data.y_valid.long()
     both = data.y_valid_np.min() != data.y_valid_np.max()  # AUROC needs both classes
     for epoch in range(1, settings.max_epochs + 1):
         batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
-        train_loss = train_epoch(model, optimizer, criterion, batches, captured)
+        train_loss = train_epoch(model, optimizer, criterion, batches, captured, mlp_step)
         val_logits = _logits(model, data.x_valid)
         val_loss = float(criterion(val_logits, data.y_valid))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
@@ -324,7 +339,7 @@ def train(
             break
     seconds = time.perf_counter() - started
     optimizer.zero_grad(set_to_none=True)  # the returned model keeps no gradients (nor graph pool)
-    del captured
+    del captured, mlp_step
 
     result = TrainResult(status, len(history), best_epoch, seconds, str(torch_device), seed,
                          history, epoch_seconds)  # fmt: skip

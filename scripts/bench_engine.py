@@ -1,4 +1,6 @@
-"""One epoch of the lab's RegularizedMLP: the harness engine versus the lab's DataLoader loop.
+"""Two CPU comparisons of the training engine, each one epoch, interleaved, medians compared.
+
+1. The lab's RegularizedMLP: the harness engine versus the lab's DataLoader loop.
 
 Same data (the full 20,838-row training split), same initial weights, same optimizer (SGD
 lr 1e-3, weight decay 1e-4), unshuffled batches of 128, one shared training step:
@@ -9,14 +11,18 @@ lr 1e-3, weight decay 1e-4), unshuffled batches of 128, one shared training step
   fed by ``TensorDataset`` + ``DataLoader(batch_size=128, shuffle=False)``: one
   ``__getitem__`` per row and the default collate stacking 128 rows per batch.
 
+2. The search task's MLP (Adam, dropout 0.3, pos_weight, shuffled) at a few (hidden, batch)
+   shapes: the hand-written backward of ``harness.mlp_step`` versus autograd +
+   ``optimizer.step()``, from the same weights over the same batches.
+
 Runs are interleaved (engine, lab, engine, lab, ...) so drift on a shared machine hits both
 sides alike, and the medians are compared. Timings on a machine that is busy with other work
 are meaningless (torch's CPU threads then wait on each other). Usage::
 
     python scripts/bench_engine.py [--repeats 5] [--threads N]
 
-``tests/benchmarks/test_engine_speed.py`` imports these functions, so the test and this table
-measure the same thing.
+``tests/benchmarks/test_engine_speed.py`` and ``test_hand_backward.py`` import these
+functions, so the tests and these tables measure the same thing.
 """
 
 from __future__ import annotations
@@ -31,12 +37,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from harness.data import Splits, load_splits
+from harness.mlp_step import MLPStep
+from harness.nets import search_mlp
 from harness.recipes import Recipe, load_recipes
 from harness.train import _batches, make_optimizer, train_epoch
 
 RECIPE = "regularized_mlp"
 BATCH_SIZE = 128  # the lab's minibatch size for RegularizedMLP
 LR, WEIGHT_DECAY = 1e-3, 1e-4
+SEARCH_SHAPES = ((32, 32), (256, 64), (1024, 256))  # (hidden, batch) of the search MLP
 
 
 def recipe() -> Recipe:
@@ -93,6 +102,18 @@ def dataloader_epoch(x: torch.Tensor, y: torch.Tensor) -> float:
     return run_epoch(model, optimizer, loader)
 
 
+def search_epoch(x: torch.Tensor, y: torch.Tensor, hidden: int, batch: int, hand: bool) -> float:
+    """One shuffled epoch of the search MLP (Adam lr 1e-3, weight decay 1e-4, dropout 0.3,
+    pos_weight 3) with the hand-written backward or with autograd; the mean loss."""
+    torch.manual_seed(0)
+    model = search_mlp(x.shape[1], hidden, 0.3)
+    optimizer = make_optimizer("adam", model.parameters(), LR, WEIGHT_DECAY, torch.device("cpu"))
+    criterion = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))
+    step = MLPStep(model, optimizer, criterion) if hand else None
+    batches = _batches(x, y, batch, torch.Generator().manual_seed(0))
+    return train_epoch(model, optimizer, criterion, batches, mlp_step=step)
+
+
 def interleaved_medians(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median seconds of each side, run in turn ``repeats`` times (after one warm-up each)."""
     for run in sides.values():
@@ -136,6 +157,18 @@ def main() -> None:
     print(f"{'harness engine (slices)':<28}{result['engine']:>10.4f}")
     print(f"{'lab DataLoader':<28}{result['dataloader']:>10.4f}")
     print(f"{'ratio (DataLoader/engine)':<28}{result['ratio']:>9.2f}x")
+    print()
+    print(f"Search MLP, one shuffled epoch of {rows:,} rows: hand-written backward vs autograd")
+    print(f"{'hidden':>6}{'batch':>7}{'hand s':>10}{'autograd s':>12}{'ratio':>8}")
+    x, y = train_tensors(splits)
+    for hidden, batch in SEARCH_SHAPES:
+        medians = interleaved_medians(
+            {side: lambda h=hidden, b=batch, hand=(side == "hand"): search_epoch(x, y, h, b, hand)
+             for side in ("hand", "autograd")},
+            args.repeats,
+        )  # fmt: skip
+        print(f"{hidden:>6}{batch:>7}{medians['hand']:>10.4f}{medians['autograd']:>12.4f}"
+              f"{medians['autograd'] / medians['hand']:>7.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

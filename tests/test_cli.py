@@ -159,6 +159,21 @@ def test_trial_json(capsys, small_data_file):
     assert record["seconds_per_epoch"] == pytest.approx(record["seconds"] / record["epochs"])
 
 
+def test_trial_autograd_flag_gives_the_same_trial(capsys, small_data_file):
+    records = {}
+    for flags in ([], ["--autograd"]):
+        data = str(small_data_file)
+        code = run(["trial", "--params", _params(), "--max-epochs", "2", "--seed", "0",
+                    "--device", "cpu", "--data", data, "--json", *flags])  # fmt: skip
+        captured = capsys.readouterr()
+        assert code == 0, captured.err
+        records[bool(flags)] = json.loads(captured.out)
+    assert records[False]["fixed"]["hand_backward"] is True
+    assert records[True]["fixed"]["hand_backward"] is False
+    for key in ("val_loss", "val_auroc", "test_auroc"):
+        assert records[True][key] == pytest.approx(records[False][key], rel=1e-4), key
+
+
 @pytest.mark.usefixtures("wide_console")
 def test_trial_table(capsys, small_data_file):
     code = run(["trial", "--params", _params(), "--max-epochs", "1", "--device", "cpu",

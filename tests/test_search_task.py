@@ -71,6 +71,7 @@ def test_short_trial_record(tiny_splits):
         "max_epochs": 3,
         "patience": 2,
         "cuda_graph": True,
+        "hand_backward": True,
     }
     assert 1 <= record["best_epoch"] <= record["epochs"] <= 3
     assert len(record["curve"]) == record["epochs"]
