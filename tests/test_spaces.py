@@ -54,6 +54,13 @@ def test_subset_fixed_values_and_data_section(tmp_path):
     assert space.fixed.max_epochs == 3 and space.train_rows == 500 and space.variant == "grouped"
 
 
+def test_fast_paths_can_be_turned_off_in_a_space(tmp_path):
+    space = load_space(write(tmp_path, GOOD_PARAMS + "[fixed]\nhand_backward = false\n"
+                                       "cuda_graph = false\n"))  # fmt: skip
+    assert space.fixed.hand_backward is False and space.fixed.cuda_graph is False
+    assert load_space(write(tmp_path, GOOD_PARAMS)).fixed.hand_backward is True
+
+
 # (what the file says, words the one-line error must contain)
 BAD_SPACES = [
     ("[params.lr]\ntype='float'\nlow=0.1\nhigh=0.01\n", ["params.lr", "low <= high"]),
@@ -79,6 +86,7 @@ BAD_SPACES = [
     (GOOD_PARAMS + "[fixed]\npatience = 'x'\n", ["fixed.patience", "must be int"]),
     (GOOD_PARAMS + "[fixed]\noptimizer = 'lbfgs'\n", ["fixed.optimizer", "adam"]),
     (GOOD_PARAMS + "[fixed]\nepochs = 3\n", ["fixed.epochs", "unknown key"]),
+    (GOOD_PARAMS + "[fixed]\nhand_backward = 'no'\n", ["fixed.hand_backward", "must be bool"]),
     (GOOD_PARAMS + "[data]\ntrain_rows = 1\n", ["data.train_rows", ">= 2"]),
     (GOOD_PARAMS + "[data]\nvariant = 'raw'\n", ["data.variant", "lab"]),
     (GOOD_PARAMS + "[sampler]\nname = 'tpe'\n", ["sampler", "unknown section"]),
