@@ -190,7 +190,10 @@ def section_devices(runs_root: str | Path) -> list[str]:
         f"{_rows_text(document)}. Floor: 6 x trainable parameters x rows per epoch at the "
         "device's measured fp32 matrix-multiply rate; floor % is floor over s/epoch (above "
         "100 only when the rate was measured low, on a busy machine). "
-        "vs CPU: the CPU's (all cores) s/epoch over this row's.",
+        "vs CPU: the CPU's (all cores) s/epoch over this row's. Mode: what trains; on CPU "
+        "'eager' is the harness's engine (plain MLPs with the hand-written backward of "
+        "`harness/mlp_step.py`, BatchNorm models with autograd), on CUDA 'graph' is the "
+        "CUDA-graph step, 'eager' the same step launched op by op, 'lab' the lab's path.",
         "",
         *[f"- {line}" for line in device_lines(document)],
         "",
