@@ -51,7 +51,7 @@ class MLPStep:
 
     @staticmethod
     def supports(model: nn.Module, criterion: nn.Module) -> bool:
-        """A :class:`MLP` without BatchNorm, on CPU in float32, trained with a mean
+        """A :class:`MLP` without BatchNorm, trainable, on CPU in float32, trained with a mean
         BCE-with-logits loss (optionally one ``pos_weight``, no per-element ``weight``)."""
         return (
             isinstance(model, MLP)
@@ -60,7 +60,7 @@ class MLPStep:
             and criterion.reduction == "mean"
             and criterion.weight is None
             and (criterion.pos_weight is None or criterion.pos_weight.numel() == 1)
-            and all(_cpu_float32(p) for p in model.parameters())
+            and all(_trainable_cpu_float32(p) for p in model.parameters())
         )
 
     @torch.no_grad()
@@ -141,8 +141,9 @@ def _adam_lists(optimizer: torch.optim.Optimizer) -> dict | None:
     }
 
 
-def _cpu_float32(param: torch.Tensor) -> bool:
-    return param.device.type == "cpu" and param.dtype == torch.float32
+def _trainable_cpu_float32(param: torch.Tensor) -> bool:
+    # a frozen parameter would be updated here but not by autograd: leave such models to it
+    return param.requires_grad and param.device.type == "cpu" and param.dtype == torch.float32
 
 
 def _hidden_layers(model: nn.Module) -> list[tuple[nn.Linear, float]] | None:

@@ -142,6 +142,12 @@ def test_supports(model, criterion, supported):
     assert MLPStep.supports(model, criterion) is supported
 
 
+def test_a_frozen_layer_is_left_to_autograd():
+    model = MLP(12, (8,))
+    model[0].requires_grad_(False)
+    assert not MLPStep.supports(model, nn.BCEWithLogitsLoss())
+
+
 def test_the_fused_cpu_optimizer_goes_through_the_functional_update():
     model = search_mlp(12, 8, 0.0)
     optimizer = make_optimizer("adam", model.parameters(), 1e-3, 0.0, torch.device("cpu"))
