@@ -4,14 +4,17 @@
 #   2. `harness bench devices`: the device table (CPU and GPU rows, fast path against eager
 #      and the lab's DataLoader path, trials per minute for 1, 2, 4, 8 workers per GPU)
 #   3. a short study on CUDA (Ray's GPU workers when Ray is installed, else --executor local)
+#   4. the lab protocol on the GPU, timed (30 TPE + 30 random trials of the default space,
+#      each best retrained once; the speed issue's goal is at most 90 s on one GPU)
 # Everything lands in $OUT (default runs/gpu_check/); `harness report` shows devices.json
 # when it is copied to runs/devices.json.
-# Usage: scripts/gpu_check.sh [--quick]     (--quick: fewer epochs and shapes, ~2 minutes)
+# Usage: scripts/gpu_check.sh [--quick]     (--quick: 3 epochs per device-table row)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-.venv/bin/python}"
 OUT="${OUT:-runs/gpu_check}"
 mkdir -p "$OUT"
+rm -rf "$OUT/gpu_check.db" "$OUT/protocol.db" "$OUT/runs"  # each check measures afresh
 QUICK=0
 case "${1:-}" in
   "") ;;
@@ -54,6 +57,12 @@ TRIALS=12
 /usr/bin/time -p "$PY" -m harness study --name gpu-check --sampler tpe --trials "$TRIALS" \
   --space search_spaces/smoke.toml --storage "sqlite:///$OUT/gpu_check.db" "${EXEC[@]}" \
   2>&1 | tee "$OUT/study.txt" || failed+=("study")
+
+echo "== 4. the lab protocol on the GPU (goal: at most 90 s)"
+/usr/bin/time -p "$PY" -m harness compare --name gpu-protocol --repeats 1 --retrain-seeds 1 \
+  --bench-seeds 0 --reference-seeds 0 --runs-dir "$OUT/runs" \
+  --storage "sqlite:///$OUT/protocol.db" "${EXEC[@]}" 2>&1 | tee "$OUT/protocol.txt" \
+  || failed+=("protocol")
 echo "results in $OUT"
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "FAILED: ${failed[*]}" >&2
