@@ -8,7 +8,11 @@ ratios next to the timings they explain.
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,6 +24,20 @@ RATIOS = pytest.StashKey[list[dict[str, Any]]]()
 RULES = {">=": lambda value, bound: value >= bound, "<=": lambda value, bound: value <= bound}
 
 RecordRatio = Callable[..., None]
+
+
+BENCH_ENGINE = Path(__file__).resolve().parents[2] / "scripts" / "bench_engine.py"
+
+
+@pytest.fixture(scope="session")
+def bench_engine() -> ModuleType:
+    """``scripts/bench_engine.py`` (not a package module), loaded once: the tests time the
+    same epochs the script prints as tables."""
+    spec = importlib.util.spec_from_file_location("bench_engine", BENCH_ENGINE)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture

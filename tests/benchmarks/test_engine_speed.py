@@ -15,10 +15,7 @@ as a table), so this file and the script measure one thing.
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -26,29 +23,17 @@ from torch import nn
 
 from harness.nets import Dropout
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_engine.py"
 REQUIRED_SPEEDUP = 1.5  # the foundation issue: engine epoch >= 1.5x faster than the lab's loop
 REPEATS = 3
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bench_engine", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_engine = _load_script()
-
-
 @pytest.fixture(scope="module")
-def tensors(splits):
+def tensors(splits, bench_engine):
     """The full 20,838-row training split as tensors (the lab's X_train, y_train)."""
     return bench_engine.train_tensors(splits)
 
 
-def test_both_sides_start_from_the_same_model_and_optimizer():
+def test_both_sides_start_from_the_same_model_and_optimizer(bench_engine):
     recipe = bench_engine.recipe()
     assert recipe.settings.batch_size == bench_engine.BATCH_SIZE
     assert recipe.settings.shuffle is False
@@ -69,7 +54,7 @@ def test_both_sides_start_from_the_same_model_and_optimizer():
         assert engine_opt.defaults[option] == lab_opt.defaults[option], option
 
 
-def test_both_loops_see_the_same_batches(tensors):
+def test_both_loops_see_the_same_batches(tensors, bench_engine):
     x, y = tensors
     engine = list(bench_engine._batches(x, y, bench_engine.BATCH_SIZE, None))
     loader = list(
@@ -84,18 +69,18 @@ def test_both_loops_see_the_same_batches(tensors):
 
 
 @pytest.mark.benchmark(group="regularized_mlp_epoch")
-def test_engine_epoch(benchmark, tensors):
+def test_engine_epoch(benchmark, tensors, bench_engine):
     loss = benchmark(bench_engine.engine_epoch, *tensors)
     assert math.isfinite(loss)
 
 
 @pytest.mark.benchmark(group="regularized_mlp_epoch")
-def test_dataloader_epoch(benchmark, tensors):
+def test_dataloader_epoch(benchmark, tensors, bench_engine):
     loss = benchmark(bench_engine.dataloader_epoch, *tensors)
     assert math.isfinite(loss)
 
 
-def test_engine_is_faster_than_the_dataloader_loop(tensors, one_thread, record_ratio):
+def test_engine_is_faster_than_the_dataloader_loop(tensors, one_thread, record_ratio, bench_engine):
     x, y = tensors
     medians = bench_engine.interleaved_medians(
         {

@@ -8,50 +8,35 @@ The one assertion is a ratio of medians of interleaved runs measured in this tes
 
 from __future__ import annotations
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "bench_engine.py"
 HIDDEN, BATCH, ROWS = 32, 32, 5000
 REQUIRED_SPEEDUP = 1.3  # measured about 2x on the 2-core CI machine (one thread)
 REPEATS = 5
 
 
-def _load_script():
-    spec = importlib.util.spec_from_file_location("bench_engine", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench_engine = _load_script()
-
-
 @pytest.fixture(scope="module")
-def tensors(splits):
+def tensors(splits, bench_engine):
     x, y = bench_engine.train_tensors(splits)
     return x[:ROWS], y[:ROWS]
 
 
 @pytest.mark.benchmark(group="search_mlp_epoch_h32_b32")
 @pytest.mark.parametrize("hand", [True, False], ids=["hand_backward", "autograd"])
-def test_search_epoch(benchmark, tensors, one_thread, hand):
+def test_search_epoch(benchmark, tensors, one_thread, hand, bench_engine):
     loss = benchmark(bench_engine.search_epoch, *tensors, HIDDEN, BATCH, hand)
     assert math.isfinite(loss)
 
 
-def test_both_sides_give_the_same_loss(tensors):
+def test_both_sides_give_the_same_loss(tensors, bench_engine):
     hand = bench_engine.search_epoch(*tensors, HIDDEN, BATCH, True)
     autograd = bench_engine.search_epoch(*tensors, HIDDEN, BATCH, False)
     assert hand == pytest.approx(autograd, rel=1e-4)
 
 
-def test_hand_backward_is_faster_than_autograd(tensors, one_thread, record_ratio):
+def test_hand_backward_is_faster_than_autograd(tensors, one_thread, record_ratio, bench_engine):
     x, y = tensors
     medians = bench_engine.interleaved_medians(
         {
