@@ -46,8 +46,8 @@ class MLPStep:
         self.pos_weight_value = None if self.pos_weight is None else float(self.pos_weight)
         for param in model.parameters():
             param.grad = torch.zeros_like(param)
-        self._adam_args: dict | None = None
-        self._stepped = False
+        self.functional_adam = _functional_adam_applies(optimizer)
+        self._adam_args: dict | None = None  # filled after the first step() creates the state
 
     @staticmethod
     def supports(model: nn.Module, criterion: nn.Module) -> bool:
@@ -68,8 +68,8 @@ class MLPStep:
         """One step on ``(xb, yb)``; returns the batch's mean loss (a 0-d tensor)."""
         # Forward, keeping each hidden layer's output (after ReLU and dropout) and mask.
         inputs, masks = [xb], []
-        hidden_layers = zip(self.linears[:-1], self.weights_t, self.dropouts, strict=False)
-        for linear, weight_t, p in hidden_layers:  # weights_t also holds the output layer's
+        hidden_layers = zip(self.linears[:-1], self.weights_t[:-1], self.dropouts, strict=True)
+        for linear, weight_t, p in hidden_layers:
             hidden = torch.relu_(torch.addmm(linear.bias, inputs[-1], weight_t))
             mask = None
             if p > 0:  # as harness.nets.Dropout: keep where rand >= p, scale by 1 / (1 - p)
@@ -107,9 +107,8 @@ class MLPStep:
         optimizer = self.optimizer
         if self._adam_args is None:
             optimizer.step()
-            if not self._stepped:  # the first step() created the state that later ones reuse
+            if self.functional_adam:  # the first step() created the state later ones reuse
                 self._adam_args = _adam_lists(optimizer)
-                self._stepped = True
             return
         group = optimizer.param_groups[0]
         beta1, beta2 = group["betas"]
@@ -119,16 +118,20 @@ class MLPStep:
              decoupled_weight_decay=group["decoupled_weight_decay"])  # fmt: skip
 
 
-def _adam_lists(optimizer: torch.optim.Optimizer) -> dict | None:
-    """The argument lists of ``torch.optim.adam.adam`` for an Adam/AdamW with one parameter
-    group of real tensors, none of them capturable or differentiable; ``None`` otherwise
-    (the step then goes through ``optimizer.step()``)."""
-    groups = optimizer.param_groups
-    if not isinstance(optimizer, torch.optim.Adam) or len(groups) != 1:
-        return None
-    group = groups[0]
-    if group["capturable"] or group["differentiable"] or getattr(optimizer, "grad_scale", None):
-        return None
+def _functional_adam_applies(optimizer: torch.optim.Optimizer) -> bool:
+    """An Adam/AdamW with one parameter group, neither capturable nor differentiable nor
+    scaled; any other optimizer steps through ``optimizer.step()``."""
+    if not isinstance(optimizer, torch.optim.Adam) or len(optimizer.param_groups) != 1:
+        return False
+    group = optimizer.param_groups[0]
+    return not (group["capturable"] or group["differentiable"]
+                or getattr(optimizer, "grad_scale", None))  # fmt: skip
+
+
+def _adam_lists(optimizer: torch.optim.Optimizer) -> dict:
+    """The argument lists of ``torch.optim.adam.adam`` over the optimizer's own state (which
+    its first ``step()`` created)."""
+    group = optimizer.param_groups[0]
     params = group["params"]
     states = [optimizer.state[p] for p in params]
     return {
