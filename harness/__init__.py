@@ -3,11 +3,11 @@
 The public surface is small on purpose: the data, the training engine and the lab's recipes.
 """
 
-from harness.data import Splits, load_splits
+from harness.engine.train import TrainResult, TrainSettings, train
 from harness.errors import HarnessError
-from harness.recipes import Recipe, load_recipes
-from harness.search_task import FixedSettings, run_trial
-from harness.train import TrainResult, TrainSettings, train
+from harness.lab.data import Splits, load_splits
+from harness.lab.recipes import Recipe, load_recipes
+from harness.search.task import FixedSettings, run_trial
 
 __all__ = [
     "FixedSettings",

@@ -6,13 +6,13 @@ Same data (the full 20,838-row training split), same initial weights, same optim
 lr 1e-3, weight decay 1e-4), unshuffled batches of 128, one shared training step:
 
 - engine: the ``regularized_mlp`` recipe of ``models/lab.toml`` (its network and settings),
-  the split as one resident tensor, each batch a slice (``harness.train._batches``);
+  the split as one resident tensor, each batch a slice (``harness.engine.train._batches``);
 - lab: the network as the lab wrote it (``nn.Sequential`` of Linear, ReLU, ``nn.Dropout(0.5)``)
   fed by ``TensorDataset`` + ``DataLoader(batch_size=128, shuffle=False)``: one
   ``__getitem__`` per row and the default collate stacking 128 rows per batch.
 
 2. The search task's MLP (Adam, dropout 0.3, pos_weight, shuffled) at a few (hidden, batch)
-   shapes: the hand-written backward of ``harness.mlp_step`` versus autograd +
+   shapes: the hand-written backward of ``harness.engine.mlp_step`` versus autograd +
    ``optimizer.step()``, from the same weights over the same batches.
 
 Runs are interleaved (engine, lab, engine, lab, ...) so drift on a shared machine hits both
@@ -36,11 +36,11 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from harness.data import Splits, load_splits
-from harness.mlp_step import MLPStep
-from harness.nets import search_mlp
-from harness.recipes import Recipe, load_recipes
-from harness.train import _batches, make_optimizer, train_epoch
+from harness.engine.mlp_step import MLPStep
+from harness.engine.nets import search_mlp
+from harness.engine.train import _batches, make_optimizer, train_epoch
+from harness.lab.data import Splits, load_splits
+from harness.lab.recipes import Recipe, load_recipes
 
 RECIPE = "regularized_mlp"
 BATCH_SIZE = 128  # the lab's minibatch size for RegularizedMLP

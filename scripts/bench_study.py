@@ -23,7 +23,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
-from harness.study import StudyConfig, open_study, run_study
+from harness.search.study import StudyConfig, open_study, run_study
 
 SPACE = """
 [params.hidden_size]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.data import Splits, dataset_dir, load_splits
+from harness.lab.data import Splits, dataset_dir, load_splits
 
 TINY_TRAIN_ROWS = 2000
 

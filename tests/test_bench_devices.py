@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from harness import bench_devices
-from harness.bench_devices import (
+from harness.bench import devices as bench_devices
+from harness.bench.devices import (
     Device,
     DeviceBenchConfig,
     add_cpu_ratios,
@@ -26,12 +26,12 @@ from harness.bench_devices import (
     summarize,
     trainable_parameters,
 )
-from harness.bench_throughput import ThroughputRun, measure_throughput, throughput_plan
-from harness.cli import run
+from harness.bench.throughput import ThroughputRun, measure_throughput, throughput_plan
+from harness.cli.app import run
+from harness.engine.train import ResidentSplits
 from harness.errors import HarnessError
-from harness.recipes import load_recipes
-from harness.report_devices import section_devices
-from harness.train import ResidentSplits
+from harness.lab.recipes import load_recipes
+from harness.report.devices import section_devices
 
 CUDA = torch.cuda.is_available()
 NETWORK_RECIPES = "logistic_regression, mlp, regularized_mlp, normalizing_mlp"
@@ -241,8 +241,8 @@ def test_cpu_thread_count_is_restored():
     assert [(d.name, d.threads) for d in devices] == [("cpu-1t", 1), ("cpu", before)]
     config = DeviceBenchConfig(recipes=(), shapes=((16, 256),), device="cpu", rows=300,
                                throughput=False)  # fmt: skip
-    from harness.bench_devices import run_devices_bench
-    from harness.data import load_splits
+    from harness.bench.devices import run_devices_bench
+    from harness.lab.data import load_splits
 
     run_devices_bench(config, load_splits())
     assert torch.get_num_threads() == before

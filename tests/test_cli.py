@@ -14,9 +14,9 @@ import pytest
 import torch
 from rich.console import Console
 
-from harness import cli
-from harness.cli import run
-from harness.data import SHA256
+from harness.cli import app as cli
+from harness.cli.app import run
+from harness.lab.data import SHA256
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 GOOD_PARAMS = {"hidden_size": 16, "lr": 3e-3, "batch_size": 128, "weight_decay": 0, "dropout": 0.2}

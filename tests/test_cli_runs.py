@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.cli import run
+from harness.cli.app import run
 
 
 def one_error_line(capsys, code: int) -> str:
@@ -58,7 +58,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
 
 
 def test_ensure_bench_trains_every_recipe_once_then_reads_the_cache(tmp_path):
-    from harness.compare import ensure_bench
+    from harness.experiment.compare import ensure_bench
 
     recipes = tmp_path / "recipes.toml"
     recipes.write_text(

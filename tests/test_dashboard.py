@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
-from harness.dashboard import add_parser, dashboard_url, make_dashboard_server
+from harness.cli.dashboard import add_parser, dashboard_url, make_dashboard_server
 from harness.errors import HarnessError
 
 STUDIES = ("lab/tpe/r0", "lab/random/r0")
@@ -52,7 +52,7 @@ def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
     if binary is None:
         pytest.skip("no chromium binary on PATH (.ci/run installs Debian's 'chromium')")
     url = _storage(tmp_path)
-    command = [sys.executable, "-m", "harness.dashboard", "--storage", url, "--port", "0"]
+    command = [sys.executable, "-m", "harness.cli.dashboard", "--storage", url, "--port", "0"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env)  # fmt: skip

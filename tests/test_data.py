@@ -11,8 +11,8 @@ import pytest
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from harness.data import CATEGORICAL, COLUMNS, CONTINUOUS, SHA256, dataset_dir, load_splits
 from harness.errors import HarnessError
+from harness.lab.data import CATEGORICAL, COLUMNS, CONTINUOUS, SHA256, dataset_dir, load_splits
 
 N_CONTINUOUS = len(CONTINUOUS)
 

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from harness.interrupts import interrupt_between_calls
+from harness.search.interrupts import interrupt_between_calls
 
 
 @pytest.fixture(autouse=True)

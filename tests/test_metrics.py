@@ -1,4 +1,4 @@
-"""harness.metrics against scikit-learn and brute force on small hand-made cases."""
+"""harness.engine.metrics against scikit-learn and brute force on small hand-made cases."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 
-from harness.metrics import auroc, epoch_auroc, f1_optimal_threshold, score
+from harness.engine.metrics import auroc, epoch_auroc, f1_optimal_threshold, score
 
 # (id, labels, positive-class probabilities)
 CASES = [

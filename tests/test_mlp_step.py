@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from harness.mlp_step import MLPStep
-from harness.nets import MLP, LogisticRegression, search_mlp
-from harness.train import TrainSettings, make_optimizer, train
+from harness.engine.mlp_step import MLPStep
+from harness.engine.nets import MLP, LogisticRegression, search_mlp
+from harness.engine.train import TrainSettings, make_optimizer, train
 
 
 def _batch(rows: int, features: int = 12, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

@@ -8,11 +8,11 @@ import math
 import pytest
 from torch import nn
 
-from harness.bench import bench_recipe
+from harness.bench.models import bench_recipe
+from harness.engine.train import TrainSettings
 from harness.errors import HarnessError
-from harness.linreg import fit_numpy, fit_pytorch
-from harness.recipes import DEFAULT_RECIPES, load_recipes, select
-from harness.train import TrainSettings
+from harness.lab.linreg import fit_numpy, fit_pytorch
+from harness.lab.recipes import DEFAULT_RECIPES, load_recipes, select
 
 NETWORKS = ["logistic_regression", "mlp", "regularized_mlp", "normalizing_mlp"]
 

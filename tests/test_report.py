@@ -1,4 +1,4 @@
-"""harness.report (and harness.runs, harness.retrain, harness.compare under it) on small runs.
+"""harness.report (and harness.experiment's runs, retrain and compare under it) on small runs.
 
 The main fixture writes a synthetic run straight through Optuna (tests/synthetic_run.py), so
 these tests do not depend on the study driver; one test runs a real, tiny ``run_compare``.
@@ -18,9 +18,9 @@ from scipy import stats as scipy_stats
 from synthetic_run import make_run, write_caches
 
 from harness.errors import HarnessError
-from harness.report import add_parser, main, write_report
-from harness.runs import parse_study_name, study_name
-from harness.stats import trial_curve, trials_to_reach
+from harness.experiment.runs import parse_study_name, study_name
+from harness.report.stats import trial_curve, trials_to_reach
+from harness.report.write import add_parser, main, write_report
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 RUN, REPEATS, TRIALS = "small", 3, 10
@@ -148,7 +148,7 @@ def test_report_without_cached_results_falls_back(run_files, tmp_path):
 
 
 def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
-    from harness.study import redact_url
+    from harness.search.study import redact_url
 
     assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example/optuna")
 
@@ -229,7 +229,7 @@ def test_command_line_entry_points(run_files, tmp_path):
     ],
 )
 def test_compare_config_rejects_bad_input(changes, message):
-    from harness.compare import CompareConfig
+    from harness.experiment.compare import CompareConfig
 
     with pytest.raises(HarnessError, match=message):
         CompareConfig(**{"run": "ok", **changes})
@@ -278,9 +278,9 @@ train_rows = 400
 
 
 def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
-    """The whole path: studies through harness.study, retraining, the reference, the report;
+    """The whole path: studies through harness.search.study, retraining, the reference, the report;
     then numbers in the report are recomputed from the storage and the run folder."""
-    from harness.compare import CompareConfig, run_compare
+    from harness.experiment.compare import CompareConfig, run_compare
 
     space = tmp_path / "tiny.toml"
     space.write_text(TINY_SPACE)
@@ -296,12 +296,12 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     assert json.loads((folder / "reference.json").read_text())["data"]["train_rows"] == 400
 
     # a second run resumes nothing and retrains nothing: everything is cached
-    import harness.workers
+    import harness.search.workers
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing should train on a finished run")
 
-    monkeypatch.setattr(harness.workers.TrialRunner, "run", refuse)
+    monkeypatch.setattr(harness.search.workers.TrialRunner, "run", refuse)
     run_compare(config, log=lambda text: None)
 
     out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs")
@@ -334,7 +334,7 @@ def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):
 def test_pruned_trials_count_towards_the_compared_trials(tmp_path):
     """As the driver counts its target: a run whose studies hold 6 COMPLETE and 1 PRUNED trial
     each is compared after 7 trials, the pruned one counted (and adding no value)."""
-    from harness.report_data import load_run
+    from harness.report.load import load_run
 
     url = f"sqlite:///{tmp_path / 'pruned.db'}"
     studies = make_run(url, "pruned", repeats=2, trials=6)  # random/r1 already has a PRUNED

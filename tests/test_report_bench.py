@@ -1,4 +1,4 @@
-"""harness.report_bench: the newest pytest-benchmark JSON as the report's tables.
+"""harness.report.benchmarks: the newest pytest-benchmark JSON as the report's tables.
 
 The hand-made documents copy the structure pytest-benchmark 5 writes (a real one, from
 ``pytest tests/benchmarks --benchmark-enable --benchmark-json``, trimmed); one test makes a
@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.report_bench import RATIOS_KEY, fmt_seconds, latest_benchmark_json, section_benchmarks
+from harness.report.benchmarks import (
+    RATIOS_KEY,
+    fmt_seconds,
+    latest_benchmark_json,
+    section_benchmarks,
+)
 
 BENCH_CONFTEST = Path(__file__).parent / "benchmarks" / "conftest.py"
 

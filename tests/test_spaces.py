@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from harness.cli import run
+from harness.cli.app import run
 from harness.errors import HarnessError
-from harness.spaces import DEFAULT_PARAMS, load_space
+from harness.search.spaces import DEFAULT_PARAMS, load_space
 
 GOOD_PARAMS = """
 [params.hidden_size]

@@ -1,4 +1,4 @@
-"""harness.stats on known inputs: curves, the bootstrap band, the paired Wilcoxon test."""
+"""harness.report.stats on known inputs: curves, the bootstrap band, the paired Wilcoxon test."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from optuna.trial import TrialState, create_trial
 from scipy import stats as scipy_stats
 
 from harness.errors import HarnessError
-from harness.stats import (
+from harness.report.stats import (
     best_so_far,
     bootstrap_median_band,
     completion_seconds,

@@ -13,8 +13,8 @@ import pytest
 from optuna.trial import TrialState
 from study_spaces import TINY, write_space
 
-from harness.cli import run
-from harness.study import StudyConfig, run_study
+from harness.cli.app import run
+from harness.search.study import StudyConfig, run_study
 
 URL = os.environ.get("HARNESS_TEST_POSTGRES_URL")
 pytestmark = pytest.mark.skipif(

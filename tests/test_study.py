@@ -11,10 +11,10 @@ import pytest
 from optuna.trial import TrialState
 from study_spaces import DIVERGING, SLOW, TINY, write_space
 
-from harness.cli import run
+from harness.cli.app import run
 from harness.errors import HarnessError
-from harness.study import StudyConfig, redact_url, run_study
-from harness.workers import RayPool, plan_workers, start_local_ray
+from harness.search.study import StudyConfig, redact_url, run_study
+from harness.search.workers import RayPool, plan_workers, start_local_ray
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,7 @@ class KillingPool(RayPool):
 
 def test_worker_killed_mid_trial_is_failed_retried_and_replaced(tmp_path, ray_session):
     cfg = config(tmp_path, SLOW, trials=3, sampler="random")
-    from harness.spaces import load_space
+    from harness.search.spaces import load_space
 
     space = load_space(cfg.space_path)
     pool = KillingPool(space.text, space.source, lambda *a: False, 2, 0)

@@ -113,7 +113,7 @@ def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
 GPU_SCRIPT = """
 import ray, sys
 from harness.errors import HarnessError
-from harness.workers import RayPool
+from harness.search.workers import RayPool
 ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
          log_to_driver=False, object_store_memory=80 * 1024**2)
 space = open(sys.argv[1]).read()

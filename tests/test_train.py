@@ -12,10 +12,8 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from harness.data import Splits
-from harness.errors import HarnessError
-from harness.nets import MLP, LogisticRegression
-from harness.train import (
+from harness.engine.nets import MLP, LogisticRegression
+from harness.engine.train import (
     TrainSettings,
     _batches,
     _eager_step,
@@ -26,6 +24,8 @@ from harness.train import (
     train,
     train_epoch,
 )
+from harness.errors import HarnessError
+from harness.lab.data import Splits
 
 SMALL_MLP = partial(MLP, hidden=(32, 16), dropout=0.3)
 CUDA = torch.cuda.is_available()

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import torch
 
-from harness.report_bench import RATIOS_KEY
+from harness.report.benchmarks import RATIOS_KEY
 
 RATIOS = pytest.StashKey[list[dict[str, Any]]]()
 RULES = {">=": lambda value, bound: value >= bound, "<=": lambda value, bound: value <= bound}

@@ -21,7 +21,7 @@ import pytest
 import torch
 from torch import nn
 
-from harness.nets import Dropout
+from harness.engine.nets import Dropout
 
 REQUIRED_SPEEDUP = 1.5  # the foundation issue: engine epoch >= 1.5x faster than the lab's loop
 REPEATS = 3
@@ -39,7 +39,7 @@ def test_both_sides_start_from_the_same_model_and_optimizer(bench_engine):
     assert recipe.settings.shuffle is False
     engine, engine_opt = bench_engine.engine_model(108)
     lab, lab_opt = bench_engine.lab_model(108)
-    # The engine's dropout is harness.nets.Dropout (same distribution, a cheaper mask on CPU).
+    # The engine's dropout is harness.engine.nets.Dropout (same distribution, cheaper mask on CPU).
     kinds = {nn.Dropout: "dropout", Dropout: "dropout"}
     assert [kinds.get(type(m), type(m)) for m in engine] == [kinds.get(type(m), type(m))
                                                              for m in lab]  # fmt: skip

@@ -3,7 +3,7 @@
 Each network recipe trains one epoch on the first 4,000 training rows: its own network,
 optimizer (``make_optimizer``, fused on CPU), loss (with ``pos_weight`` where the recipe asks)
 and batches (``_batches``: slices of resident tensors), through ``train_epoch``, the step
-``harness.train.train`` runs. A fresh model and optimizer per round are built in the
+``harness.engine.train.train`` runs. A fresh model and optimizer per round are built in the
 untimed set-up, so a round is the epoch alone. One torch thread, as a Ray CPU worker trains.
 
 The linear-regression recipe has no epoch of the Adult data: its whole fit (1,000 full-batch
@@ -21,10 +21,16 @@ import pytest
 import torch
 from torch import nn
 
-from harness.data import Splits
-from harness.linreg import fit_numpy, fit_pytorch
-from harness.recipes import Recipe, load_recipes
-from harness.train import ResidentSplits, _batches, balanced_pos_weight, make_optimizer, train_epoch
+from harness.engine.train import (
+    ResidentSplits,
+    _batches,
+    balanced_pos_weight,
+    make_optimizer,
+    train_epoch,
+)
+from harness.lab.data import Splits
+from harness.lab.linreg import fit_numpy, fit_pytorch
+from harness.lab.recipes import Recipe, load_recipes
 
 TRAIN_ROWS = 4000  # enough batches of 128 (32) to time the loop, brief enough for CI
 ROUNDS = 7  # few: CI stays brief; the median and IQR still mean something
@@ -44,7 +50,7 @@ def resident(subset: Splits) -> ResidentSplits:
 
 
 def epoch_setup(recipe: Recipe, subset: Splits, resident: ResidentSplits, seed: int = 0):
-    """Arguments of ``train_epoch`` for one round, built as ``harness.train.train`` builds them."""
+    """Arguments of ``train_epoch`` for one round, built as ``engine.train.train`` builds them."""
     settings = recipe.settings
     torch.manual_seed(seed)
     model = recipe.make_model(subset.n_features)

@@ -35,8 +35,8 @@ import pytest
 import torch
 from study_spaces import TINY, write_space
 
-from harness.study import StudyConfig, make_pool, open_study, run_study
-from harness.workers import LocalPool, RayPool, start_local_ray
+from harness.search.study import StudyConfig, make_pool, open_study, run_study
+from harness.search.workers import LocalPool, RayPool, start_local_ray
 
 TRIALS = 4  # per round (per study)
 ROUNDS = 3  # pytest-benchmark rounds per executor, after one warm-up

@@ -72,12 +72,12 @@ class RunStudy:
 
 def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
     """Open a storage that must already exist (reading commands must not create an empty one)."""
-    from harness.study import open_storage, redact_url
+    from harness.search.study import open_storage, redact_url
 
     path = None
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///").split("?")[0])
-    elif url.startswith("journal:"):  # as harness.study.open_storage reads it
+    elif url.startswith("journal:"):  # as harness.search.study.open_storage reads it
         path = Path(url.removeprefix("journal:").removeprefix("//"))
     if path is not None and not path.is_file():
         raise HarnessError(f"storage {redact_url(url)} cannot be opened: file {path} "
@@ -87,7 +87,7 @@ def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
 
 def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -> list[RunStudy]:
     """All studies named ``RUN/<sampler>/r<repeat>``, by repeat then sampler."""
-    from harness.study import redact_url
+    from harness.search.study import redact_url
 
     try:
         names = [s.study_name for s in storage.get_all_studies()]

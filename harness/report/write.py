@@ -17,10 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from harness.cli.options import add_storage_option
 from harness.errors import HarnessError
-from harness.options import add_storage_option
-from harness.report_bench import section_benchmarks
-from harness.report_data import (
+from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
+from harness.report.benchmarks import section_benchmarks
+from harness.report.devices import section_devices
+from harness.report.load import (
     BOOTSTRAP,
     RunData,
     final_bests,
@@ -30,20 +32,7 @@ from harness.report_data import (
     paired_tests,
     shared_start,
 )
-from harness.report_devices import section_devices
-from harness.report_tables import (
-    fmt,
-    image,
-    md_table,
-    mean_std,
-    section_environment,
-    section_lab,
-    section_studies,
-    section_test,
-    section_timings,
-)
-from harness.runs import DEFAULT_RUNS_ROOT, check_run_name
-from harness.stats import (
+from harness.report.stats import (
     IDLE_GAP,
     bootstrap_median_band,
     completed,
@@ -54,6 +43,17 @@ from harness.stats import (
     trial_curve,
     trials_to_reach,
     verdict,
+)
+from harness.report.tables import (
+    fmt,
+    image,
+    md_table,
+    mean_std,
+    section_environment,
+    section_lab,
+    section_studies,
+    section_test,
+    section_timings,
 )
 
 # ---------------------------------------------------------------- figure sections
@@ -77,7 +77,7 @@ class Figures:
 
 
 def section_verdict(data: RunData, finals, tests, figures: Figures) -> list[str]:
-    from harness.plots import plot_paired_finals
+    from harness.report.plots import plot_paired_finals
 
     lines = ["## Verdict", ""]
     if not tests:
@@ -142,7 +142,7 @@ def _time_unit(seconds: float) -> tuple[float, str]:
 
 def section_curves(data: RunData, level: float | None, level_source: str,
                    figures: Figures) -> list[str]:  # fmt: skip
-    from harness.plots import plot_bands
+    from harness.report.plots import plot_bands
 
     boot = {"resamples": BOOTSTRAP["resamples"], "seed": BOOTSTRAP["seed"],
             "confidence": BOOTSTRAP["confidence"]}  # fmt: skip
@@ -226,7 +226,7 @@ def _or_inf(value: int | None) -> float:
 
 
 def section_importance(data: RunData, figures: Figures) -> list[str]:
-    from harness.plots import COLOURS, plot_importances, plot_slices
+    from harness.report.plots import COLOURS, plot_importances, plot_slices
 
     table, problems = importances(data)
     lines = ["## Which hyperparameters matter most", ""]
@@ -369,7 +369,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    from harness.study import DEFAULT_STORAGE
+    from harness.search.study import DEFAULT_STORAGE
 
     out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
     path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)

@@ -8,7 +8,7 @@ slower still on CPU for such graphs (measured: 580 µs against 400 µs eager per
 the backward of Linear → ReLU → Dropout out by hand, into preallocated gradient buffers, does
 the same arithmetic in about a third of the operations. The optimizer is still torch's.
 
-Dropout masks are drawn exactly as ``harness.nets.Dropout`` draws them (``rand_like >= p``, in
+Dropout masks are drawn exactly as ``nets.Dropout`` draws them (``rand_like >= p``, in
 layer order), so a seed gives the same masks, and the weights follow the autograd path's up
 to float rounding (checked in ``tests/test_mlp_step.py``).
 """
@@ -20,7 +20,7 @@ from torch import nn
 from torch.nn import functional
 from torch.optim.adam import adam
 
-from harness.nets import MLP, Dropout
+from harness.engine.nets import MLP, Dropout
 
 
 class MLPStep:
@@ -72,7 +72,7 @@ class MLPStep:
         for linear, weight_t, p in hidden_layers:
             hidden = torch.relu_(torch.addmm(linear.bias, inputs[-1], weight_t))
             mask = None
-            if p > 0:  # as harness.nets.Dropout: keep where rand >= p, scale by 1 / (1 - p)
+            if p > 0:  # as nets.Dropout: keep where rand >= p, scale by 1 / (1 - p)
                 mask = torch.rand_like(hidden).ge_(p).mul_(1.0 / (1.0 - p))
                 hidden.mul_(mask)
             inputs.append(hidden)

@@ -19,16 +19,16 @@ from typing import Any
 
 import optuna
 
-from harness.errors import HarnessError
-from harness.options import (
+from harness.cli.options import (
     add_search_options,
     add_storage_option,
     add_worker_options,
     non_negative_int,
     positive_int,
 )
-from harness.retrain import retrain_best
-from harness.runs import (
+from harness.errors import HarnessError
+from harness.experiment.retrain import retrain_best
+from harness.experiment.runs import (
     DEFAULT_RUNS_ROOT,
     SAMPLERS,
     check_run_name,
@@ -89,10 +89,10 @@ def ensure_bench(
                                f"cannot be read ({err})") from None  # fmt: skip
         if isinstance(records, list) and len({r.get("seed") for r in records}) >= seeds:
             return records
-    from harness.bench import bench_models, json_safe
-    from harness.data import load_splits
-    from harness.recipes import DEFAULT_RECIPES, load_recipes
-    from harness.train import resolve_device
+    from harness.bench.models import bench_models, json_safe
+    from harness.engine.train import resolve_device
+    from harness.lab.data import load_splits
+    from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
 
     recipes = list(load_recipes(recipes_path or DEFAULT_RECIPES).values())
     records = bench_models(recipes, load_splits(), list(range(seeds)),
@@ -109,7 +109,7 @@ class _Workers:
         self.config, self.space, self.pool = config, space, None
 
     def get(self) -> Any:
-        from harness.workers import LocalPool, RayPool
+        from harness.search.workers import LocalPool, RayPool
 
         if self.pool is None:
             config, space = self.config, self.space
@@ -132,9 +132,9 @@ def _never_stop(number: int, epoch: int, value: float) -> bool:
 
 def run_compare(config: CompareConfig, log: Any = print) -> Path:
     """Run (or resume) every study, retrain each best, fit the references; return the run dir."""
-    from harness.reference import ensure_reference
-    from harness.spaces import DEFAULT_SPACE, load_space
-    from harness.study import DEFAULT_STORAGE, StudyConfig, open_storage, run_study
+    from harness.lab.reference import ensure_reference
+    from harness.search.spaces import DEFAULT_SPACE, load_space
+    from harness.search.study import DEFAULT_STORAGE, StudyConfig, open_storage, run_study
 
     url = config.storage or DEFAULT_STORAGE
     space = load_space(config.space_path or DEFAULT_SPACE)
@@ -182,14 +182,14 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
 
 
 def _space_splits(space: Any) -> Any:
-    from harness.data import load_splits
+    from harness.lab.data import load_splits
 
     splits = load_splits(variant=space.variant)
     return splits.subset(space.train_rows) if space.train_rows else splits
 
 
 def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:
-    from harness.study import finished_count
+    from harness.search.study import finished_count
 
     try:
         study = optuna.load_study(study_name=name, storage=storage)

@@ -6,10 +6,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from harness.data import Splits
-from harness.linreg import fit_numpy, fit_pytorch
-from harness.recipes import Recipe
-from harness.train import train
+from harness.engine.train import train
+from harness.lab.data import Splits
+from harness.lab.linreg import fit_numpy, fit_pytorch
+from harness.lab.recipes import Recipe
 
 METRICS = ("auroc", "f1", "precision", "recall")
 

@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
-from harness.reference import read_reference
-from harness.retrain import read_retrain
-from harness.runs import (
+from harness.experiment.retrain import read_retrain
+from harness.experiment.runs import (
     DEFAULT_RUNS_ROOT,
     SAMPLER_TITLES,
     SAMPLERS,
@@ -26,7 +25,8 @@ from harness.runs import (
     open_existing_storage,
     run_dir,
 )
-from harness.stats import completed, finished, paired_wilcoxon, trial_curve
+from harness.lab.reference import read_reference
+from harness.report.stats import completed, finished, paired_wilcoxon, trial_curve
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
 BOOTSTRAP = {"resamples": 2000, "seed": 0, "confidence": 0.95}
@@ -67,7 +67,7 @@ class RunData:
 
 def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
     """Read the run's studies (HarnessError if there are none) and its cached results."""
-    from harness.study import redact_url
+    from harness.search.study import redact_url
 
     storage = open_existing_storage(storage_url)
     studies = find_run_studies(storage, name, storage_url)

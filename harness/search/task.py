@@ -12,10 +12,10 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from harness.data import Splits
+from harness.engine.nets import search_mlp
+from harness.engine.train import OPTIMIZERS, ResidentSplits, TrainSettings, train
 from harness.errors import HarnessError
-from harness.nets import search_mlp
-from harness.train import OPTIMIZERS, ResidentSplits, TrainSettings, train
+from harness.lab.data import Splits
 
 PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
 
@@ -28,7 +28,7 @@ class FixedSettings:
     max_epochs: int = 300
     patience: int = 10
     cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph
-    hand_backward: bool = True  # on CPU, the MLP's backward written out (harness.mlp_step)
+    hand_backward: bool = True  # on CPU, the MLP's backward written out (harness.engine.mlp_step)
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -1,7 +1,7 @@
 """``harness bench devices``: seconds per epoch of the lab's recipes and the search task's MLP
 on CPU (one thread and all cores) and on each visible GPU, against the device's floor.
 
-Each workload is trained for a few epochs with ``harness.train.train`` (no early stopping);
+Each workload is trained for a few epochs with ``harness.engine.train.train`` (no early stopping);
 the first epoch is warm-up (allocations, and on CUDA the graph capture) and is reported
 apart, and seconds per epoch is the median of the others. An epoch's time includes the
 per-epoch validation loss and AUROC, as in a real run.
@@ -36,12 +36,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from harness.data import Splits
-from harness.errors import HarnessError
-from harness.metrics import epoch_auroc
-from harness.nets import search_mlp
-from harness.recipes import Recipe
-from harness.train import (
+from harness.engine.metrics import epoch_auroc
+from harness.engine.nets import search_mlp
+from harness.engine.train import (
     ResidentSplits,
     TrainSettings,
     balanced_pos_weight,
@@ -49,6 +46,9 @@ from harness.train import (
     train,
     train_epoch,
 )
+from harness.errors import HarnessError
+from harness.lab.data import Splits
+from harness.lab.recipes import Recipe
 
 DEFAULT_JSON = "runs/devices.json"
 DEFAULT_SHAPES = tuple((h, b) for h in (64, 256, 1024) for b in (32, 128, 512))
@@ -83,7 +83,7 @@ class Device:
 
 def list_devices(which: str) -> list[Device]:
     """``cpu-1t`` and ``cpu`` (torch's default thread count) and every visible CUDA card."""
-    from harness.study import cpu_name
+    from harness.search.study import cpu_name
 
     if which not in DEVICE_CHOICES:
         raise HarnessError(f"--device must be one of {list(DEVICE_CHOICES)}, but got {which!r}")
@@ -371,7 +371,7 @@ def workloads_of(config: DeviceBenchConfig) -> list[Workload]:
 
 
 def environment(devices: list[Device]) -> dict[str, Any]:
-    from harness.study import cpu_name
+    from harness.search.study import cpu_name
 
     return {
         "host": socket.gethostname(),
@@ -427,7 +427,7 @@ def run_devices_bench(
 ) -> dict[str, Any]:
     """Measure everything ``config`` asks for; the JSON document ``harness bench devices``
     writes (environment, settings, devices with their matmul rates, records, throughput)."""
-    from harness.bench_throughput import throughput_plan, throughput_runs
+    from harness.bench.throughput import throughput_plan, throughput_runs
 
     if config.rows is not None:
         splits = splits.subset(config.rows)

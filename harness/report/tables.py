@@ -1,5 +1,5 @@
 """The report's tables: honest test numbers, per-study results, the lab's models, timings and
-the environment (markdown only; the sections with figures are in harness.report).
+the environment (markdown only; the sections with figures are in harness.report.write).
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from urllib.parse import quote
 
 import numpy as np
 
-from harness.report_data import BOOTSTRAP, METRICS, RunData
-from harness.retrain import RETRAIN_SEED_BASE
-from harness.stats import completed, completion_seconds, trial_curve
+from harness.experiment.retrain import RETRAIN_SEED_BASE
+from harness.report.load import BOOTSTRAP, METRICS, RunData
+from harness.report.stats import completed, completion_seconds, trial_curve
 
 # ---------------------------------------------------------------- formatting
 
@@ -209,7 +209,7 @@ def _median(values: list, digits: int) -> str:
 
 
 def section_environment(data: RunData) -> list[str]:
-    from harness.study import library_versions
+    from harness.search.study import library_versions
 
     here = library_versions()
     for package in ("scipy", "matplotlib"):

@@ -25,7 +25,7 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial
 
-from harness.stats import Band
+from harness.report.stats import Band
 
 COLOURS = {"tpe": "#1f77b4", "random": "#ff7f0e"}
 FALLBACK_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")

@@ -18,10 +18,10 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from harness.data import Splits
+from harness.engine.metrics import Scores, epoch_auroc, score
+from harness.engine.mlp_step import MLPStep
 from harness.errors import HarnessError
-from harness.metrics import Scores, epoch_auroc, score
-from harness.mlp_step import MLPStep
+from harness.lab.data import Splits
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 DEVICES = ("auto", "cpu", "cuda")
@@ -41,7 +41,7 @@ class TrainSettings:
     patience: int | None = None
     pos_weight: bool = False  # BCE pos_weight = w1 / w0 from compute_class_weight("balanced")
     cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph (CPU: ignored)
-    # On CPU, plain MLPs (no BatchNorm) train with the backward written out (harness.mlp_step);
+    # On CPU, plain MLPs (no BatchNorm) train with the backward written out (mlp_step.py);
     # False: autograd and optimizer.step(). Same arithmetic, same dropout masks.
     hand_backward: bool = True
 

@@ -22,9 +22,9 @@ import optuna
 from optuna.trial import TrialState
 
 from harness.errors import HarnessError
-from harness.interrupts import interrupt_between_calls
-from harness.spaces import DEFAULT_SPACE, SearchSpace, load_space
-from harness.workers import LocalPool, Outcome, RayPool, TrialJob
+from harness.search.interrupts import interrupt_between_calls
+from harness.search.spaces import DEFAULT_SPACE, SearchSpace, load_space
+from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 
 DEFAULT_STORAGE = "sqlite:///runs/harness.db"
 OBJECTIVES = {"val_auroc": "maximize", "val_loss": "minimize"}
@@ -380,7 +380,7 @@ def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> o
     ``pool`` lets a caller reuse one set of workers for several studies (their space must be
     the same); otherwise one is started here and shut down at the end.
     """
-    from harness.progress import StudyProgress
+    from harness.search.progress import StudyProgress
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     driver = open_study(config)

@@ -17,14 +17,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.errors import HarnessError
-from harness.options import (
+from harness.cli.options import (
     add_search_options,
     add_storage_option,
     add_worker_options,
     count,
     positive_int,
 )
+from harness.errors import HarnessError
 
 
 def _console(stderr: bool = False) -> Console:
@@ -150,7 +150,7 @@ def _shape(text: str) -> tuple[int, int]:
 
 
 def _add_bench_devices_parser(bench_kinds) -> None:
-    from harness.bench_devices import DEFAULT_JSON, DEFAULT_SHAPES, DEVICE_CHOICES
+    from harness.bench.devices import DEFAULT_JSON, DEFAULT_SHAPES, DEVICE_CHOICES
 
     shapes = " ".join(f"{h}x{b}" for h, b in DEFAULT_SHAPES)
     devices = bench_kinds.add_parser(
@@ -242,7 +242,9 @@ def _add_bench_devices_parser(bench_kinds) -> None:
 
 def _command_modules() -> dict[str, Any]:
     # Commands that live in their own modules: each has add_parser(subparsers) and main(args).
-    from harness import compare, dashboard, lab_run, report
+    from harness.cli import dashboard
+    from harness.experiment import compare, lab_run
+    from harness.report import write as report
 
     return {"compare": compare, "report": report, "dashboard": dashboard, "run": lab_run}
 
@@ -281,7 +283,7 @@ def _add_study_parser(commands) -> None:
 
 
 def _splits(args: argparse.Namespace):
-    from harness.data import load_splits
+    from harness.lab.data import load_splits
 
     return load_splits(args.data, args.variant)
 
@@ -310,9 +312,9 @@ def _pct(value: float | None, lab: float | None = None) -> str:
 
 
 def cmd_bench_models(args: argparse.Namespace) -> None:
-    from harness.bench import bench_models, json_safe
-    from harness.recipes import DEFAULT_RECIPES, load_recipes, select
-    from harness.train import resolve_device
+    from harness.bench.models import bench_models, json_safe
+    from harness.engine.train import resolve_device
+    from harness.lab.recipes import DEFAULT_RECIPES, load_recipes, select
 
     device = str(resolve_device(args.device))
     recipes = select(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
@@ -364,15 +366,15 @@ def cmd_bench_models(args: argparse.Namespace) -> None:
 
 
 def cmd_bench_devices(args: argparse.Namespace) -> None:
-    from harness.bench import json_safe
-    from harness.bench_devices import (
+    from harness.bench.devices import (
         DEFAULT_SHAPES,
         DeviceBenchConfig,
         list_devices,
         run_devices_bench,
     )
-    from harness.bench_devices import select_recipes as select_network_recipes
-    from harness.recipes import DEFAULT_RECIPES, load_recipes
+    from harness.bench.devices import select_recipes as select_network_recipes
+    from harness.bench.models import json_safe
+    from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
 
     recipes = [] if args.no_recipes else select_network_recipes(
         load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)  # fmt: skip
@@ -404,7 +406,7 @@ def cmd_bench_devices(args: argparse.Namespace) -> None:
 
 
 def _print_devices(document: dict[str, Any]) -> None:
-    from harness import report_devices as tables
+    from harness.report import devices as tables
 
     def show(title: str, table: tuple[list[str], list[list[str]]]) -> None:
         header, rows = table
@@ -436,9 +438,9 @@ def _print_devices(document: dict[str, Any]) -> None:
 
 
 def cmd_trial(args: argparse.Namespace) -> None:
-    from harness.bench import json_safe
-    from harness.search_task import FixedSettings, run_trial, validate_params
-    from harness.train import resolve_device
+    from harness.bench.models import json_safe
+    from harness.engine.train import resolve_device
+    from harness.search.task import FixedSettings, run_trial, validate_params
 
     try:
         params = json.loads(args.params)
@@ -485,8 +487,8 @@ def cmd_trial(args: argparse.Namespace) -> None:
 
 
 def cmd_study(args: argparse.Namespace) -> None:
-    from harness.spaces import DEFAULT_SPACE, load_space
-    from harness.study import DEFAULT_STORAGE, StudyConfig, redact_url, run_study
+    from harness.search.spaces import DEFAULT_SPACE, load_space
+    from harness.search.study import DEFAULT_STORAGE, StudyConfig, redact_url, run_study
 
     config = StudyConfig(
         name=args.name, sampler=args.sampler, trials=args.trials,

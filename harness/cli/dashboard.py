@@ -14,8 +14,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from harness.cli.options import add_storage_option
 from harness.errors import HarnessError
-from harness.options import add_storage_option
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -43,7 +43,7 @@ def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int 
     """
     import optuna_dashboard
 
-    from harness.runs import open_existing_storage
+    from harness.experiment.runs import open_existing_storage
 
     if not 0 <= port <= 65535:
         raise HarnessError(f"--port must be in 0..65535, but got {port}")
@@ -61,7 +61,7 @@ def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int 
 
 def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve until Ctrl-C; print the URL (stdout, flushed) once listening."""
-    from harness.study import redact_url
+    from harness.search.study import redact_url
 
     server = make_dashboard_server(storage_url, host, port)
     url = dashboard_url(host, server.server_port)
@@ -100,13 +100,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    from harness.study import DEFAULT_STORAGE
+    from harness.search.study import DEFAULT_STORAGE
 
     serve(args.storage or DEFAULT_STORAGE, args.host, args.port)
 
 
-if __name__ == "__main__":  # python -m harness.dashboard: the same options, without the CLI
-    _parser = argparse.ArgumentParser(prog="python -m harness.dashboard")
+if __name__ == "__main__":  # python -m harness.cli.dashboard: the same options, without the CLI
+    _parser = argparse.ArgumentParser(prog="python -m harness.cli.dashboard")
     add_parser(_parser.add_subparsers(dest="command", required=True))
     try:
         main(_parser.parse_args(["dashboard", *sys.argv[1:]]))

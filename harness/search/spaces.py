@@ -22,12 +22,12 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from harness.data import VARIANTS
+from harness.engine.train import OPTIMIZERS
 from harness.errors import HarnessError
-from harness.search_task import PARAM_KEYS, FixedSettings, validate_params
-from harness.train import OPTIMIZERS
+from harness.lab.data import VARIANTS
+from harness.search.task import PARAM_KEYS, FixedSettings, validate_params
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SPACE = PROJECT_ROOT / "search_spaces" / "lab_mlp.toml"
 
 # Values for parameters a space leaves out (a subset search): the lab's RegularizedMLP choices.

@@ -55,9 +55,9 @@ class TrialRunner:
     def __init__(self, space_text: str, space_source: str, device: str, threads: int | None):
         import torch
 
-        from harness.data import load_splits
-        from harness.spaces import parse_space
-        from harness.train import ResidentSplits, resolve_device
+        from harness.engine.train import ResidentSplits, resolve_device
+        from harness.lab.data import load_splits
+        from harness.search.spaces import parse_space
 
         if threads is not None:
             torch.set_num_threads(threads)
@@ -79,7 +79,7 @@ class TrialRunner:
         return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device}
 
     def run(self, job: TrialJob, hook: EpochHook | None = None) -> dict[str, Any]:
-        from harness.search_task import run_trial
+        from harness.search.task import run_trial
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
             value = record[job.objective]

@@ -13,8 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.options import add_storage_option, add_worker_options, non_negative_int, positive_int
-from harness.spaces import PROJECT_ROOT
+from harness.cli.options import (
+    add_storage_option,
+    add_worker_options,
+    non_negative_int,
+    positive_int,
+)
+from harness.search.spaces import PROJECT_ROOT
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    from harness.compare import CompareConfig, run_compare
-    from harness.report import write_report
-    from harness.study import DEFAULT_STORAGE, redact_url
+    from harness.experiment.compare import CompareConfig, run_compare
+    from harness.report.write import write_report
+    from harness.search.study import DEFAULT_STORAGE, redact_url
 
     preset = PRESETS[args.preset]
     name = args.name or preset.name

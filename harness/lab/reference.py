@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.data import Splits
-from harness.metrics import score
-from harness.runs import read_records
+from harness.engine.metrics import score
+from harness.experiment.runs import read_records
+from harness.lab.data import Splits
 
 MODEL = "HistGradientBoostingClassifier"
 # Defaults of scikit-learn except: more iterations allowed, with early stopping always on

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.report_tables import md_table
+from harness.report.tables import md_table
 
 DEVICES_JSON = "devices.json"  # under the runs folder: where 'harness bench devices' writes
 DEFAULT_MODE = {"cpu": "eager", "cuda": "graph"}  # what the harness itself runs on each
@@ -192,7 +192,7 @@ def section_devices(runs_root: str | Path) -> list[str]:
         "100 only when the rate was measured low, on a busy machine). "
         "vs CPU: the CPU's (all cores) s/epoch over this row's. Mode: what trains; on CPU "
         "'eager' is the harness's engine (plain MLPs with the hand-written backward of "
-        "`harness/mlp_step.py`, BatchNorm models with autograd), on CUDA 'graph' is the "
+        "`harness/engine/mlp_step.py`, BatchNorm models with autograd), on CUDA 'graph' is the "
         "CUDA-graph step, 'eager' the same step launched op by op, 'lab' the lab's path.",
         "",
         *[f"- {line}" for line in device_lines(document)],

@@ -15,11 +15,11 @@ from typing import Any
 
 from torch import nn
 
+from harness.engine.nets import MLP, LogisticRegression
+from harness.engine.train import OPTIMIZERS, TrainSettings
 from harness.errors import HarnessError
-from harness.nets import MLP, LogisticRegression
-from harness.train import OPTIMIZERS, TrainSettings
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_RECIPES = PROJECT_ROOT / "models" / "lab.toml"
 MODEL_KINDS = ("linear_regression", "logistic", "mlp")
 LAB_METRICS = ("mse", "auroc", "f1", "precision", "recall")

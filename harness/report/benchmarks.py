@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.report_tables import md_table
+from harness.report.tables import md_table
 
 BENCH_DIR = "benchmarks"  # under the runs folder: runs/benchmarks/*.json
 RATIOS_KEY = "harness_ratios"

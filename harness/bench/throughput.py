@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.bench_devices import Device, DeviceBenchConfig, cpu_count
+from harness.bench.devices import Device, DeviceBenchConfig, cpu_count
 
 # A mid-size configuration of the search space (lab_mlp.toml).
 TRIAL_PARAMS = {"hidden_size": 256, "lr": 1e-3, "batch_size": 128, "weight_decay": 1e-5,
@@ -156,9 +156,9 @@ def worker_main(job: WorkerJob, worker: int, seeds: list[int], messages, start) 
 def _work(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> list[str]:
     import torch
 
-    from harness.data import load_splits
-    from harness.search_task import FixedSettings, run_trial
-    from harness.train import ResidentSplits
+    from harness.engine.train import ResidentSplits
+    from harness.lab.data import load_splits
+    from harness.search.task import FixedSettings, run_trial
 
     torch.set_num_threads(1)
     device = "cpu"

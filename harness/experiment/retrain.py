@@ -14,9 +14,9 @@ from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from harness.runs import RunStudy, read_records
+from harness.experiment.runs import RunStudy, read_records
 
-# Retraining seeds start far above any search seed (harness.study.train_seed is
+# Retraining seeds start far above any search seed (harness.search.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
 RETRAIN_SEED_BASE = 10_000_000
 RETRAIN_KEYS = ("seed", "status", "device", "val_auroc", "threshold", "test_auroc", "test_f1",
@@ -27,7 +27,7 @@ def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
     """The best trial's full configuration: sampled values plus the ones its space fixed."""
     fixed = trial.user_attrs.get("fixed_params")
     if fixed is None:
-        from harness.spaces import parse_space
+        from harness.search.spaces import parse_space
 
         space = parse_space(run_study.study.user_attrs.get("space", ""), run_study.name)
         fixed = space.fixed_params
@@ -58,11 +58,11 @@ def retrain_best(
     """Retrain each study's best configuration with seeds RETRAIN_SEED_BASE + 0..k-1.
 
     Results are cached in ``path`` (written after each study), so an interrupted retrain
-    resumes and a finished one trains nothing. ``pool`` returns a harness.workers pool whose
+    resumes and a finished one trains nothing. ``pool`` returns a harness.search.workers pool whose
     space is the studies' space (called only when there is something to train); without it,
     configurations train one after another in this process on ``device``.
     """
-    from harness.workers import TrialJob
+    from harness.search.workers import TrialJob
 
     document = read_retrain(path)
     for run_study in studies:
@@ -86,7 +86,7 @@ def retrain_best(
 def _run_jobs(jobs: list, pool: Any | None, run_study: RunStudy, device: str) -> list[dict]:
     records: dict[int, dict[str, Any]] = {}
     if pool is None:
-        from harness.workers import TrialRunner
+        from harness.search.workers import TrialRunner
 
         space = run_study.study.user_attrs.get("space", "")
         runner = TrialRunner(space, run_study.name, device, threads=None)
@@ -114,6 +114,6 @@ def _run_jobs(jobs: list, pool: Any | None, run_study: RunStudy, device: str) ->
 
 
 def _json_safe(value: Any) -> Any:
-    from harness.bench import json_safe
+    from harness.bench.models import json_safe
 
     return json_safe(value)

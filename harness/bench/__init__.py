@@ -1,0 +1,1 @@
+"""Benchmarks: the lab's fixed models, per-device epoch timings, study throughput."""

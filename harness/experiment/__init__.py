@@ -1,0 +1,1 @@
+"""Experiments: a run's layout (runs/NAME), paired comparisons, retraining, presets."""

@@ -1,0 +1,1 @@
+"""The report: a run loaded from storage and runs/NAME, stats, plots, a module per section."""
