@@ -58,7 +58,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
 
 
 def test_ensure_bench_trains_every_recipe_once_then_reads_the_cache(tmp_path):
-    from harness.experiment.compare import ensure_bench
+    from harness.experiment.cache import ensure_bench
 
     recipes = tmp_path / "recipes.toml"
     recipes.write_text(

@@ -148,7 +148,7 @@ def test_report_without_cached_results_falls_back(run_files, tmp_path):
 
 
 def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
-    from harness.search.study import redact_url
+    from harness.search.storage import redact_url
 
     assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example/optuna")
 

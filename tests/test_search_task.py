@@ -7,8 +7,8 @@ import math
 
 import pytest
 
-from harness.bench.models import json_safe
 from harness.errors import HarnessError
+from harness.numbers import json_safe
 from harness.search.task import FixedSettings, run_trial, validate_params
 
 GOOD = {"hidden_size": 16, "lr": 3e-3, "batch_size": 128, "weight_decay": 1e-5, "dropout": 0.2}

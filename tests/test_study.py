@@ -13,7 +13,8 @@ from study_spaces import DIVERGING, SLOW, TINY, write_space
 
 from harness.cli.app import run
 from harness.errors import HarnessError
-from harness.search.study import StudyConfig, redact_url, run_study
+from harness.search.storage import redact_url
+from harness.search.study import StudyConfig, run_study
 from harness.search.workers import RayPool, plan_workers, start_local_ray
 
 

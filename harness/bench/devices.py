@@ -46,6 +46,7 @@ from harness.engine.train import (
     train,
     train_epoch,
 )
+from harness.environment import cpu_name
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.lab.recipes import Recipe
@@ -83,8 +84,6 @@ class Device:
 
 def list_devices(which: str) -> list[Device]:
     """``cpu-1t`` and ``cpu`` (torch's default thread count) and every visible CUDA card."""
-    from harness.search.study import cpu_name
-
     if which not in DEVICE_CHOICES:
         raise HarnessError(f"--device must be one of {list(DEVICE_CHOICES)}, but got {which!r}")
     devices = []
@@ -371,8 +370,6 @@ def workloads_of(config: DeviceBenchConfig) -> list[Workload]:
 
 
 def environment(devices: list[Device]) -> dict[str, Any]:
-    from harness.search.study import cpu_name
-
     return {
         "host": socket.gethostname(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

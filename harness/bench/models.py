@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -77,14 +76,3 @@ def bench_models(
                 on_start(recipe, seed, recipe.settings.max_epochs)
             records.append(bench_recipe(recipe, splits, seed, device, on_epoch))
     return records
-
-
-def json_safe(value: Any) -> Any:
-    """NaN and inf become null: strict JSON readers (and jq) reject them."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_safe(v) for v in value]
-    return value

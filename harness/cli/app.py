@@ -312,9 +312,10 @@ def _pct(value: float | None, lab: float | None = None) -> str:
 
 
 def cmd_bench_models(args: argparse.Namespace) -> None:
-    from harness.bench.models import bench_models, json_safe
+    from harness.bench.models import bench_models
     from harness.engine.train import resolve_device
     from harness.lab.recipes import DEFAULT_RECIPES, load_recipes, select
+    from harness.numbers import json_safe
 
     device = str(resolve_device(args.device))
     recipes = select(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
@@ -373,8 +374,8 @@ def cmd_bench_devices(args: argparse.Namespace) -> None:
         run_devices_bench,
     )
     from harness.bench.devices import select_recipes as select_network_recipes
-    from harness.bench.models import json_safe
     from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
+    from harness.numbers import json_safe
 
     recipes = [] if args.no_recipes else select_network_recipes(
         load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)  # fmt: skip
@@ -438,8 +439,8 @@ def _print_devices(document: dict[str, Any]) -> None:
 
 
 def cmd_trial(args: argparse.Namespace) -> None:
-    from harness.bench.models import json_safe
     from harness.engine.train import resolve_device
+    from harness.numbers import json_safe
     from harness.search.task import FixedSettings, run_trial, validate_params
 
     try:
@@ -488,7 +489,8 @@ def cmd_trial(args: argparse.Namespace) -> None:
 
 def cmd_study(args: argparse.Namespace) -> None:
     from harness.search.spaces import DEFAULT_SPACE, load_space
-    from harness.search.study import DEFAULT_STORAGE, StudyConfig, redact_url, run_study
+    from harness.search.storage import DEFAULT_STORAGE, redact_url
+    from harness.search.study import StudyConfig, run_study
 
     config = StudyConfig(
         name=args.name, sampler=args.sampler, trials=args.trials,

@@ -43,7 +43,7 @@ def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int 
     """
     import optuna_dashboard
 
-    from harness.experiment.runs import open_existing_storage
+    from harness.search.storage import open_existing_storage
 
     if not 0 <= port <= 65535:
         raise HarnessError(f"--port must be in 0..65535, but got {port}")
@@ -61,7 +61,7 @@ def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int 
 
 def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Serve until Ctrl-C; print the URL (stdout, flushed) once listening."""
-    from harness.search.study import redact_url
+    from harness.search.storage import redact_url
 
     server = make_dashboard_server(storage_url, host, port)
     url = dashboard_url(host, server.server_port)
@@ -100,7 +100,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    from harness.search.study import DEFAULT_STORAGE
+    from harness.search.storage import DEFAULT_STORAGE
 
     serve(args.storage or DEFAULT_STORAGE, args.host, args.port)
 

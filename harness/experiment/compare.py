@@ -11,7 +11,6 @@ results, the lab's fixed models and a gradient-boosting reference are cached und
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +26,7 @@ from harness.cli.options import (
     positive_int,
 )
 from harness.errors import HarnessError
+from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.retrain import retrain_best
 from harness.experiment.runs import (
     DEFAULT_RUNS_ROOT,
@@ -75,32 +75,6 @@ class CompareConfig:
 # ---------------------------------------------------------------- the compare run
 
 
-def ensure_bench(
-    path: Path, seeds: int, device: str, recipes_path: str | Path | None = None
-) -> list[dict[str, Any]] | None:
-    """The lab's fixed models with seeds 0..seeds-1 in ``path`` (trained unless cached)."""
-    if seeds < 1:
-        return None
-    if path.is_file():
-        try:
-            records = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise HarnessError(f"{path}: must be JSON from 'harness bench models', but it "
-                               f"cannot be read ({err})") from None  # fmt: skip
-        if isinstance(records, list) and len({r.get("seed") for r in records}) >= seeds:
-            return records
-    from harness.bench.models import bench_models, json_safe
-    from harness.engine.train import resolve_device
-    from harness.lab.data import load_splits
-    from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
-
-    recipes = list(load_recipes(recipes_path or DEFAULT_RECIPES).values())
-    records = bench_models(recipes, load_splits(), list(range(seeds)),
-                           str(resolve_device(device)))  # fmt: skip
-    path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
-    return records
-
-
 class _Workers:
     """One pool of workers for all of a run's studies and retraining, started on first use
     (a finished run starts none)."""
@@ -132,9 +106,9 @@ def _never_stop(number: int, epoch: int, value: float) -> bool:
 
 def run_compare(config: CompareConfig, log: Any = print) -> Path:
     """Run (or resume) every study, retrain each best, fit the references; return the run dir."""
-    from harness.lab.reference import ensure_reference
     from harness.search.spaces import DEFAULT_SPACE, load_space
-    from harness.search.study import DEFAULT_STORAGE, StudyConfig, open_storage, run_study
+    from harness.search.storage import DEFAULT_STORAGE, open_storage
+    from harness.search.study import StudyConfig, run_study
 
     url = config.storage or DEFAULT_STORAGE
     space = load_space(config.space_path or DEFAULT_SPACE)

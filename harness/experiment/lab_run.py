@@ -19,7 +19,7 @@ from harness.cli.options import (
     non_negative_int,
     positive_int,
 )
-from harness.search.spaces import PROJECT_ROOT
+from harness.paths import SPACES_DIR
 
 
 @dataclass(frozen=True)
@@ -38,9 +38,9 @@ class Preset:
 PRESETS = {
     # The lab's protocol: 30 TPE + 30 random trials, 3 paired repeats on 2 cores in about an
     # hour; more repeats give the Wilcoxon test power (6 pairs are needed for p < 0.05).
-    "lab": Preset("lab", PROJECT_ROOT / "search_spaces" / "lab_mlp.toml", 30, 3, 5, 1, 3),
+    "lab": Preset("lab", SPACES_DIR / "lab_mlp.toml", 30, 3, 5, 1, 3),
     # A first look in about a minute: a data subset, a few epochs, no fixed models.
-    "smoke": Preset("smoke", PROJECT_ROOT / "search_spaces" / "smoke.toml", 16, 2, 2, 0, 1),
+    "smoke": Preset("smoke", SPACES_DIR / "smoke.toml", 16, 2, 2, 0, 1),
 }
 
 
@@ -88,7 +88,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> None:
     from harness.experiment.compare import CompareConfig, run_compare
     from harness.report.write import write_report
-    from harness.search.study import DEFAULT_STORAGE, redact_url
+    from harness.search.storage import DEFAULT_STORAGE, redact_url
 
     preset = PRESETS[args.preset]
     name = args.name or preset.name

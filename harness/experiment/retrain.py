@@ -15,6 +15,7 @@ from typing import Any
 from optuna.trial import FrozenTrial
 
 from harness.experiment.runs import RunStudy, read_records
+from harness.numbers import json_safe
 
 # Retraining seeds start far above any search seed (harness.search.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
@@ -79,7 +80,7 @@ def retrain_best(
             "trial": trial.number, "value": trial.value, "params": params, "results": results,
         })  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_json_safe(document), indent=2) + "\n")
+        path.write_text(json.dumps(json_safe(document), indent=2) + "\n")
     return document
 
 
@@ -111,9 +112,3 @@ def _run_jobs(jobs: list, pool: Any | None, run_study: RunStudy, device: str) ->
         record = records[job.number]
         out.append({"seed": job.seed, **{key: record.get(key) for key in RETRAIN_KEYS[1:]}})
     return out
-
-
-def _json_safe(value: Any) -> Any:
-    from harness.bench.models import json_safe
-
-    return json_safe(value)

@@ -12,7 +12,8 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, first_line
+from harness.search.storage import redact_url
 
 SAMPLERS = ("tpe", "random")
 SAMPLER_TITLES = {"tpe": "TPE", "random": "random"}
@@ -70,30 +71,12 @@ class RunStudy:
         return pick(done, key=lambda t: (t.value, -t.number))
 
 
-def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
-    """Open a storage that must already exist (reading commands must not create an empty one)."""
-    from harness.search.study import open_storage, redact_url
-
-    path = None
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///").split("?")[0])
-    elif url.startswith("journal:"):  # as harness.search.study.open_storage reads it
-        path = Path(url.removeprefix("journal:").removeprefix("//"))
-    if path is not None and not path.is_file():
-        raise HarnessError(f"storage {redact_url(url)} cannot be opened: file {path} "
-                           "does not exist")  # fmt: skip
-    return open_storage(url)
-
-
 def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -> list[RunStudy]:
     """All studies named ``RUN/<sampler>/r<repeat>``, by repeat then sampler."""
-    from harness.search.study import redact_url
-
     try:
         names = [s.study_name for s in storage.get_all_studies()]
     except Exception as err:
-        raise HarnessError(f"storage {redact_url(url)} cannot be read: "
-                           f"{str(err).strip().splitlines()[0][:200]}") from None  # fmt: skip
+        raise HarnessError(f"storage {redact_url(url)} cannot be read: {first_line(err)}") from None
     found = []
     for name in names:
         parsed = parse_study_name(run, name)

@@ -6,7 +6,6 @@ recipe, the key, the rule and the value found.
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,20 +17,16 @@ from torch import nn
 from harness.engine.nets import MLP, LogisticRegression
 from harness.engine.train import OPTIMIZERS, TrainSettings
 from harness.errors import HarnessError
+from harness.numbers import is_number
+from harness.paths import MODELS_DIR
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_RECIPES = PROJECT_ROOT / "models" / "lab.toml"
+DEFAULT_RECIPES = MODELS_DIR / "lab.toml"
 MODEL_KINDS = ("linear_regression", "logistic", "mlp")
 LAB_METRICS = ("mse", "auroc", "f1", "precision", "recall")
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    # TOML has inf and nan; neither is a usable learning rate, decay or dropout.
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 # key -> (type description, type check, rule description, rule check)
@@ -41,12 +36,12 @@ FIELDS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], bool]]]
               f"one of {list(MODEL_KINDS)}", lambda v: v in MODEL_KINDS),
     "hidden": ("a list of integers", lambda v: isinstance(v, list) and all(map(_is_int, v)),
                "every width >= 1", lambda v: all(w >= 1 for w in v)),
-    "dropout": ("a finite number", _is_number, "0 <= dropout < 1", lambda v: 0 <= v < 1),
+    "dropout": ("a finite number", is_number, "0 <= dropout < 1", lambda v: 0 <= v < 1),
     "batchnorm": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
     "optimizer": ("a string", lambda v: isinstance(v, str),
                   f"one of {list(OPTIMIZERS)}", lambda v: v in OPTIMIZERS),
-    "lr": ("a finite number", _is_number, "lr > 0", lambda v: v > 0),
-    "weight_decay": ("a finite number", _is_number, "weight_decay >= 0", lambda v: v >= 0),
+    "lr": ("a finite number", is_number, "lr > 0", lambda v: v > 0),
+    "weight_decay": ("a finite number", is_number, "weight_decay >= 0", lambda v: v >= 0),
     "batch_size": ("an integer", _is_int, "batch_size >= 0 (0 = full batch)", lambda v: v >= 0),
     "shuffle": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
     "max_epochs": ("an integer", _is_int, "max_epochs >= 1", lambda v: v >= 1),
@@ -54,7 +49,7 @@ FIELDS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], bool]]]
     "pos_weight": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
     "lab": ("a table", lambda v: isinstance(v, dict),
             f"keys among {list(LAB_METRICS)} with numbers in [0, 1]",
-            lambda v: all(k in LAB_METRICS and _is_number(x) and 0 <= x <= 1
+            lambda v: all(k in LAB_METRICS and is_number(x) and 0 <= x <= 1
                           for k, x in v.items())),
 }  # fmt: skip
 REQUIRED = ("model", "optimizer", "lr", "max_epochs")

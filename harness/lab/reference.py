@@ -7,15 +7,12 @@ F1 / precision / recall on test at the F1-optimal threshold chosen on validation
 
 from __future__ import annotations
 
-import json
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from harness.engine.metrics import score
-from harness.experiment.runs import read_records
 from harness.lab.data import Splits
 
 MODEL = "HistGradientBoostingClassifier"
@@ -69,36 +66,3 @@ def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
 def reference_records(splits: Splits, seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS):
     """One record per seed, in order."""
     return [reference_record(splits, seed) for seed in seeds]
-
-
-def ensure_reference(
-    path: Path,
-    splits: Splits,
-    seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS,
-    data: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Fit the reference unless ``path`` already holds it for these seeds and data; return it.
-
-    ``data`` describes the splits (variant, training rows) so that a cached file made for
-    other data is refitted, not silently reused.
-    """
-    data = data or {"variant": splits.variant, "train_rows": int(splits.x_train.shape[0])}
-    cached = read_reference(path)
-    if cached is not None and cached.get("data") == data:
-        done = {r["seed"] for r in cached.get("records", [])}
-        if set(seeds) <= done:
-            return cached
-    document = {
-        "model": MODEL,
-        "settings": SETTINGS,
-        "data": data,
-        "records": reference_records(splits, seeds),
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
-    return document
-
-
-def read_reference(path: Path) -> dict[str, Any] | None:
-    """The cached reference document, None if absent; a corrupt file is an error."""
-    return read_records(path)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.experiment.cache import read_reference
 from harness.experiment.retrain import read_retrain
 from harness.experiment.runs import (
     DEFAULT_RUNS_ROOT,
@@ -22,11 +23,10 @@ from harness.experiment.runs import (
     SAMPLERS,
     RunStudy,
     find_run_studies,
-    open_existing_storage,
     run_dir,
 )
-from harness.lab.reference import read_reference
 from harness.report.stats import completed, finished, paired_wilcoxon, trial_curve
+from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
 BOOTSTRAP = {"resamples": 2000, "seed": 0, "confidence": 0.95}
@@ -67,8 +67,6 @@ class RunData:
 
 def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
     """Read the run's studies (HarnessError if there are none) and its cached results."""
-    from harness.search.study import redact_url
-
     storage = open_existing_storage(storage_url)
     studies = find_run_studies(storage, name, storage_url)
     order = {sampler: index for index, sampler in enumerate(SAMPLERS)}

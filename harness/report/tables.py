@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import numpy as np
 
+from harness.environment import library_versions, package_version
 from harness.experiment.retrain import RETRAIN_SEED_BASE
 from harness.report.load import BOOTSTRAP, METRICS, RunData
 from harness.report.stats import completed, completion_seconds, trial_curve
@@ -209,12 +210,9 @@ def _median(values: list, digits: int) -> str:
 
 
 def section_environment(data: RunData) -> list[str]:
-    from harness.search.study import library_versions
-
     here = library_versions()
     for package in ("scipy", "matplotlib"):
-        here[package] = _version(package)
-    here["gpu"] = _gpu_name()
+        here[package] = package_version(package)
     recorded: dict[str, set[str]] = {}
     for st in data.studies:
         for key, value in (st.study.user_attrs.get("versions") or {}).items():
@@ -257,24 +255,3 @@ def section_environment(data: RunData) -> list[str]:
         lines += ["", "<details><summary>Search space</summary>", "", "```toml",
                   str(attrs["space"]).rstrip(), "```", "", "</details>"]  # fmt: skip
     return [*lines, ""]
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "not installed"
-
-
-def _gpu_name() -> str:
-    try:
-        import torch
-
-        if torch.cuda.is_available():
-            return ", ".join(torch.cuda.get_device_name(i)
-                             for i in range(torch.cuda.device_count()))  # fmt: skip
-    except Exception:  # a broken CUDA set-up must not stop a report
-        return "unknown"
-    return "none"

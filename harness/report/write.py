@@ -369,7 +369,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> None:
-    from harness.search.study import DEFAULT_STORAGE
+    from harness.search.storage import DEFAULT_STORAGE
 
     out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
     path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)

@@ -25,10 +25,11 @@ from optuna.distributions import (
 from harness.engine.train import OPTIMIZERS
 from harness.errors import HarnessError
 from harness.lab.data import VARIANTS
+from harness.numbers import is_number
+from harness.paths import SPACES_DIR
 from harness.search.task import PARAM_KEYS, FixedSettings, validate_params
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_SPACE = PROJECT_ROOT / "search_spaces" / "lab_mlp.toml"
+DEFAULT_SPACE = SPACES_DIR / "lab_mlp.toml"
 
 # Values for parameters a space leaves out (a subset search): the lab's RegularizedMLP choices.
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -76,10 +77,6 @@ def _fail(source: str, key: str, message: str) -> HarnessError:
     return HarnessError(f"{source}: {key}: {message}")
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribution:
     key = f"params.{name}"
     kind = table.get("type")
@@ -109,7 +106,7 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             value = table.get(bound)
             if bound not in table:
                 raise _fail(source, f"{key}.{bound}", "is required")
-            if not _is_number(value) or (kind == "int" and not isinstance(value, int)):
+            if not is_number(value) or (kind == "int" and not isinstance(value, int)):
                 raise _fail(source, f"{key}.{bound}",
                             f"must be {'an integer' if kind == 'int' else 'a number'}, "
                             f"but got {value!r}")  # fmt: skip
@@ -134,7 +131,7 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
 def _fits(value: Any, expected: type) -> bool:
     if expected is int:
         return isinstance(value, int) and not isinstance(value, bool)
-    return _is_number(value)
+    return is_number(value)
 
 
 def _check_values_valid(source: str, key: str, name: str, dist: BaseDistribution) -> None:

@@ -9,7 +9,6 @@ its reason and its parameters are enqueued once more.
 from __future__ import annotations
 
 import os
-import platform
 import socket
 import time
 from collections.abc import Callable
@@ -21,12 +20,13 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.interrupts import interrupt_between_calls
 from harness.search.spaces import DEFAULT_SPACE, SearchSpace, load_space
+from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 
-DEFAULT_STORAGE = "sqlite:///runs/harness.db"
 OBJECTIVES = {"val_auroc": "maximize", "val_loss": "minimize"}
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("none", "median", "hyperband")
@@ -76,54 +76,6 @@ class StudyConfig:
                 raise HarnessError(f"{rule}, but got {value!r}")
 
 
-# ---------------------------------------------------------------- storage
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, safe for logs and reports."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
-
-
-def _password(url: str) -> str | None:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).password
-    except Exception:
-        return None
-
-
-def open_storage(url: str | None) -> optuna.storages.BaseStorage:
-    """An Optuna storage for a URL: SQLite (default), PostgreSQL, MySQL, or a journal file
-    (``journal:///path/to/file.log``)."""
-    url = url or DEFAULT_STORAGE
-    try:
-        if url.startswith("journal:"):
-            path = Path(url.removeprefix("journal:").removeprefix("//"))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            backend = optuna.storages.journal.JournalFileBackend(str(path))
-            return optuna.storages.JournalStorage(backend)
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
-    except Exception as err:
-        message = _first_line(str(err))
-        secret = _password(url)
-        if secret:
-            message = message.replace(secret, "***")
-        raise HarnessError(f"cannot open storage {redact_url(url)}: {message}") from None
-
-
-def _first_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    return lines[0][:300] if lines else "unknown error"
-
-
 # ---------------------------------------------------------------- samplers and metadata
 
 
@@ -145,39 +97,6 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
     if kind == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=3)
     return optuna.pruners.NopPruner()
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    versions = {"python": platform.python_version(), "platform": platform.platform()}
-    for package in ("adult-harness", "torch", "optuna", "ray", "numpy", "scikit-learn",
-                    "pandas", "optuna-dashboard"):  # fmt: skip
-        try:
-            versions[package] = version(package)
-        except PackageNotFoundError:
-            versions[package] = "not installed"
-    versions["cpu"] = cpu_name()
-    versions["gpu"] = gpu_name()
-    return versions
-
-
-def gpu_name() -> str:
-    import torch
-
-    if not torch.cuda.is_available():
-        return "none"
-    return ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def session_seed(seed: int, existing_trials: int) -> int:

@@ -6,7 +6,6 @@ on minibatches shuffled each epoch by a seeded generator, early-stopped on valid
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -16,6 +15,7 @@ from harness.engine.nets import search_mlp
 from harness.engine.train import OPTIMIZERS, ResidentSplits, TrainSettings, train
 from harness.errors import HarnessError
 from harness.lab.data import Splits
+from harness.numbers import is_number
 
 PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
 
@@ -45,7 +45,7 @@ class FixedSettings:
 def _number(params: dict[str, Any], key: str) -> float:
     value = params[key]
     # json.loads accepts NaN and Infinity; neither is a usable hyperparameter.
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if not is_number(value):
         raise HarnessError(f"params: {key} must be a finite number, but got {value!r}")
     return value
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, first_line
 
 # epoch_hook(trial_number, epoch, value) -> True to stop the trial (pruned)
 EpochHook = Callable[[int, int, float], bool]
@@ -181,7 +181,7 @@ class RayPool:
                 try:
                     ray.init(address=address, logging_level="WARNING", log_to_driver=False)
                 except Exception as err:
-                    message = f"cannot join the Ray cluster at {address!r}: {_first_line(err)}"
+                    message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
                     raise HarnessError(message) from None
             else:
                 # address="local": always a fresh Ray of our own, never a stray one left behind
@@ -226,7 +226,7 @@ class RayPool:
             text = str(err)
             marker = "HarnessError: "
             reason = text.split(marker, 1)[1] if marker in text else text
-            raise HarnessError(f"a worker could not start: {_first_line(reason)}") from None
+            raise HarnessError(f"a worker could not start: {first_line(reason)}") from None
         except BaseException:
             self.close()
             raise
@@ -268,10 +268,10 @@ class RayPool:
                 outcomes.append(Outcome(job, worker, record=self.ray.get(ref)))
                 self.idle.append(worker)
             except self.ray.exceptions.RayActorError as err:
-                outcomes.append(Outcome(job, worker, lost=_first_line(err)))
+                outcomes.append(Outcome(job, worker, lost=first_line(err)))
                 self._replace(worker)
             except self.ray.exceptions.RayTaskError as err:
-                outcomes.append(Outcome(job, worker, lost=f"worker error: {_first_line(err)}"))
+                outcomes.append(Outcome(job, worker, lost=f"worker error: {first_line(err)}"))
                 self.idle.append(worker)
         return outcomes
 
@@ -327,8 +327,3 @@ def plan_workers(
     specs = [WorkerSpec(f"cpu-{i}", "cpu") for i in range(cpu_workers)]
     specs += [WorkerSpec(f"gpu-{i}", "gpu", min(1.0, fraction)) for i in range(gpu_workers)]
     return specs
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
-    return text[0][:300] if text else type(err).__name__

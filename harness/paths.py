@@ -1,0 +1,42 @@
+"""Where the project's TOML files are, and whether an output file can be written.
+
+``models/`` (the lab's recipes) and ``search_spaces/`` are top-level folders of the repository
+that users read and edit. A non-editable install carries a copy of each inside the package
+(``harness/models/``, ``harness/search_spaces/``: pyproject.toml maps them there), so the
+defaults work without the source tree; a checkout uses its own folders, the one copy.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from harness.errors import HarnessError
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+
+
+def project_folder(name: str) -> Path:
+    """``models`` or ``search_spaces``: the installed copy, else the checkout's folder."""
+    installed = PACKAGE_ROOT / name
+    return installed if installed.is_dir() else PACKAGE_ROOT.parent / name
+
+
+MODELS_DIR = project_folder("models")
+SPACES_DIR = project_folder("search_spaces")
+
+
+def writable_file(path_text: str | Path) -> Path:
+    """The path, once it is known that a file can be written there (its folder is created).
+
+    Checked before any work: a typo in ``--json`` or ``--out`` must not cost a run's hour.
+    """
+    path = Path(path_text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise HarnessError(f"cannot write {path}: {err.strerror}") from None
+    target = path if path.exists() else path.parent
+    if path.is_dir() or not os.access(target, os.W_OK):
+        raise HarnessError(f"cannot write {path}: not a writable file location")
+    return path
