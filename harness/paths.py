@@ -24,6 +24,9 @@ def project_folder(name: str) -> Path:
 
 MODELS_DIR = project_folder("models")
 SPACES_DIR = project_folder("search_spaces")
+DEFAULT_RECIPES = MODELS_DIR / "lab.toml"  # the lab's fixed models 1-5
+DEFAULT_SPACE = SPACES_DIR / "lab_mlp.toml"  # the lab's search task
+DEFAULT_RUNS_ROOT = Path("runs")  # runs/RUN/: what a run caches beside its studies
 
 
 def writable_file(path_text: str | Path) -> Path:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up everything the test suite needs on a fresh Debian machine, then run it.
+# Set up everything the test suite needs on a fresh Debian machine, then run it: the import
+# layers (lint-imports), the tests, the timing benchmarks.
 #  - a virtual environment .venv with the CPU build of PyTorch 2.13.0 and the package [dev]
 #  - Debian's postgresql (a throw-away server on loopback for the storage test) and chromium
 #    (the dashboard's browser test); installed only when missing, and only as root
@@ -33,6 +34,10 @@ fi
 if ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
   eval "$(scripts/start_postgres.sh)"
 fi
+
+# The package layers (pyproject.toml [tool.importlinter]): a lower package never imports a
+# higher one. Seconds, and a broken layer is a design problem, so it runs first.
+.venv/bin/lint-imports
 
 if [ "$#" -gt 0 ]; then
   exec .venv/bin/python -m pytest "$@"

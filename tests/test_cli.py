@@ -14,7 +14,7 @@ import pytest
 import torch
 from rich.console import Console
 
-from harness.cli import app as cli
+import harness.cli
 from harness.cli.app import run
 from harness.lab.data import SHA256
 
@@ -62,7 +62,9 @@ def assert_one_line_error(capsys, code: int, *pieces: str) -> str:
 @pytest.fixture
 def wide_console(monkeypatch):
     """Tables at 200 columns: rich's 80-column default for a pipe truncates the cells."""
-    monkeypatch.setattr(cli, "console", Console(width=200))
+    for module in vars(harness.cli).values():  # each command module prints with `console`
+        if hasattr(module, "console"):
+            monkeypatch.setattr(module, "console", Console(width=200))
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import socket
@@ -15,7 +14,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from harness.cli.dashboard import add_parser, dashboard_url, make_dashboard_server
+from harness.cli.app import build_parser
+from harness.cli.dashboard import dashboard_url, make_dashboard_server
 from harness.errors import HarnessError
 
 STUDIES = ("lab/tpe/r0", "lab/random/r0")
@@ -74,9 +74,7 @@ def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
 
 
 def test_binds_loopback_by_default_and_prints_the_url(tmp_path):
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(["dashboard"])
+    args = build_parser().parse_args(["dashboard"])
     assert (args.host, args.port, args.storage) == ("127.0.0.1", 8080, None)
     assert dashboard_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/dashboard"
     assert dashboard_url("::1", 9000) == "http://[::1]:9000/dashboard"

@@ -6,7 +6,6 @@ these tests do not depend on the study driver; one test runs a real, tiny ``run_
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -17,10 +16,11 @@ import pytest
 from scipy import stats as scipy_stats
 from synthetic_run import make_run, write_caches
 
+from harness.cli.app import build_parser
 from harness.errors import HarnessError
 from harness.experiment.runs import parse_study_name, study_name
 from harness.report.stats import trial_curve, trials_to_reach
-from harness.report.write import add_parser, main, write_report
+from harness.report.write import write_report
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 RUN, REPEATS, TRIALS = "small", 3, 10
@@ -195,28 +195,27 @@ def test_bad_input_is_a_one_line_error(case, message, run_files, tmp_path):
 
 
 def test_command_line_entry_points(run_files, tmp_path):
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
+    parser = build_parser()
     out = tmp_path / "cli.md"
-    main(
-        parser.parse_args(
-            [
-                "report",
-                "--name",
-                RUN,
-                "--storage",
-                run_files["url"],
-                "--out",
-                str(out),
-                "--runs-dir",
-                str(run_files["folder"] / "runs"),
-            ]
-        )
+    args = parser.parse_args(
+        [
+            "report",
+            "--name",
+            RUN,
+            "--storage",
+            run_files["url"],
+            "--out",
+            str(out),
+            "--runs-dir",
+            str(run_files["folder"] / "runs"),
+        ]
     )
+    args.handler(args)
     assert out.read_text().startswith(f"# Run `{RUN}`")
     with pytest.raises(HarnessError, match="no studies named"):
-        main(parser.parse_args(["report", "--name", "nope", "--storage", run_files["url"],
-                                "--out", str(out)]))  # fmt: skip
+        args = parser.parse_args(["report", "--name", "nope", "--storage", run_files["url"],
+                                  "--out", str(out)])  # fmt: skip
+        args.handler(args)
 
 
 @pytest.mark.parametrize(
@@ -229,7 +228,7 @@ def test_command_line_entry_points(run_files, tmp_path):
     ],
 )
 def test_compare_config_rejects_bad_input(changes, message):
-    from harness.experiment.compare import CompareConfig
+    from harness.experiment.config import CompareConfig
 
     with pytest.raises(HarnessError, match=message):
         CompareConfig(**{"run": "ok", **changes})
@@ -281,14 +280,23 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     """The whole path: studies through harness.search.study, retraining, the reference, the report;
     then numbers in the report are recomputed from the storage and the run folder."""
     from harness.experiment.compare import CompareConfig, run_compare
+    from harness.search.config import StudyConfig
 
     space = tmp_path / "tiny.toml"
     space.write_text(TINY_SPACE)
     url = f"sqlite:///{tmp_path / 'tiny.db'}"
-    config = CompareConfig(run="tiny", trials=2, repeats=1, space_path=space, storage=url,
-                           executor="local", device="cpu", retrain_seeds=2, bench_seeds=0,
-                           reference_seeds=1, runs_root=tmp_path / "runs",
-                           show_progress=False)  # fmt: skip
+    study = StudyConfig(
+        name="template",
+        sampler="tpe",
+        trials=2,
+        space_path=space,
+        storage=url,
+        executor="local",
+        device="cpu",
+        show_progress=False,
+    )
+    config = CompareConfig(run="tiny", study=study, repeats=1, retrain_seeds=2, bench_seeds=0,
+                           reference_seeds=1, runs_root=tmp_path / "runs")  # fmt: skip
     folder = run_compare(config, log=lambda text: None)
     retrain = json.loads((folder / "retrain.json").read_text())
     assert {r["study"] for r in retrain["records"]} == {"tiny/tpe/r0", "tiny/random/r0"}

@@ -36,6 +36,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from harness.bench.config import DeviceBenchConfig
+from harness.choices import BENCH_DEVICES
 from harness.engine.metrics import epoch_auroc
 from harness.engine.nets import search_mlp
 from harness.engine.train import (
@@ -51,12 +53,9 @@ from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.lab.recipes import Recipe
 
-DEFAULT_JSON = "runs/devices.json"
-DEFAULT_SHAPES = tuple((h, b) for h in (64, 256, 1024) for b in (32, 128, 512))
 SEARCH_DROPOUT = 0.2  # any value in the search range; the arithmetic does not depend on it
 SEARCH_LR = 1e-3
 LAB_PATH_RECIPES = ("normalizing_mlp",)  # the lab's model 6 is model 5 moved to the GPU
-DEVICE_CHOICES = ("all", "cpu", "cuda")
 FLOPS_PER_PARAM_ROW = 6  # forward 2 (multiply-add) + backward 4 (gradients of input and weight)
 
 # hook(done, total, description): called before each measurement, and once at the end.
@@ -84,8 +83,8 @@ class Device:
 
 def list_devices(which: str) -> list[Device]:
     """``cpu-1t`` and ``cpu`` (torch's default thread count) and every visible CUDA card."""
-    if which not in DEVICE_CHOICES:
-        raise HarnessError(f"--device must be one of {list(DEVICE_CHOICES)}, but got {which!r}")
+    if which not in BENCH_DEVICES:
+        raise HarnessError(f"--device must be one of {list(BENCH_DEVICES)}, but got {which!r}")
     devices = []
     if which in ("all", "cpu"):
         cpu = cpu_name()
@@ -330,38 +329,6 @@ def add_cpu_ratios(records: list[dict[str, Any]]) -> None:
 
 
 # ---------------------------------------------------------------- the whole bench
-
-
-@dataclass(frozen=True)
-class DeviceBenchConfig:
-    """What ``harness bench devices`` measures (its command-line options)."""
-
-    recipes: tuple[Recipe, ...]
-    shapes: tuple[tuple[int, int], ...] = DEFAULT_SHAPES
-    device: str = "all"
-    epochs: int = 3
-    rows: int | None = None  # train on the first N training rows (None: all 20,838)
-    throughput: bool = True
-    workers_per_gpu: tuple[int, ...] = (1, 2, 4, 8)
-    trials_per_worker: int = 3
-    trial_epochs: int = 5
-    data: str | None = None
-    variant: str = "lab"
-
-    def __post_init__(self) -> None:
-        if self.epochs < 2:
-            raise HarnessError(f"epochs >= 2 must hold (one warm-up epoch, then at least one "
-                               f"timed), but got {self.epochs}")  # fmt: skip
-        if not self.recipes and not self.shapes:
-            raise HarnessError("nothing to time: no recipe and no search shape selected")
-
-    def settings(self) -> dict[str, Any]:
-        """The options as JSON values (recipes by name, shapes as objects)."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["recipes"] = [r.name for r in self.recipes]
-        out["shapes"] = [{"hidden_size": h, "batch_size": b} for h, b in self.shapes]
-        out["workers_per_gpu"] = list(self.workers_per_gpu)
-        return out
 
 
 def workloads_of(config: DeviceBenchConfig) -> list[Workload]:

@@ -14,8 +14,10 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from harness.cli.options import add_storage_option
+from harness.cli.command import Command
+from harness.cli.options import storage_options
 from harness.errors import HarnessError
+from harness.search.config import DEFAULT_STORAGE
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -79,37 +81,26 @@ def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) 
         server.server_close()
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``dashboard`` to the CLI's subparsers; returns the new parser."""
-    parser = subparsers.add_parser(
-        "dashboard", help="optuna-dashboard on the storage (live view of studies)",
-        description="Start optuna-dashboard on the storage and print its URL. It binds "
-                    "127.0.0.1 unless --host says otherwise (the dashboard has no login).",
-    )  # fmt: skip
-    add_storage_option(parser)
-    parser.add_argument(
-        "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"
+class Dashboard(Command):
+    help = "optuna-dashboard on the storage (live view of studies)"
+    description = (
+        "Start optuna-dashboard on the storage and print its URL. It binds 127.0.0.1 unless "
+        "--host says otherwise (the dashboard has no login)."
     )
-    parser.add_argument(
-        "--port",
-        type=int,
-        default=DEFAULT_PORT,
-        help=f"port to listen on; 0 picks a free one (default: {DEFAULT_PORT})",
-    )
-    return parser
+    parents = (storage_options,)
 
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--host", default=DEFAULT_HOST,
+                            help=f"address to bind (default: {DEFAULT_HOST})")  # fmt: skip
+        parser.add_argument("--port", type=int, default=DEFAULT_PORT,
+                            help=f"port to listen on; 0 picks a free one (default: "
+                                 f"{DEFAULT_PORT})")  # fmt: skip
 
-def main(args: argparse.Namespace) -> None:
-    from harness.search.storage import DEFAULT_STORAGE
-
-    serve(args.storage or DEFAULT_STORAGE, args.host, args.port)
+    def run(self, args: argparse.Namespace) -> None:
+        serve(args.storage or DEFAULT_STORAGE, args.host, args.port)
 
 
 if __name__ == "__main__":  # python -m harness.cli.dashboard: the same options, without the CLI
-    _parser = argparse.ArgumentParser(prog="python -m harness.cli.dashboard")
-    add_parser(_parser.add_subparsers(dest="command", required=True))
-    try:
-        main(_parser.parse_args(["dashboard", *sys.argv[1:]]))
-    except HarnessError as _err:
-        print(f"harness: error: {_err}", file=sys.stderr)
-        sys.exit(2)
+    from harness.cli.app import run
+
+    sys.exit(run(["dashboard", *sys.argv[1:]]))

@@ -1,11 +1,17 @@
-"""Command-line options shared by several subcommands (one definition, one help text)."""
+"""Options shared by several commands, as argparse parent parsers (one definition, one help
+text each), and the argument types that state their rule in the error."""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any
+
+from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, VARIANTS
+from harness.search.config import DEFAULT_STORAGE, StudyConfig
 
 
-def count(minimum: int):
+def count(minimum: int) -> Callable[[str], int]:
     """An argparse type: an integer >= ``minimum``, with the rule in the error."""
 
     def parse(text: str) -> int:
@@ -25,47 +31,105 @@ positive_int = count(1)
 non_negative_int = count(0)
 
 
-def add_storage_option(parser: argparse.ArgumentParser) -> None:
+def shape(text: str) -> tuple[int, int]:
+    """An argparse type: HIDDENxBATCH of the search MLP, e.g. 256x128."""
+    hidden, _, batch = text.lower().partition("x")
+    if not (hidden.isdigit() and batch.isdigit() and int(hidden) >= 2 and int(batch) >= 1):
+        raise argparse.ArgumentTypeError(
+            f"must be HIDDENxBATCH with hidden >= 2 and batch >= 1, e.g. 256x128, but got {text!r}"
+        )
+    return int(hidden), int(batch)
+
+
+def _parent() -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False)
+
+
+def data_options() -> argparse.ArgumentParser:
+    parser = _parent()
+    parser.add_argument(
+        "--data", metavar="PATH",
+        help="your own adult.data (plain or .gz; 15 columns, labels ' <=50K'/' >50K') "
+             "instead of the packaged, checksum-verified copy",
+    )  # fmt: skip
+    parser.add_argument(
+        "--variant", choices=VARIANTS, default=VARIANTS[0],
+        help="'lab' reproduces the lab's 108 features (default); 'grouped' applies the "
+             "category merges the lab intended",
+    )  # fmt: skip
+    return parser
+
+
+def device_options() -> argparse.ArgumentParser:
+    """Where one training run goes, and its two fast paths."""
+    parser = _parent()
+    parser.add_argument(
+        "--device", choices=DEVICES, default="auto",
+        help="where to train: 'auto' uses CUDA when present (default: auto)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--no-cuda-graph", dest="cuda_graph", action="store_false",
+        help="on CUDA, run each training step eagerly instead of replaying it as a CUDA graph "
+             "(the fast path; same losses within float tolerance)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--autograd", dest="hand_backward", action="store_false",
+        help="on CPU, train plain MLPs with autograd and optimizer.step() instead of the "
+             "hand-written backward (the fast path: about 2x per step for small models; same "
+             "gradients and dropout masks)",
+    )  # fmt: skip
+    return parser
+
+
+def storage_options() -> argparse.ArgumentParser:
+    parser = _parent()
     parser.add_argument(
         "--storage", metavar="URL", default=None,
-        help="Optuna storage URL: sqlite:///file.db (default: sqlite:///runs/harness.db), "
+        help=f"Optuna storage URL: sqlite:///file.db (default: {DEFAULT_STORAGE}), "
              "postgresql://user:pass@host/db, mysql://..., or journal:///path/file.log",
     )  # fmt: skip
+    return parser
 
 
-def add_worker_options(parser: argparse.ArgumentParser) -> None:
+def worker_options() -> argparse.ArgumentParser:
+    parser = _parent()
     parser.add_argument(
-        "--cpu-workers",
-        type=non_negative_int,
-        default=None,
-        metavar="K",
+        "--cpu-workers", type=non_negative_int, default=None, metavar="K",
         help="CPU workers (default: one per core when there is no GPU, else 0)",
-    )
+    )  # fmt: skip
     parser.add_argument(
-        "--gpu-workers",
-        type=non_negative_int,
-        default=None,
-        metavar="K",
+        "--gpu-workers", type=non_negative_int, default=None, metavar="K",
         help="GPU workers sharing the GPUs (default: 4 per GPU)",
-    )
+    )  # fmt: skip
     parser.add_argument(
         "--address", default=None, help="join an existing Ray cluster (default: start a local Ray)"
     )
     parser.add_argument(
-        "--executor",
-        choices=["ray", "local"],
-        default="ray",
+        "--executor", choices=EXECUTORS, default=StudyConfig.executor,
         help="'local' runs trials one by one in this process (default: ray)",
-    )
+    )  # fmt: skip
+    return parser
 
 
-def add_search_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--objective", choices=["val_auroc", "val_loss"], default="val_auroc",
-                        help="what the sampler optimises: val_auroc is maximised, val_loss "
-                             "minimised (default: val_auroc)")  # fmt: skip
+def search_options() -> argparse.ArgumentParser:
+    parser = _parent()
     parser.add_argument(
-        "--pruner",
-        choices=["none", "median", "hyperband"],
-        default="none",
+        "--objective", choices=OBJECTIVES, default=StudyConfig.objective,
+        help="what the sampler optimises: val_auroc is maximised, val_loss minimised "
+             "(default: val_auroc)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--pruner", choices=PRUNERS, default=StudyConfig.pruner,
         help="stop unpromising trials early (default: none)",
-    )
+    )  # fmt: skip
+    return parser
+
+
+# StudyConfig fields that shared options set; a command passes on those it has
+STUDY_OPTIONS = ("storage", "objective", "pruner", "executor", "cpu_workers", "gpu_workers",
+                 "address", "device")  # fmt: skip
+
+
+def study_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``StudyConfig`` fields given by this command's shared options."""
+    return {key: getattr(args, key) for key in STUDY_OPTIONS if hasattr(args, key)}

@@ -11,20 +11,23 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
+from harness.choices import DEVICES, Optimizer
 from harness.engine.metrics import Scores, epoch_auroc, score
 from harness.engine.mlp_step import MLPStep
 from harness.errors import HarnessError
-from harness.lab.data import Splits
 
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-DEVICES = ("auto", "cpu", "cuda")
+if TYPE_CHECKING:  # the lab's data type, named for annotations only
+    from harness.lab.data import Splits
+
+OPTIMIZER_CLASSES: dict[Optimizer, type[torch.optim.Optimizer]] = {
+    "sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class TrainSettings:
     """How one model is trained. ``batch_size=None`` is full-batch gradient descent;
     ``patience=None`` trains all ``max_epochs`` and keeps the final weights."""
 
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    optimizer: Optimizer = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
     batch_size: int | None = None
@@ -136,7 +139,7 @@ def make_optimizer(
         options["fused"] = True
     elif for_graph and name in ("adam", "adamw"):
         options["capturable"] = True
-    return OPTIMIZERS[name](params, lr=lr, weight_decay=weight_decay, **options)
+    return OPTIMIZER_CLASSES[name](params, lr=lr, weight_decay=weight_decay, **options)
 
 
 def _eager_step(

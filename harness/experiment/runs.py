@@ -12,12 +12,12 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
+from harness.choices import SAMPLERS
 from harness.errors import HarnessError, first_line
+from harness.paths import DEFAULT_RUNS_ROOT
 from harness.search.storage import redact_url
 
-SAMPLERS = ("tpe", "random")
 SAMPLER_TITLES = {"tpe": "TPE", "random": "random"}
-DEFAULT_RUNS_ROOT = Path("runs")
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
+from harness.choices import VARIANTS
 from harness.errors import HarnessError
 
 COLUMNS = (
@@ -32,7 +33,6 @@ COLUMNS = (
 CONTINUOUS = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 CATEGORICAL = tuple(c for c in COLUMNS[:-1] if c not in CONTINUOUS)
 LABELS = (" <=50K", " >50K")  # as in the raw file: a leading space after each comma
-VARIANTS = ("lab", "grouped")
 
 # sha256 of the *uncompressed* files, as published in shared/data/adult/README.md.
 SHA256 = {

@@ -14,13 +14,13 @@ from typing import Any
 
 from torch import nn
 
+from harness.choices import OPTIMIZERS
 from harness.engine.nets import MLP, LogisticRegression
-from harness.engine.train import OPTIMIZERS, TrainSettings
+from harness.engine.train import TrainSettings
 from harness.errors import HarnessError
 from harness.numbers import is_number
-from harness.paths import MODELS_DIR
+from harness.paths import DEFAULT_RECIPES
 
-DEFAULT_RECIPES = MODELS_DIR / "lab.toml"
 MODEL_KINDS = ("linear_regression", "logistic", "mlp")
 LAB_METRICS = ("mse", "auroc", "f1", "precision", "recall")
 

@@ -7,9 +7,7 @@ the gradient-boosting reference), so regenerating a report trains nothing.
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from harness.cli.options import add_storage_option
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
 from harness.report.benchmarks import section_benchmarks
@@ -342,35 +339,3 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
         text = text.replace("\n\n\n", "\n\n")
     out.write_text(text.rstrip() + "\n")
     return out
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``report`` to the CLI's subparsers; returns the new parser."""
-    parser = subparsers.add_parser(
-        "report", help="markdown report of a run, with PNG figures",
-        description="Write a GitHub-renderable markdown report of a run (the studies "
-                    "RUN/<sampler>/r<repeat> and runs/RUN/): the verdict with a Wilcoxon "
-                    "signed-rank test, best-so-far curves, honest test numbers, importances, "
-                    "the lab's models, timings (with the newest benchmark JSON in the "
-                    "--runs-dir's benchmarks/ folder) and the environment.",
-    )  # fmt: skip
-    parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
-    parser.add_argument("--out", metavar="FILE", default=None,
-                        help="markdown file (default: reports/RUN.md); figures go to "
-                             "FILE's folder, in <stem>_figures/")  # fmt: skip
-    add_storage_option(parser)
-    parser.add_argument(
-        "--runs-dir",
-        default=str(DEFAULT_RUNS_ROOT),
-        metavar="DIR",
-        help="where run results are cached (default: runs)",
-    )
-    return parser
-
-
-def main(args: argparse.Namespace) -> None:
-    from harness.search.storage import DEFAULT_STORAGE
-
-    out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
-    path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)
-    print(f"report written to {path}", file=sys.stderr)

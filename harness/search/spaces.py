@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 from optuna.distributions import (
     BaseDistribution,
@@ -22,14 +22,12 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from harness.engine.train import OPTIMIZERS
+from harness.choices import OPTIMIZERS, VARIANTS
 from harness.errors import HarnessError
-from harness.lab.data import VARIANTS
 from harness.numbers import is_number
-from harness.paths import SPACES_DIR
-from harness.search.task import PARAM_KEYS, FixedSettings, validate_params
-
-DEFAULT_SPACE = SPACES_DIR / "lab_mlp.toml"
+from harness.paths import DEFAULT_SPACE
+from harness.search.config import DataSettings, FixedSettings
+from harness.search.task import PARAM_KEYS, validate_params
 
 # Values for parameters a space leaves out (a subset search): the lab's RegularizedMLP choices.
 DEFAULT_PARAMS: dict[str, Any] = {
@@ -47,9 +45,24 @@ DISTRIBUTION_KEYS = {
     "float": {"type", "low", "high", "log", "step"},
     "categorical": {"type", "choices"},
 }
-FIXED_KEYS = {"optimizer": str, "max_epochs": int, "patience": int, "cuda_graph": bool,
-              "hand_backward": bool}  # fmt: skip
-DATA_KEYS = {"train_rows": int, "variant": str}
+
+
+def _toml_types(settings: type) -> dict[str, type]:
+    """A settings dataclass's fields and the TOML type of each: a Literal of strings is a
+    string, ``int | None`` an integer (None is the field's default, not a TOML value)."""
+    hints = get_type_hints(settings)
+    types = {}
+    for item in fields(settings):
+        hint = hints[item.name]
+        if get_origin(hint) is Literal:
+            types[item.name] = type(get_args(hint)[0])
+        else:
+            types[item.name] = next((a for a in get_args(hint) if a is not type(None)), hint)
+    return types
+
+
+FIXED_KEYS = _toml_types(FixedSettings)
+DATA_KEYS = _toml_types(DataSettings)
 
 
 @dataclass(frozen=True)
@@ -61,8 +74,15 @@ class SearchSpace:
     distributions: dict[str, BaseDistribution]
     fixed_params: dict[str, Any]
     fixed: FixedSettings = field(default_factory=FixedSettings)
-    train_rows: int | None = None
-    variant: str = "lab"
+    data: DataSettings = field(default_factory=DataSettings)
+
+    @property
+    def train_rows(self) -> int | None:
+        return self.data.train_rows
+
+    @property
+    def variant(self) -> str:
+        return self.data.variant
 
     @property
     def sha256(self) -> str:
@@ -208,8 +228,7 @@ def parse_space(text: str, source: str) -> SearchSpace:
         distributions=distributions,
         fixed_params=fixed_params,
         fixed=FixedSettings(**fixed),
-        train_rows=data.get("train_rows"),
-        variant=data.get("variant", "lab"),
+        data=DataSettings(**data),
     )
 
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import optuna
 
 from harness.errors import HarnessError, first_line
-
-DEFAULT_STORAGE = "sqlite:///runs/harness.db"
+from harness.search.config import DEFAULT_STORAGE
 
 
 def redact_url(url: str) -> str:

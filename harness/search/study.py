@@ -13,24 +13,21 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import optuna
 from optuna.trial import TrialState
 
+from harness.choices import DIRECTIONS
 from harness.environment import library_versions
 from harness.errors import HarnessError
+from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
-from harness.search.spaces import DEFAULT_SPACE, SearchSpace, load_space
+from harness.search.spaces import SearchSpace, load_space
 from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 
-OBJECTIVES = {"val_auroc": "maximize", "val_loss": "minimize"}
-SAMPLERS = ("tpe", "random")
-PRUNERS = ("none", "median", "hyperband")
-EXECUTORS = ("ray", "local")
 TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
 TEST_ATTRS = ("test_auroc", "test_f1", "test_precision", "test_recall")
 # Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
@@ -41,39 +38,6 @@ FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
 def finished_count(study: optuna.Study) -> int:
     """How many of the study's trials count towards its ``--trials`` target."""
     return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
-
-
-@dataclass(frozen=True)
-class StudyConfig:
-    name: str
-    sampler: str
-    trials: int = 30
-    space_path: str | Path = DEFAULT_SPACE
-    storage: str | None = None
-    seed: int = 0
-    objective: str = "val_auroc"
-    pruner: str = "none"
-    executor: str = "ray"
-    cpu_workers: int | None = None
-    gpu_workers: int | None = None
-    address: str | None = None
-    show_progress: bool = True
-    device: str = "auto"  # for the local executor; Ray workers choose by their kind
-
-    def __post_init__(self) -> None:
-        rules = [
-            (self.sampler in SAMPLERS, f"sampler must be one of {list(SAMPLERS)}", self.sampler),
-            (self.objective in OBJECTIVES, f"objective must be one of {list(OBJECTIVES)}",
-             self.objective),
-            (self.pruner in PRUNERS, f"pruner must be one of {list(PRUNERS)}", self.pruner),
-            (self.executor in EXECUTORS, f"executor must be one of {list(EXECUTORS)}",
-             self.executor),
-            (self.trials >= 1, "trials >= 1 must hold", self.trials),
-            (bool(self.name.strip()), "a study name must not be empty", self.name),
-        ]  # fmt: skip
-        for ok, rule, value in rules:
-            if not ok:
-                raise HarnessError(f"{rule}, but got {value!r}")
 
 
 # ---------------------------------------------------------------- samplers and metadata
@@ -220,7 +184,7 @@ def open_study(config: StudyConfig) -> Driver:
         storage=storage,
         sampler=sampler,
         pruner=make_pruner(config.pruner),
-        direction=OBJECTIVES[config.objective],
+        direction=DIRECTIONS[config.objective],
         load_if_exists=True,
     )
     if existing is None:

@@ -7,39 +7,18 @@ on minibatches shuffled each epoch by a seeded generator, early-stopped on valid
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from typing import Any
 
 from harness.engine.nets import search_mlp
-from harness.engine.train import OPTIMIZERS, ResidentSplits, TrainSettings, train
+from harness.engine.train import ResidentSplits, TrainSettings, train
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.numbers import is_number
+from harness.search.config import FixedSettings
 
 PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
-
-
-@dataclass(frozen=True)
-class FixedSettings:
-    """What the search does not vary (LAB.md: Adam, at most 300 epochs, patience 10)."""
-
-    optimizer: str = "adam"
-    max_epochs: int = 300
-    patience: int = 10
-    cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph
-    hand_backward: bool = True  # on CPU, the MLP's backward written out (harness.engine.mlp_step)
-
-    def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise HarnessError(
-                f"optimizer must be one of {list(OPTIMIZERS)}, but got {self.optimizer!r}"
-            )
-        if self.max_epochs < 1 or self.patience < 1:
-            raise HarnessError(
-                "max_epochs >= 1 and patience >= 1 must hold, but got "
-                f"(max_epochs={self.max_epochs}, patience={self.patience})"
-            )
 
 
 def _number(params: dict[str, Any], key: str) -> float:

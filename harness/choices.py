@@ -1,0 +1,41 @@
+"""Every choice list of the harness, declared once as a ``Literal`` and its values.
+
+The ``Literal`` types the dataclass fields; the tuple (``typing.get_args`` of it) validates
+values and gives argparse its ``choices``. One light module, so that ``harness --help`` offers
+them without importing torch or Optuna; the code behind each choice lives with its concern
+(``engine/train.py`` builds the optimizers, ``search/study.py`` the samplers and pruners).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Optimizer = Literal["sgd", "adam", "adamw"]
+OPTIMIZERS: tuple[Optimizer, ...] = get_args(Optimizer)
+
+# where to train: "auto" is CUDA when torch sees it, else the CPU
+Device = Literal["auto", "cpu", "cuda"]
+DEVICES: tuple[Device, ...] = get_args(Device)
+
+# the feature set: the lab's 108 columns, or the category merges it intended
+Variant = Literal["lab", "grouped"]
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
+
+Sampler = Literal["tpe", "random"]
+SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
+
+Pruner = Literal["none", "median", "hyperband"]
+PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
+
+# what the sampler optimises, and in which direction
+Objective = Literal["val_auroc", "val_loss"]
+OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
+DIRECTIONS: dict[Objective, str] = {"val_auroc": "maximize", "val_loss": "minimize"}
+
+# where trials run: Ray actors, or this process one trial at a time
+Executor = Literal["ray", "local"]
+EXECUTORS: tuple[Executor, ...] = get_args(Executor)
+
+# which devices 'harness bench devices' times
+BenchDevices = Literal["all", "cpu", "cuda"]
+BENCH_DEVICES: tuple[BenchDevices, ...] = get_args(BenchDevices)

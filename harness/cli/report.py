@@ -1,0 +1,38 @@
+"""``harness report``: the markdown report of a run, with its figures."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.cli.command import Command
+from harness.cli.options import storage_options
+from harness.paths import DEFAULT_RUNS_ROOT
+
+
+class Report(Command):
+    help = "markdown report of a run, with PNG figures"
+    description = (
+        "Write a GitHub-renderable markdown report of a run (the studies RUN/<sampler>/r<repeat> "
+        "and runs/RUN/): the verdict with a Wilcoxon signed-rank test, best-so-far curves, "
+        "honest test numbers, importances, the lab's models, timings (with the newest benchmark "
+        "JSON in the --runs-dir's benchmarks/ folder) and the environment."
+    )
+    parents = (storage_options,)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
+        parser.add_argument("--out", metavar="FILE", default=None,
+                            help="markdown file (default: reports/RUN.md); figures go to "
+                                 "FILE's folder, in <stem>_figures/")  # fmt: skip
+        parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
+                            help="where run results are cached (default: runs)")  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> None:
+        from harness.report.write import write_report
+        from harness.search.storage import DEFAULT_STORAGE
+
+        out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
+        path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)
+        print(f"report written to {path}", file=sys.stderr)

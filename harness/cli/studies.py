@@ -1,0 +1,223 @@
+"""``harness study``, ``harness compare`` and ``harness run``: studies of the search task,
+paired comparisons of samplers, and the whole lab in one resumable command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from harness.choices import DEVICES, SAMPLERS
+from harness.cli.command import Command, console, err_console
+from harness.cli.options import (
+    non_negative_int,
+    positive_int,
+    search_options,
+    storage_options,
+    study_settings,
+    worker_options,
+)
+from harness.errors import HarnessError
+from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
+from harness.paths import DEFAULT_RUNS_ROOT, writable_file
+from harness.search.config import StudyConfig
+
+SPACE_HELP = "search space file (default: search_spaces/lab_mlp.toml)"
+RUNS_DIR_HELP = "where run results are cached (default: runs)"
+
+
+def _log(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Study(Command):
+    help = "run (or resume) an Optuna study of the search task"
+    description = (
+        "Run the lab's search task as an Optuna study: the driver asks and tells, workers (Ray "
+        "actors, or this process with --executor local) train. Re-running the same command "
+        "resumes until --trials trials have finished (COMPLETE, or PRUNED with --pruner)."
+    )
+    parents = (storage_options, search_options, worker_options)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--name", required=True, help="study name in the storage")
+        parser.add_argument("--sampler", required=True, choices=SAMPLERS)
+        parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
+                            help="finished trials to reach: COMPLETE, or PRUNED with a pruner "
+                                 f"(default: {StudyConfig.trials})")  # fmt: skip
+        parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
+        parser.add_argument("--seed", type=int, default=StudyConfig.seed,
+                            help="sampler seed; trial training seeds derive from it (default: "
+                                 f"{StudyConfig.seed})")  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> None:
+        from harness.search.spaces import load_space
+        from harness.search.storage import DEFAULT_STORAGE, redact_url
+        from harness.search.study import run_study
+
+        config = StudyConfig(name=args.name, sampler=args.sampler, trials=args.trials,
+                             space_path=args.space or StudyConfig.space_path, seed=args.seed,
+                             **study_settings(args))  # fmt: skip
+        load_space(config.space_path)  # refuse a bad space before printing or creating anything
+        url = redact_url(args.storage or DEFAULT_STORAGE)
+        err_console.print(f"storage: {url}", markup=False, highlight=False)
+        err_console.print(f"watch it live: harness dashboard --storage '{url}'", markup=False,
+                          highlight=False)  # fmt: skip
+        try:
+            study = run_study(config)
+        except KeyboardInterrupt:
+            err_console.print(
+                "interrupted: trials in flight were marked FAIL and will be retried; to resume, "
+                "run the same command again", markup=False,
+            )  # fmt: skip
+            raise
+        summarize_study(study)
+
+
+def summarize_study(study: Any) -> None:
+    from optuna.trial import TrialState
+
+    counts = {state.name: len(study.get_trials(deepcopy=False, states=(state,)))
+              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}  # fmt: skip
+    best = study.best_trial
+    console.print(
+        f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
+        f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
+        f"{best.value:.4f} (trial #{best.number}, test AUROC "
+        f"{best.user_attrs.get('test_auroc', float('nan')):.4f})",
+        markup=False, highlight=False,
+    )  # fmt: skip
+    console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)
+
+
+class Compare(Command):
+    help = "paired repeats of TPE and random search, with honest test numbers"
+    description = (
+        "Run R paired repeats (repeat r seeds every sampler with r) as studies "
+        "RUN/<sampler>/r<r>; resumable. Then retrain each study's best configuration with K "
+        "seeds, train the lab's fixed models and a gradient-boosting reference, all cached "
+        "under runs/RUN/ for 'harness report'."
+    )
+    parents = (storage_options, search_options, worker_options)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        defaults = CompareConfig  # the dataclass's field defaults
+        parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
+        parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
+                            help="finished (COMPLETE or PRUNED) trials per study (default: "
+                                 f"{StudyConfig.trials})")  # fmt: skip
+        parser.add_argument("--repeats", type=positive_int, default=defaults.repeats,
+                            help="paired repeats; 6 or more are needed for the two-sided "
+                                 "Wilcoxon test to be able to reach p < 0.05 (default: "
+                                 f"{defaults.repeats})")  # fmt: skip
+        parser.add_argument("--samplers", nargs="+", choices=SAMPLERS,
+                            default=list(defaults.samplers),
+                            help="samplers to compare (default: tpe random)")  # fmt: skip
+        parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
+        parser.add_argument("--retrain-seeds", type=positive_int, default=defaults.retrain_seeds,
+                            metavar="K", help="training seeds for each best configuration "
+                                              f"(default: {defaults.retrain_seeds})")  # fmt: skip
+        parser.add_argument("--bench-seeds", type=non_negative_int, default=defaults.bench_seeds,
+                            metavar="K", help="seeds of the lab's fixed models; 0 skips them "
+                                              f"(default: {defaults.bench_seeds})")  # fmt: skip
+        parser.add_argument("--reference-seeds", type=non_negative_int,
+                            default=defaults.reference_seeds, metavar="K",
+                            help="seeds of the gradient-boosting reference; 0 skips it "
+                                 f"(default: {defaults.reference_seeds})")  # fmt: skip
+        parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
+                            help=RUNS_DIR_HELP)  # fmt: skip
+        parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
+                            help="device of the local executor and the lab models (default: "
+                                 "auto)")  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> None:
+        from harness.experiment.compare import run_compare
+
+        study = replace(
+            STUDY_TEMPLATE,
+            trials=args.trials,
+            space_path=args.space or StudyConfig.space_path,
+            **study_settings(args),
+        )
+        config = CompareConfig(
+            run=args.name, study=study, repeats=args.repeats, samplers=tuple(args.samplers),
+            retrain_seeds=args.retrain_seeds, bench_seeds=args.bench_seeds,
+            reference_seeds=args.reference_seeds, runs_root=args.runs_dir,
+        )  # fmt: skip
+        directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
+        print(
+            f"run {config.run!r} done; results in {directory}; next: harness report --name "
+            f"{config.run}" + (f" --storage '{args.storage}'" if args.storage else "")
+        )
+
+
+class Run(Command):
+    help = "the whole lab: fixed models, TPE vs random, report (resumable)"
+    description = (
+        "Train the lab's fixed models, compare TPE with random search in paired repeats of the "
+        "lab's protocol, retrain each best configuration with several seeds, and write the "
+        "markdown report. Re-running continues where it stopped."
+    )
+    parents = (storage_options, worker_options)
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        lab, smoke = PRESETS["lab"], PRESETS["smoke"]
+        parser.add_argument("--preset", choices=sorted(PRESETS), default="lab",
+                            help="'lab' (default): the lab's protocol; 'smoke': about a "
+                                 "minute")  # fmt: skip
+        parser.add_argument("--name", default=None, help="run name (default: the preset's name)")
+        parser.add_argument("--trials", type=positive_int, default=None,
+                            help=f"trials per study (default: {lab.trials}; smoke "
+                                 f"{smoke.trials})")  # fmt: skip
+        parser.add_argument("--repeats", type=positive_int, default=None,
+                            help=f"paired repeats (default: {lab.repeats}; smoke "
+                                 f"{smoke.repeats})")  # fmt: skip
+        parser.add_argument("--space", metavar="FILE", default=None,
+                            help="search space file (default: the preset's)")  # fmt: skip
+        parser.add_argument("--bench-seeds", type=non_negative_int, default=None, metavar="K",
+                            help="seeds of the lab's fixed models, 0 skips them (default: "
+                                 f"{lab.bench_seeds}; smoke {smoke.bench_seeds})")  # fmt: skip
+        parser.add_argument("--out", metavar="FILE", default=None,
+                            help="report file (default: reports/NAME.md)")  # fmt: skip
+        parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
+                            help="device of the fixed models and retraining (default: "
+                                 "auto)")  # fmt: skip
+
+    def run(self, args: argparse.Namespace) -> None:
+        from harness.experiment.compare import run_compare
+        from harness.report.write import write_report
+        from harness.search.storage import DEFAULT_STORAGE, redact_url
+
+        preset = PRESETS[args.preset]
+        name = args.name or preset.name
+        url = args.storage or DEFAULT_STORAGE
+        out = Path(args.out) if args.out else Path("reports") / f"{name}.md"
+        if out.suffix != ".md":  # refuse an unusable report path before an hour of training
+            raise HarnessError(f"--out must be a .md file, but got {str(out)!r}")
+        writable_file(out)
+        study = replace(
+            STUDY_TEMPLATE,
+            trials=args.trials or preset.trials,
+            space_path=args.space or preset.space,
+            **study_settings(args),
+        )
+        config = CompareConfig(
+            run=name, study=study, repeats=args.repeats or preset.repeats,
+            samplers=preset.samplers, retrain_seeds=preset.retrain_seeds,
+            bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
+            reference_seeds=preset.reference_seeds,
+        )  # fmt: skip
+        _log(f"run {name!r} ({preset.name} preset): {config.repeats} paired repeats of "
+             f"{study.trials} trials per sampler; storage {redact_url(url)}")  # fmt: skip
+        _log(f"watch it live: harness dashboard --storage '{redact_url(url)}'")
+        try:
+            run_compare(config, log=_log)
+        except KeyboardInterrupt:
+            _log(f"interrupted; run the same command again to continue run {name!r}")
+            raise
+        path = write_report(name, url, out)
+        print(f"report: {path}")
+        print(f"dashboard: harness dashboard --storage '{redact_url(url)}'")

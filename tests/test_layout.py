@@ -1,0 +1,63 @@
+"""The package layout's promises: a light command line, an explicit public surface.
+
+(The layering itself, lower packages never importing higher ones, is import-linter's contract in
+pyproject.toml, run by scripts/test.sh.)
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+import harness
+from harness.cli.app import COMMANDS, build_parser
+
+HEAVY = ("torch", "pandas", "ray", "optuna", "sklearn", "matplotlib")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--help"], ["study", "--help"], ["bench", "devices", "--help"], ["run", "--help"]],
+)
+def test_help_imports_no_heavy_library(argv):
+    code = (
+        "import json, sys\n"
+        "from harness.cli.app import run\n"
+        "try:\n"
+        f"    run({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60, check=True)  # fmt: skip
+    seconds = time.perf_counter() - started
+    assert "usage: harness" in result.stdout
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+    assert seconds < 5, f"{argv} took {seconds:.1f} s"  # a loose bound: the machine is shared
+
+
+def test_every_command_builds_and_says_what_it_is_for():
+    parser = build_parser()
+    for key, command in COMMANDS.items():
+        assert command.help and command.help[0].islower() and not command.help.endswith(".")
+        args = parser.parse_args([*key.split(), *_required(key)])
+        assert args.handler.__self__.__class__ is command
+
+
+def _required(key: str) -> list[str]:
+    return {"trial": ["--params", "{}"], "study": ["--name", "s", "--sampler", "tpe"],
+            "compare": ["--name", "c"], "report": ["--name", "r"]}.get(key, [])  # fmt: skip
+
+
+def test_public_names_are_listed_and_load_on_first_use():
+    assert sorted(harness.__all__) == sorted(["HarnessError", *harness._PUBLIC])
+    for name in harness.__all__:
+        assert getattr(harness, name).__name__ == name
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        harness.nope  # noqa: B018
