@@ -363,7 +363,12 @@ def test_warm_up_steps_are_undone_exactly(tiny_splits, optimizer):
 def test_cuda_graph_matches_eager(splits, make_model, settings):
     """Same seed, same batches (ragged last batch included: 20,838 rows are not a multiple of
     96 or 128): the graph replay and eager PyTorch give the same losses within float
-    tolerance (no dropout, whose random stream differs between the two)."""
+    tolerance (no dropout, whose random stream differs between the two).
+
+    Weights are compared after a few steps only (the next test): over hundreds of Adam steps
+    the capturable and the foreach Adam's last-bit differences grow in coordinates with tiny
+    second moments (seen on an H200: first-layer weights 0.02 apart after 868 steps, with the
+    losses still within 1e-3), which says nothing about the graph."""
     from dataclasses import replace
 
     graph = train(make_model, splits, settings, device="cuda")
@@ -372,9 +377,24 @@ def test_cuda_graph_matches_eager(splits, make_model, settings):
     for g, e in zip(graph.history, eager.history, strict=True):
         for key in ("train_loss", "val_loss", "val_auroc"):
             assert g[key] == pytest.approx(e[key], rel=1e-3, abs=1e-4), (g["epoch"], key)
+
+
+@pytest.mark.skipif(not CUDA, reason="needs CUDA")
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_cuda_graph_weights_match_eager_after_a_few_steps(splits, optimizer):
+    """Ten replayed steps (960 rows, batches of 96, plus the warm-up that capture undoes)
+    leave the same weights as ten eager steps."""
+    from dataclasses import replace
+
+    few = splits.subset(960)
+    settings = TrainSettings(optimizer=optimizer, lr=1e-3, weight_decay=1e-4, batch_size=96,
+                             shuffle=True, max_epochs=1)  # fmt: skip
+    make_model = partial(MLP, hidden=(64, 32))
+    graph = train(make_model, few, settings, device="cuda")
+    eager = train(make_model, few, replace(settings, cuda_graph=False), device="cuda")
     for (key, a), b in zip(graph.model.state_dict().items(), eager.model.state_dict().values(),
                            strict=True):  # fmt: skip
-        assert torch.allclose(a.float(), b.float(), rtol=1e-3, atol=1e-4), key
+        assert torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5), key
 
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")

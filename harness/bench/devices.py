@@ -25,6 +25,7 @@ import os
 import platform
 import socket
 import statistics
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -349,7 +350,24 @@ def environment(devices: list[Device]) -> dict[str, Any]:
         "load_average_at_start": load_average(),
         "float32_matmul_precision": torch.get_float32_matmul_precision(),
         "gpus": [d.description for d in devices if d.kind == "cuda"],
+        "gpu_driver": gpu_driver() if any(d.kind == "cuda" for d in devices) else None,
     }
+
+
+def gpu_driver() -> str | None:
+    """The NVIDIA driver's version as ``nvidia-smi`` reports it (torch does not say), or None
+    where there is no ``nvidia-smi``."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.strip().splitlines()[0] if out.strip() else None
 
 
 def cpu_count() -> int:

@@ -51,7 +51,7 @@ class TrainSettings:
 
 @dataclass
 class TrainResult:
-    status: Literal["ok", "diverged"]
+    status: Literal["ok", "diverged", "pruned"]  # pruned: population training only
     epochs: int  # epochs actually trained
     best_epoch: int  # the epoch whose weights were kept (1-based; 0 if none)
     seconds: float  # wall time of the epochs, evaluation included

@@ -55,6 +55,9 @@ def environment_line(document: dict[str, Any]) -> str:
     """Where and when, and how busy the machine was (other work slows every timing)."""
     env = document["environment"]
     text = f"{env['host']}, {env['date']}, torch {env['torch']}"
+    if env.get("gpus"):
+        driver = env.get("gpu_driver")
+        text += f", {', '.join(env['gpus'])}" + (f" (driver {driver})" if driver else "")
     start, end = env.get("load_average_at_start"), env.get("load_average_at_end")
     if start is not None and end is not None:
         text += (f"; load average (1 min) {start:.2f} at start, {end:.2f} at end, on "

@@ -6,17 +6,20 @@ on minibatches shuffled each epoch by a seeded generator, early-stopped on valid
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.engine.nets import search_mlp
-from harness.engine.train import ResidentSplits, TrainSettings, train
+from harness.engine.train import ResidentSplits, TrainResult, TrainSettings, train
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.numbers import is_number
 from harness.search.config import FixedSettings
+
+if TYPE_CHECKING:
+    from harness.engine.population import PopulationHook
 
 PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
 
@@ -82,11 +85,50 @@ def run_trial(
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
     result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,
                    resident=resident)  # fmt: skip
+    return trial_record(params, fixed, result)
+
+
+def run_population_trials(
+    trials: Sequence[tuple[dict[str, Any], int]],
+    splits: Splits,
+    *,
+    device: str = "auto",
+    fixed: FixedSettings = FixedSettings(),
+    on_epoch: PopulationHook | None = None,
+    resident: ResidentSplits | None = None,
+) -> list[dict[str, Any]]:
+    """Train several ``(params, seed)`` trials of one batch size together in one stacked
+    step (``harness.engine.population``); one record per trial, as ``run_trial`` returns it. On CPU
+    each record equals the trial's ``run_trial`` record up to float rounding; on CUDA the
+    dropout masks come from the population's hashed stream (another stream, same law)."""
+    from harness.engine.population import Member, PopulationSettings, train_population
+
+    checked = [(validate_params(params), seed) for params, seed in trials]
+    sizes = sorted({params["batch_size"] for params, _ in checked})
+    if len(sizes) > 1:
+        raise HarnessError(f"a population shares one batch size, but got batch sizes {sizes}")
+    if not checked:
+        return []
+    members = [Member(p["hidden_size"], p["lr"], p["weight_decay"], p["dropout"], seed)
+               for p, seed in checked]  # fmt: skip
+    settings = PopulationSettings(batch_size=sizes[0], optimizer=fixed.optimizer,  # type: ignore[arg-type]
+                                  max_epochs=fixed.max_epochs, patience=fixed.patience,
+                                  cuda_graph=fixed.cuda_graph)  # fmt: skip
+    results = train_population(members, splits, settings, device=device, resident=resident,
+                               on_epoch=on_epoch)  # fmt: skip
+    return [trial_record(params, fixed, result)
+            for (params, _), result in zip(checked, results, strict=True)]  # fmt: skip
+
+
+def trial_record(
+    params: dict[str, Any], fixed: FixedSettings, result: TrainResult
+) -> dict[str, Any]:
+    """A trial's flat, JSON-ready record: what was trained, how it went, its scores."""
     record: dict[str, Any] = {
         "status": result.status,
         "params": params,
         "fixed": asdict(fixed),
-        "seed": seed,
+        "seed": result.seed,
         "device": result.device,
         "epochs": result.epochs,
         "best_epoch": result.best_epoch,

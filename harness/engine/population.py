@@ -1,0 +1,466 @@
+"""Population training: K search-task trials of one batch size trained together, in one step.
+
+A small MLP leaves a GPU mostly idle: each of a step's few dozen kernels does microseconds of
+work and waits on Python to launch the next. Stacking K trials' weights and running each
+layer as one batched matrix product (``torch.baddbmm`` over a leading member dimension) makes
+every launch do K trials' work. On CPU the same holds for the per-operation overhead.
+
+Layout. Member k's parameters are row k of one flat ``(K, P)`` buffer, viewed per layer as a
+weight ``(K, in, out)`` and a bias ``(K, 1, out)``. Members may differ in hidden size: each is
+**padded** to the population's largest (first and second hidden layer apart) with zeros.
+Padded units stay exactly zero: their incoming and outgoing weights and bias are zero, so
+their activations and every gradient that touches them are zero, and Adam, AdamW and SGD
+(weight decay included: zero decays to zero) leave them at zero. A member therefore computes
+what it would alone, plus products with zeros. Group similar sizes to waste little.
+
+Per-member settings: learning rate, weight decay and dropout are ``(K, 1)`` tensors; the
+optimizer (Adam, AdamW or plain SGD, torch's formulas written out for the flat buffer), the
+batch size, the epoch budget and the patience are shared. Per-member early stopping: a member
+that stops (patience, divergence, or pruned by ``on_epoch``) is **removed** from the buffers at
+the end of its epoch (its rows dropped), so it stops costing compute; its best weights are
+kept aside.
+
+Random streams. Member k shuffles with ``torch.Generator().manual_seed(seed_k)``, as
+``train()`` does. Dropout masks come from one of two streams:
+- ``exact`` (CPU default): each member draws from its own CPU generator that continues where
+  its model's initialisation left the global one: the masks ``MLPStep`` draws for it alone,
+  so each member's weights equal a solo ``train()`` run's up to float rounding. One draw per
+  member and layer, so its cost grows with K.
+- ``hashed`` (CUDA default): a counter-based hash of (member seed, step, layer, row, unit) in
+  a few batched integer kernels: one launch sequence for all K, capturable in a CUDA graph,
+  and a member's masks do not depend on which members share its population nor on its
+  position there (tested). Same distribution as the solo path's masks, another stream.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from harness.choices import Optimizer
+from harness.engine.metrics import batched_auroc
+from harness.engine.nets import search_mlp
+from harness.engine.train import ResidentSplits, TrainResult, evaluate_splits, resolve_device
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # the lab's data type, named for annotations only
+    from harness.lab.data import Splits
+
+DropoutStream = Literal["exact", "hashed"]
+# on_epoch(member index, epoch, record) -> True to stop (prune) that member
+PopulationHook = Callable[[int, int, dict[str, float]], bool]
+ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which train() uses
+_MASK32 = 0xFFFFFFFF
+_UNIT_BITS = 20  # a mask element's key is row << 20 | unit: hidden sizes up to about a million
+
+
+@dataclass(frozen=True)
+class Member:
+    """One trial of the search task's MLP: N, then N // 2 hidden units."""
+
+    hidden_size: int
+    lr: float
+    weight_decay: float
+    dropout: float
+    seed: int
+
+    @property
+    def hidden(self) -> tuple[int, int]:
+        return self.hidden_size, max(1, self.hidden_size // 2)
+
+
+@dataclass(frozen=True)
+class PopulationSettings:
+    """What every member shares."""
+
+    batch_size: int
+    optimizer: Optimizer = "adam"
+    max_epochs: int = 300
+    patience: int | None = 10
+    dropout_stream: DropoutStream | None = None  # None: exact on CPU, hashed on CUDA
+    cuda_graph: bool = True  # on CUDA, replay the population's step as a CUDA graph
+
+
+def _hash32(x: torch.Tensor) -> torch.Tensor:
+    """Chris Wellons' lowbias32 integer hash on int64 tensors holding 32-bit values. Products
+    may wrap past 2**63; the low 32 bits, all that is kept, are exact either way."""
+    x = x ^ (x >> 16)
+    x = (x * 0x7FEB352D) & _MASK32
+    x = x ^ (x >> 15)
+    x = (x * 0x846CA68B) & _MASK32
+    return x ^ (x >> 16)
+
+
+class _Stack:
+    """The members' parameters, gradients and optimizer state as flat ``(K, P)`` buffers."""
+
+    def __init__(self, widths: Sequence[int], k: int, device: torch.device, adam: bool) -> None:
+        self.widths = list(widths)
+        self.size = sum(a * b + b for a, b in zip(self.widths, self.widths[1:], strict=False))
+        self.params = torch.zeros(k, self.size, device=device)
+        self.grads = torch.zeros_like(self.params)
+        self.exp_avg = torch.zeros_like(self.params) if adam else None
+        self.exp_avg_sq = torch.zeros_like(self.params) if adam else None
+        self.refresh()
+
+    def _layers(self, flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        views, offset, k = [], 0, flat.shape[0]
+        for fan_in, fan_out in zip(self.widths, self.widths[1:], strict=False):
+            weight = flat[:, offset : offset + fan_in * fan_out].view(k, fan_in, fan_out)
+            offset += fan_in * fan_out
+            views.append((weight, flat[:, offset : offset + fan_out].view(k, 1, fan_out)))
+            offset += fan_out
+        return views
+
+    def refresh(self) -> None:
+        """(Re)build the per-layer views of the flat buffers."""
+        self.layers = self._layers(self.params)
+        self.grad_layers = self._layers(self.grads)
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only the members at ``rows`` (the others stopped)."""
+        for name in ("params", "grads", "exp_avg", "exp_avg_sq"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, value.index_select(0, rows))
+        self.refresh()
+
+
+class Population:
+    """K members trained in lockstep; see the module's docstring."""
+
+    def __init__(
+        self,
+        members: Sequence[Member],
+        n_features: int,
+        settings: PopulationSettings,
+        device: torch.device,
+    ) -> None:
+        if not members:
+            raise HarnessError("a population needs at least one member, but got none")
+        self.settings, self.device = settings, device
+        self.stream = settings.dropout_stream or ("hashed" if device.type == "cuda" else "exact")
+        if self.stream == "exact" and device.type != "cpu":
+            raise HarnessError(
+                "the exact dropout stream continues CPU generators: it needs "
+                f"device 'cpu', but got {device.type!r}; use 'hashed'"
+            )
+        widths = [n_features, max(m.hidden[0] for m in members),
+                  max(m.hidden[1] for m in members), 1]  # fmt: skip
+        self.stack = _Stack(widths, len(members), device, settings.optimizer != "sgd")
+        self.step_count = torch.zeros((), dtype=torch.int64, device=device)
+        self.members = list(members)
+        self.mask_generators: list[torch.Generator | None] = []
+        for k, member in enumerate(members):
+            # Each member starts from its solo run's initial weights: the same seed, the same
+            # model built on CPU and moved, as train() does.
+            torch.manual_seed(member.seed)
+            model = search_mlp(n_features, member.hidden_size, member.dropout)
+            linears = [m for m in model if isinstance(m, nn.Linear)]
+            with torch.no_grad():
+                for (weight, bias), linear in zip(self.stack.layers, linears, strict=True):
+                    weight[k, : linear.in_features, : linear.out_features] = linear.weight.t()
+                    bias[k, 0, : linear.out_features] = linear.bias
+            generator = None
+            if self.stream == "exact" and member.dropout > 0:
+                generator = torch.Generator()  # continues the CPU stream MLPStep would use
+                generator.set_state(torch.get_rng_state())
+            self.mask_generators.append(generator)
+        self._set_member_tensors()
+
+    def _set_member_tensors(self) -> None:
+        def column(values: list[float], dtype=torch.float32) -> torch.Tensor:
+            return torch.tensor(values, dtype=dtype, device=self.device).view(-1, 1)
+
+        members = self.members
+        self.lr = column([m.lr for m in members])
+        self.weight_decay = column([m.weight_decay for m in members])
+        self.drop_p = column([m.dropout for m in members]).unsqueeze(-1)  # (K, 1, 1)
+        self.drop_scale = 1.0 / (1.0 - self.drop_p)
+        self.any_dropout = any(m.dropout > 0 for m in members)
+        seeds = [_hash32(torch.tensor(m.seed & _MASK32)).item() for m in members]
+        self.seed_keys = column(seeds, torch.int64).view(-1)
+
+    def keep(self, indices: list[int]) -> None:
+        """Keep only the members at ``indices`` (positions in the current population)."""
+        rows = torch.tensor(indices, dtype=torch.long, device=self.device)
+        self.stack.keep(rows)
+        self.members = [self.members[i] for i in indices]
+        self.mask_generators = [self.mask_generators[i] for i in indices]
+        self._set_member_tensors()
+
+    # ------------------------------------------------------------------ the step
+
+    def _mask(self, layer: int, hidden: torch.Tensor) -> torch.Tensor | None:
+        """Inverted-dropout masks ``(K, b, H)`` for one hidden layer, or None without dropout."""
+        if not self.any_dropout:
+            return None
+        k, rows, units = hidden.shape
+        if self.stream == "exact":
+            mask = torch.ones_like(hidden)
+            for i, (member, generator) in enumerate(zip(self.members, self.mask_generators,
+                                                         strict=True)):  # fmt: skip
+                if generator is None:
+                    continue
+                width = member.hidden[layer]  # drawn at the member's own shape, as alone
+                draw = torch.rand((rows, width), generator=generator, device=hidden.device)
+                mask[i, :, :width] = draw.ge_(member.dropout).mul_(1.0 / (1.0 - member.dropout))
+            return mask
+        # Key per (member, step, layer), then per (row, unit): independent of K and position.
+        key = _hash32(self.seed_keys ^ (self.step_count & _MASK32))
+        key = _hash32(key ^ (0x9E3779B9 * (layer + 1) & _MASK32))
+        element = (torch.arange(rows, device=hidden.device).view(-1, 1) << _UNIT_BITS) \
+            + torch.arange(units, device=hidden.device)  # fmt: skip
+        bits = _hash32(key.view(k, 1, 1) ^ element)
+        uniform = (bits >> 8).to(hidden.dtype) * (1.0 / (1 << 24))  # 24 bits: exact in float32
+        return (uniform >= self.drop_p).to(hidden.dtype).mul_(self.drop_scale)
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        """Forward, hand-derived backward (as ``MLPStep``) and update of every member on its
+        batch ``(K, b, F)``; returns each member's mean loss ``(K,)``."""
+        with torch.no_grad():
+            self.step_count += 1
+            layers = self.stack.layers
+            inputs, masks = [xb], []
+            for index, (weight, bias) in enumerate(layers[:-1]):
+                hidden = torch.baddbmm(bias, inputs[-1], weight).relu_()
+                mask = self._mask(index, hidden)
+                if mask is not None:
+                    hidden.mul_(mask)
+                inputs.append(hidden)
+                masks.append(mask)
+            weight, bias = layers[-1]
+            logits = torch.baddbmm(bias, inputs[-1], weight)
+            losses = functional.binary_cross_entropy_with_logits(
+                logits, yb, reduction="none").mean(dim=(1, 2))  # fmt: skip
+            grad = torch.sigmoid(logits).sub_(yb).div_(yb.shape[1])
+            for index in range(len(layers) - 1, -1, -1):
+                grad_weight, grad_bias = self.stack.grad_layers[index]
+                grad_weight.copy_(torch.bmm(inputs[index].transpose(1, 2), grad))
+                grad_bias.copy_(grad.sum(dim=1, keepdim=True))
+                if index == 0:
+                    break
+                grad = torch.bmm(grad, layers[index][0].transpose(1, 2))
+                if masks[index - 1] is not None:
+                    grad.mul_(masks[index - 1])
+                grad = torch.ops.aten.threshold_backward(grad, inputs[index], 0)
+            self._update()
+        return losses
+
+    def _update(self) -> None:
+        """torch.optim's Adam / AdamW / SGD (no momentum) formulas on the flat buffers, with a
+        learning rate and a weight decay per member."""
+        params, grads, name = self.stack.params, self.stack.grads, self.settings.optimizer
+        if name == "sgd":
+            grads.addcmul_(params, self.weight_decay)
+            params.sub_(grads * self.lr)
+            return
+        if name == "adamw":
+            params.mul_(1 - self.lr * self.weight_decay)
+        else:
+            grads.addcmul_(params, self.weight_decay)
+        beta1, beta2 = ADAM_BETAS
+        step = self.step_count.to(params.dtype)
+        bias1, bias2 = 1 - beta1**step, 1 - beta2**step
+        self.stack.exp_avg.lerp_(grads, 1 - beta1)
+        self.stack.exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
+        denom = (self.stack.exp_avg_sq.sqrt() / bias2.sqrt()).add_(ADAM_EPS)
+        params.sub_(self.stack.exp_avg / denom * (self.lr / bias1))
+
+    @torch.no_grad()
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Evaluation-mode logits ``(K, n, 1)`` of every member on the same rows ``(n, F)``."""
+        hidden = x.expand(len(self.members), -1, -1)
+        layers = self.stack.layers
+        for weight, bias in layers[:-1]:
+            hidden = torch.baddbmm(bias, hidden, weight).relu_()
+        weight, bias = layers[-1]
+        return torch.baddbmm(bias, hidden, weight)
+
+    def member_model(self, row: torch.Tensor, member: Member, n_features: int) -> nn.Module:
+        """A solo model of ``member`` holding the (unpadded) weights of flat ``row``."""
+        model = search_mlp(n_features, member.hidden_size, member.dropout)
+        linears = [m for m in model if isinstance(m, nn.Linear)]
+        with torch.no_grad():
+            for (weight, bias), linear in zip(self.stack._layers(row.view(1, -1)), linears,
+                                              strict=True):  # fmt: skip
+                linear.weight.copy_(weight[0, : linear.in_features, : linear.out_features].t())
+                linear.bias.copy_(bias[0, 0, : linear.out_features])
+        return model.to(self.device)
+
+
+class _CapturedPopulationStep:
+    """The population's step for full batches captured once as a CUDA graph (as
+    ``train.CapturedStep`` does for one model); recaptured when members leave."""
+
+    WARMUP_STEPS = 3
+
+    def __init__(self, population: Population, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.population = population
+        self.x, self.y = xb.clone(), yb.clone()
+        self.loss_sum = torch.zeros(xb.shape[0], device=xb.device)
+        stack = population.stack
+        saved = [t.clone() for t in (stack.params, stack.exp_avg, stack.exp_avg_sq,
+                                     population.step_count) if t is not None]  # fmt: skip
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(self.WARMUP_STEPS):
+                population.step(self.x, self.y)
+        torch.cuda.current_stream().wait_stream(side)
+        live = [t for t in (stack.params, stack.exp_avg, stack.exp_avg_sq,
+                            population.step_count) if t is not None]  # fmt: skip
+        for target, value in zip(live, saved, strict=True):
+            target.copy_(value)  # the warm-up is undone: training starts where eager would
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
+            losses = population.step(self.x, self.y)
+            self.loss_sum.add_(losses * self.x.shape[1])
+
+    def __call__(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
+        self.x.copy_(xb)
+        self.y.copy_(yb)
+        self.graph.replay()
+
+
+@dataclass
+class _Track:
+    """One member's early-stopping bookkeeping."""
+
+    member: Member
+    history: list[dict[str, float]]
+    epoch_seconds: list[float]
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_row: torch.Tensor | None = None  # with patience: the weights of the best epoch
+    final_row: torch.Tensor | None = None  # without patience: the last epoch's weights
+    stale: int = 0
+    status: str = "running"  # then "ok", "diverged" or "pruned"
+    seconds: float = 0.0
+
+
+def train_population(
+    members: Sequence[Member],
+    splits: Splits,
+    settings: PopulationSettings,
+    *,
+    device: str = "auto",
+    resident: ResidentSplits | None = None,
+    on_epoch: PopulationHook | None = None,
+) -> list[TrainResult]:
+    """Train every member as ``train()`` would train it alone (same seeds, batches, early
+    stopping and scoring); one ``TrainResult`` per member, in order. ``status`` is ``ok``,
+    ``diverged`` or ``pruned``; ``seconds`` is the population's wall time until the member
+    stopped (it shared the device with the others all along)."""
+    torch_device = resolve_device(device)
+    data = resident or ResidentSplits(splits, torch_device)
+    n_features = splits.n_features
+    population = Population(members, n_features, settings, torch_device)
+    tracks = [_Track(m, [], []) for m in members]
+    active = list(range(len(members)))  # tracks[active[i]] is population row i
+    shufflers = [torch.Generator().manual_seed(m.seed) for m in members]
+    y_valid_int = data.y_valid.long().view(-1)
+    both = data.y_valid_np.min() != data.y_valid_np.max()
+    n, size = data.x_train.shape[0], settings.batch_size
+    graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
+    captured: _CapturedPopulationStep | None = None
+    started = epoch_started = time.perf_counter()
+    for epoch in range(1, settings.max_epochs + 1):
+        order = torch.stack([torch.randperm(n, generator=shufflers[t]) for t in active])
+        order = order.to(torch_device)
+        x_epoch, y_epoch = data.x_train[order], data.y_train[order]  # (K, n, F), (K, n, 1)
+        if graph_wanted and captured is None and n >= size:
+            captured = _CapturedPopulationStep(population, x_epoch[:, :size], y_epoch[:, :size])
+        loss_sum = torch.zeros(len(active), device=torch_device)
+        if captured is not None:
+            captured.loss_sum.zero_()
+        rows = 0
+        for start in range(0, n, size):
+            stop = min(start + size, n)
+            if stop - start == 1 and start > 0 and size > 1:
+                continue  # as train(): a lone ragged last row is skipped
+            xb, yb = x_epoch[:, start:stop], y_epoch[:, start:stop]
+            if captured is not None and stop - start == size:
+                captured(xb, yb)
+            else:
+                loss_sum += population.step(xb, yb) * (stop - start)
+            rows += stop - start
+        if captured is not None:
+            loss_sum += captured.loss_sum
+        val_logits = population.logits(data.x_valid)
+        val_loss = functional.binary_cross_entropy_with_logits(
+            val_logits, data.y_valid.expand_as(val_logits), reduction="none"
+        ).mean(dim=(1, 2))
+        if both:
+            val_auroc = batched_auroc(y_valid_int, torch.sigmoid(val_logits).squeeze(-1))
+        else:
+            val_auroc = torch.full_like(val_loss, math.nan)
+        numbers = torch.stack([loss_sum / rows, val_loss, val_auroc]).cpu().tolist()
+        now = time.perf_counter()
+        leaving = []
+        for row, index in enumerate(active):
+            track = tracks[index]
+            train_loss, loss, auroc = (numbers[0][row], numbers[1][row], numbers[2][row])
+            if not (math.isfinite(train_loss) and math.isfinite(loss)):
+                track.history.append({"epoch": epoch, "train_loss": train_loss,
+                                      "val_loss": loss, "val_auroc": math.nan})  # fmt: skip
+                track.status = "diverged"
+                leaving.append(row)
+                continue
+            record = {"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
+                      "val_auroc": auroc}  # fmt: skip
+            track.history.append(record)
+            track.epoch_seconds.append(now - epoch_started)
+            if settings.patience is None or loss < track.best_loss:
+                track.best_loss, track.best_epoch, track.stale = loss, epoch, 0
+                if settings.patience is not None:
+                    track.best_row = population.stack.params[row].clone()
+            else:
+                track.stale += 1
+            if on_epoch is not None and on_epoch(index, epoch, record):
+                track.status = "pruned"
+                leaving.append(row)
+            elif settings.patience is not None and track.stale >= settings.patience:
+                track.status = "ok"
+                leaving.append(row)
+        epoch_started = now
+        for row in leaving:
+            tracks[active[row]].seconds = now - started
+        if len(leaving) == len(active):
+            active = []
+            break
+        if leaving:
+            staying = [row for row in range(len(active)) if row not in leaving]
+            population.keep(staying)
+            active = [active[row] for row in staying]
+            captured = None  # shapes changed: recapture on the next epoch
+    for row, index in enumerate(active):  # trained all epochs
+        tracks[index].status = "ok"
+        tracks[index].seconds = time.perf_counter() - started
+        tracks[index].final_row = population.stack.params[row].clone()
+    del captured
+    return [_result(track, population, data, n_features, str(torch_device)) for track in tracks]
+
+
+def _result(track: _Track, population: Population, data: ResidentSplits, n_features: int,
+            device: str) -> TrainResult:  # fmt: skip
+    result = TrainResult(
+        "ok" if track.status == "ok" else track.status,  # type: ignore[arg-type]
+        len(track.history), track.best_epoch, track.seconds, device, track.member.seed,
+        track.history, track.epoch_seconds,
+    )  # fmt: skip
+    if track.status != "ok":
+        return result
+    row = track.best_row if track.best_row is not None else track.final_row
+    model = population.member_model(row, track.member, n_features)
+    criterion = nn.BCEWithLogitsLoss()
+    result.valid, result.test = evaluate_splits(model, data, criterion)
+    result.model = model
+    return result
