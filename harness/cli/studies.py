@@ -129,6 +129,11 @@ class Compare(Command):
                                  f"(default: {defaults.reference_seeds})")  # fmt: skip
         parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
                             help=RUNS_DIR_HELP)  # fmt: skip
+        parser.add_argument("--per-study", type=positive_int, default=1, metavar="N",
+                            help="trials of one study in flight at once; every study runs at "
+                                 "once on the pool. 1 (default): a study's trials run in "
+                                 "order, so its results do not depend on the number of "
+                                 "workers (TPE sees every earlier trial)")  # fmt: skip
         parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
                             help="device of the local executor and the lab models (default: "
                                  "auto)")  # fmt: skip
@@ -140,6 +145,7 @@ class Compare(Command):
             STUDY_TEMPLATE,
             trials=args.trials,
             space_path=args.space or StudyConfig.space_path,
+            concurrency=args.per_study,
             **study_settings(args),
         )
         config = CompareConfig(
@@ -182,6 +188,11 @@ class Run(Command):
                                  f"{lab.bench_seeds}; smoke {smoke.bench_seeds})")  # fmt: skip
         parser.add_argument("--out", metavar="FILE", default=None,
                             help="report file (default: reports/NAME.md)")  # fmt: skip
+        parser.add_argument("--per-study", type=positive_int, default=1, metavar="N",
+                            help="trials of one study in flight at once; every study runs at "
+                                 "once on the pool. 1 (default): a study's trials run in "
+                                 "order, so its results do not depend on the number of "
+                                 "workers (TPE sees every earlier trial)")  # fmt: skip
         parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
                             help="device of the fixed models and retraining (default: "
                                  "auto)")  # fmt: skip
@@ -202,6 +213,7 @@ class Run(Command):
             STUDY_TEMPLATE,
             trials=args.trials or preset.trials,
             space_path=args.space or preset.space,
+            concurrency=args.per_study,
             **study_settings(args),
         )
         config = CompareConfig(

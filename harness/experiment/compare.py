@@ -18,47 +18,22 @@ import optuna
 from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.config import CompareConfig
-from harness.experiment.retrain import retrain_best
+from harness.experiment.retrain import RetrainCache, retrain_source
 from harness.experiment.runs import find_run_studies, run_dir
-from harness.search.config import StudyConfig
+from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
 
 
-class _Workers:
-    """One pool of workers for all of a run's studies and retraining, started on first use
-    (a finished run starts none)."""
-
-    def __init__(self, config: StudyConfig, space: Any) -> None:
-        self.config, self.space, self.pool = config, space, None
-
-    def get(self) -> Any:
-        from harness.search.workers import LocalPool, RayPool
-
-        if self.pool is None:
-            config, space = self.config, self.space
-            if config.executor == "local":
-                self.pool = LocalPool(space.text, space.source, config.device, _never_stop)
-            else:
-                self.pool = RayPool(space.text, space.source, _never_stop, config.cpu_workers,
-                                    config.gpu_workers, config.address)  # fmt: skip
-        return self.pool
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool = None
-
-
-def _never_stop(number: int, epoch: int, value: float) -> bool:
-    return False
-
-
 def run_compare(config: CompareConfig, log: Any = print) -> Path:
-    """Run (or resume) every study, retrain each best, fit the references; return the run dir."""
+    """Run (or resume) every study, retrain each best, fit the references; return the run dir.
+
+    Every study of every repeat runs at once on one pool, each with ``config.study.concurrency``
+    trials in flight (default 1: a study's trials run in order, so its results are the same for
+    any number of workers); a free worker takes the next trial of the study furthest behind, and
+    a study's retraining enters the queue as soon as the study is done."""
     from harness.search.spaces import load_space
     from harness.search.storage import DEFAULT_STORAGE, open_storage
-    from harness.search.study import run_study
 
     url = config.study.storage or DEFAULT_STORAGE
     space = load_space(config.study.space_path)
@@ -70,23 +45,10 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     except OSError as err:
         raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
     storage = open_storage(url)
-    workers = _Workers(config.study, space)
-    try:
-        for repeat in range(config.repeats):
-            for sampler in config.samplers:
-                study = config.study_for(sampler, repeat)
-                if _complete_count(storage, study.name) >= study.trials:
-                    log(f"{study.name}: {study.trials} trials already complete, skipped")
-                    continue
-                run_study(study, pool=workers.get())
-        studies = [s for s in find_run_studies(storage, config.run, url)
-                   if s.sampler in config.samplers and s.repeat < config.repeats]  # fmt: skip
-        log(f"retraining each best configuration with {config.retrain_seeds} seeds (cached "
-            f"in {directory / 'retrain.json'})")  # fmt: skip
-        retrain_best(studies, config.retrain_seeds, directory / "retrain.json", workers.get,
-                     config.study.device)  # fmt: skip
-    finally:
-        workers.close()
+    usage = _run_studies(config, space, storage, url, directory, log)
+    if usage is not None:
+        log(usage.line())
+        _record_usage(directory, usage)
     if config.bench_seeds:
         log(f"training the lab's fixed models with {config.bench_seeds} seed(s)")
         ensure_bench(directory / "bench.json", config.bench_seeds, config.study.device)
@@ -95,6 +57,83 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
         ensure_reference(directory / "reference.json", _space_splits(space),
                          list(range(config.reference_seeds)))  # fmt: skip
     return directory
+
+
+def _run_studies(config: CompareConfig, space: Any, storage: Any, url: str, directory: Path,
+                 log: Any) -> Usage | None:  # fmt: skip
+    """Every study and its retraining on one scheduler; None when nothing was left to run."""
+    import time
+
+    from harness.search.interrupts import interrupt_between_calls
+    from harness.search.progress import StudyProgress
+    from harness.search.scheduler import Scheduler
+    from harness.search.study import StudySource, make_pool, open_study, show_progress
+
+    cache = RetrainCache(directory / "retrain.json")
+    studies, retraining = [], []
+    for repeat in range(config.repeats):
+        for sampler in config.samplers:
+            study = config.study_for(sampler, repeat)
+            if _complete_count(storage, study.name) >= study.trials:
+                log(f"{study.name}: {study.trials} trials already complete, skipped")
+                retraining.append(study.name)
+            else:
+                studies.append(study)
+
+    def retrain_for(name: str) -> list[Any]:
+        found = [s for s in find_run_studies(storage, config.run, url) if s.name == name]
+        source = retrain_source(found[0], config.retrain_seeds, cache) if found else None
+        return [] if source is None else [source]
+
+    pending = [source for name in retraining for source in retrain_for(name)]
+    if not studies and not pending:
+        return None
+    log(f"{len(studies)} studies to run at once, each best retrained with "
+        f"{config.retrain_seeds} seeds as soon as its study is done (cached in "
+        f"{directory / 'retrain.json'})")  # fmt: skip
+    progress = StudyProgress(config.study.show_progress)
+    pool = None
+    try:
+        with interrupt_between_calls(enabled=config.study.executor == "ray") as check:
+            drivers = [open_study(study) for study in studies]
+            tasks = {d.config.name: progress.track(d.config.name, d.config.trials, d.complete)
+                     for d in drivers}  # fmt: skip
+            pool = make_pool(config.study, space)
+            limit = config.study.concurrency or pool.slots
+
+            def on_done(source: Any) -> list[Any]:
+                if isinstance(source, StudySource):
+                    progress.log(f"{source.name}: done, best {source.best}")
+                    return retrain_for(source.name)
+                return []
+
+            scheduler = Scheduler(
+                pool,
+                on_done=on_done,
+                check_interrupt=check,
+                on_tick=show_progress(progress, tasks, time.monotonic()),
+            )
+            for driver in drivers:
+                scheduler.add(StudySource(driver, limit))
+            for source in pending:
+                scheduler.add(source)
+            return scheduler.run()
+    finally:
+        progress.close()
+        if pool is not None:
+            pool.close()
+
+
+def _record_usage(directory: Path, usage: Usage) -> None:
+    """The pool's utilization and wall time of this session, appended to ``pool.json``."""
+    import json
+
+    path = directory / "pool.json"
+    try:
+        sessions = json.loads(path.read_text()) if path.is_file() else []
+    except (OSError, ValueError):
+        sessions = []
+    path.write_text(json.dumps([*sessions, usage.as_dict()], indent=2) + "\n")
 
 
 def _space_splits(space: Any) -> Any:

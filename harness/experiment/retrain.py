@@ -8,7 +8,6 @@ gives the number to report; results are cached in ``runs/RUN/retrain.json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from optuna.trial import FrozenTrial
 
 from harness.experiment.runs import RunStudy, read_records
 from harness.numbers import json_safe
+from harness.search.workers import Outcome, TrialJob
 
 # Retraining seeds start far above any search seed (harness.search.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
@@ -49,66 +49,92 @@ def cached_retrain(document: dict[str, Any], name: str, trial: int, k: int) -> d
     return None
 
 
-def retrain_best(
-    studies: list[RunStudy],
-    k: int,
-    path: Path,
-    pool: Callable[[], Any] | None = None,
-    device: str = "auto",
-) -> dict[str, Any]:
-    """Retrain each study's best configuration with seeds RETRAIN_SEED_BASE + 0..k-1.
+class RetrainCache:
+    """The retrain document of a run, written whole after each study's retraining finishes
+    (so an interrupted run keeps every finished one, and resumes the rest)."""
 
-    Results are cached in ``path`` (written after each study), so an interrupted retrain
-    resumes and a finished one trains nothing. ``pool`` returns a harness.search.workers pool whose
-    space is the studies' space (called only when there is something to train); without it,
-    configurations train one after another in this process on ``device``.
-    """
-    from harness.search.workers import TrialJob
+    def __init__(self, path: Path) -> None:
+        self.path, self.document = path, read_retrain(path)
 
-    document = read_retrain(path)
+    def has(self, name: str, trial: int, k: int) -> bool:
+        return cached_retrain(self.document, name, trial, k) is not None
+
+    def save(self, record: dict[str, Any]) -> None:
+        others = [r for r in self.document["records"] if r.get("study") != record["study"]]
+        self.document["records"] = [*others, record]
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.write_text(json.dumps(json_safe(self.document), indent=2) + "\n")
+
+
+class RetrainSource:
+    """A study's best configuration retrained with seeds RETRAIN_SEED_BASE + 0..k-1, as a
+    source of the scheduler (``harness.search.scheduler``); never pruned; a job whose worker
+    died is tried once more. When all seeds are back, the record goes to the cache."""
+
+    def __init__(self, run_study: RunStudy, trial: FrozenTrial, k: int, cache: RetrainCache):
+        self.name = f"{run_study.name}/retrain"
+        self.run_study, self.trial, self.k, self.cache = run_study, trial, k, cache
+        self.limit = k
+        self.params = retrain_params(run_study, trial)
+        self.queue = [TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc")
+                      for i in range(k)]  # fmt: skip
+        self.records: dict[int, dict[str, Any]] = {}
+        self.retried: set[int] = set()
+
+    def fraction_done(self) -> float:
+        return len(self.records) / self.k
+
+    def done(self) -> bool:
+        return len(self.records) == self.k
+
+    def next_job(self) -> TrialJob | None:
+        return self.queue.pop(0) if self.queue else None
+
+    def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
+        return False
+
+    def interrupted(self, job: TrialJob) -> None:
+        pass  # nothing is cached until every seed is back
+
+    def tell(self, outcome: Outcome) -> None:
+        number = outcome.job.number
+        if outcome.lost is not None and number not in self.retried:
+            self.retried.add(number)
+            self.queue.append(outcome.job)
+            return
+        self.records[number] = outcome.record or {"status": "failed",
+                                                  "fail_reason": outcome.lost}  # fmt: skip
+        if self.done():
+            results = [{"seed": RETRAIN_SEED_BASE + i,
+                        **{key: self.records[i].get(key) for key in RETRAIN_KEYS[1:]}}
+                       for i in range(self.k)]  # fmt: skip
+            run_study, trial = self.run_study, self.trial
+            self.cache.save({
+                "study": run_study.name, "sampler": run_study.sampler, "repeat": run_study.repeat,
+                "trial": trial.number, "value": trial.value, "params": self.params,
+                "results": results,
+            })  # fmt: skip
+
+
+def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainSource | None:
+    """The retraining still to do for a study's best trial; None when it has no complete
+    trial or its results are cached."""
+    trial = run_study.best_trial()
+    if trial is None or cache.has(run_study.name, trial.number, k):
+        return None
+    return RetrainSource(run_study, trial, k, cache)
+
+
+def retrain_best(studies: list[RunStudy], k: int, path: Path, pool: Any) -> dict[str, Any]:
+    """Retrain each study's best configuration with K seeds over ``pool`` (cached in
+    ``path``, written after each study): the document of every study's results."""
+    from harness.search.scheduler import Scheduler
+
+    cache = RetrainCache(path)
+    scheduler = Scheduler(pool)
     for run_study in studies:
-        trial = run_study.best_trial()
-        if trial is None or cached_retrain(document, run_study.name, trial.number, k):
-            continue
-        params = retrain_params(run_study, trial)
-        seeds = [RETRAIN_SEED_BASE + i for i in range(k)]
-        jobs = [TrialJob(i, params, seed, "val_auroc") for i, seed in enumerate(seeds)]
-        results = _run_jobs(jobs, pool() if pool else None, run_study, device)
-        document["records"] = [r for r in document["records"] if r.get("study") != run_study.name]
-        document["records"].append({
-            "study": run_study.name, "sampler": run_study.sampler, "repeat": run_study.repeat,
-            "trial": trial.number, "value": trial.value, "params": params, "results": results,
-        })  # fmt: skip
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(json_safe(document), indent=2) + "\n")
-    return document
-
-
-def _run_jobs(jobs: list, pool: Any | None, run_study: RunStudy, device: str) -> list[dict]:
-    records: dict[int, dict[str, Any]] = {}
-    if pool is None:
-        from harness.search.workers import TrialRunner
-
-        space = run_study.study.user_attrs.get("space", "")
-        runner = TrialRunner(space, run_study.name, device, threads=None)
-        for job in jobs:
-            records[job.number] = runner.run(job, None)
-    else:
-        pool.hook = lambda number, epoch, value: False  # retraining is never pruned
-        queue, retried = list(jobs), set()
-        while queue or pool.running():
-            while queue and pool.free_slots():
-                pool.submit(queue.pop(0))
-            for outcome in pool.wait(timeout=0.5):
-                number = outcome.job.number
-                if outcome.lost is not None and number not in retried:
-                    retried.add(number)  # a worker died: try once more
-                    queue.append(outcome.job)
-                    continue
-                records[number] = outcome.record or {"status": "failed",
-                                                     "fail_reason": outcome.lost}  # fmt: skip
-    out = []
-    for job in jobs:
-        record = records[job.number]
-        out.append({"seed": job.seed, **{key: record.get(key) for key in RETRAIN_KEYS[1:]}})
-    return out
+        source = retrain_source(run_study, k, cache)
+        if source is not None:
+            scheduler.add(source)
+    scheduler.run()
+    return cache.document

@@ -80,6 +80,9 @@ class StudyConfig:
     address: str | None = None
     show_progress: bool = True
     device: Device = "auto"  # for the local executor; Ray workers choose by their kind
+    # Trials of this study in flight at once; None: as many as there are workers. 1 makes a
+    # seeded study's trials the same for any pool (TPE sees every earlier result).
+    concurrency: int | None = None
 
     def __post_init__(self) -> None:
         rules = [
@@ -90,6 +93,8 @@ class StudyConfig:
             (self.executor in EXECUTORS, f"executor must be one of {list(EXECUTORS)}",
              self.executor),
             (self.trials >= 1, "trials >= 1 must hold", self.trials),
+            (self.concurrency is None or self.concurrency >= 1,
+             "concurrency >= 1 must hold", self.concurrency),
             (bool(self.name.strip()), "a study name must not be empty", self.name),
         ]  # fmt: skip
         for ok, rule, value in rules:

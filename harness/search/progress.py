@@ -1,4 +1,4 @@
-"""A live view of a running study: trials done / total, best value, what each worker runs."""
+"""A live view of running studies: per study, trials done / total, best value, what runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -14,14 +15,14 @@ from rich.progress import (
 
 
 class StudyProgress:
-    """Rendered on stderr so stdout stays clean for results."""
+    """One bar per study, rendered on stderr so stdout stays clean for results. Without a
+    terminal (a log file, CI) a live bar shows nothing: a line is printed per finished trial."""
 
-    def __init__(self, name: str, target: int, done: int, enabled: bool = True) -> None:
+    def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self.console = Console(stderr=True)
-        # Without a terminal (a log file, CI) a live bar shows nothing: print a line per trial.
         self.plain = enabled and not self.console.is_terminal
-        self.last_logged = done
+        self.last_logged: dict[TaskID, int] = {}
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("trials · best {task.fields[best]}"), TimeElapsedColumn(),
@@ -29,32 +30,32 @@ class StudyProgress:
             TextColumn("{task.fields[running]}"),
             console=self.console, disable=not enabled or self.plain,
         )  # fmt: skip
-        self.task = self.progress.add_task(name, total=target, completed=done, best="-",
-                                           running="")  # fmt: skip
         self.progress.start()
 
-    def message(self, text: str) -> None:
-        self.progress.update(self.task, running=text)
+    def track(self, name: str, target: int, done: int) -> TaskID:
+        task = self.progress.add_task(name, total=target, completed=done, best="-", running="")
+        self.last_logged[task] = done
+        return task
 
-    def update(self, complete: int, best: float | None, running: dict[str, int],
+    def message(self, task: TaskID, text: str) -> None:
+        self.progress.update(task, running=text)
+
+    def log(self, text: str) -> None:
+        if self.enabled:
+            self.console.print(text, markup=False, highlight=False)
+
+    def update(self, task: TaskID, complete: int, best: float | None, running: list[str],
                elapsed: float) -> None:  # fmt: skip
-        if self.plain and complete != self.last_logged:
-            self.last_logged = complete
-            best_text = "-" if best is None else f"{best:.4f}"
-            self.console.print(
-                f"{self.progress.tasks[0].description}: {complete}/"
-                f"{self.progress.tasks[0].total} trials finished, best "
-                f"{best_text}, {elapsed:.0f} s",
-                markup=False,
-                highlight=False,
-            )
-        busy = ", ".join(f"{worker}→#{number}" for worker, number in sorted(running.items()))
-        self.progress.update(
-            self.task,
-            completed=complete,
-            best="-" if best is None else f"{best:.4f}",
-            running=f"running: {busy}" if busy else "",
-        )
+        """``running``: what runs for this study now, e.g. ``["cpu-0→#3"]``."""
+        best_text = "-" if best is None else f"{best:.4f}"
+        if self.plain and complete != self.last_logged[task]:
+            self.last_logged[task] = complete
+            state = self.progress._tasks[task]
+            self.log(f"{state.description}: {complete}/{state.total} trials finished, best "
+                     f"{best_text}, {elapsed:.0f} s")  # fmt: skip
+        busy = ", ".join(sorted(running))
+        self.progress.update(task, completed=complete, best=best_text,
+                             running=f"running: {busy}" if busy else "")  # fmt: skip
 
     def close(self) -> None:
         self.progress.stop()

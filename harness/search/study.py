@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
@@ -24,9 +24,14 @@ from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
+from harness.search.progress import StudyProgress
+from harness.search.scheduler import Scheduler
 from harness.search.spaces import SearchSpace, load_space
 from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
 TEST_ATTRS = ("test_auroc", "test_f1", "test_precision", "test_recall")
@@ -122,6 +127,8 @@ class Driver:
             return
         record = outcome.record or {}
         trial.set_user_attr("host", record.get("host", outcome.host))
+        if record.get("node"):
+            trial.set_user_attr("ray_node", record["node"])  # the Ray node it trained on
         for key in ("epochs", "best_epoch", "seconds", "seconds_per_epoch", "device",
                     "val_loss", "val_auroc", "threshold", *TEST_ATTRS):  # fmt: skip
             if key in record and _finite_or_str(record[key]):
@@ -249,69 +256,115 @@ def _recover_stale(driver: Driver) -> None:
 # ---------------------------------------------------------------- the loop
 
 
-def make_pool(config: StudyConfig, driver: Driver) -> LocalPool | RayPool:
-    space = driver.space
+def make_pool(config: StudyConfig, space: SearchSpace) -> LocalPool | RayPool:
+    """The workers of ``config.executor`` for ``space`` (their epoch hook is set by the
+    scheduler)."""
     if config.executor == "local":
-        return LocalPool(space.text, space.source, config.device, driver.on_epoch)
-    return RayPool(space.text, space.source, driver.on_epoch, config.cpu_workers,
+        return LocalPool(space.text, space.source, config.device, _stop_nothing)
+    return RayPool(space.text, space.source, _stop_nothing, config.cpu_workers,
                    config.gpu_workers, config.address)  # fmt: skip
+
+
+def _stop_nothing(token: str, epoch: int, value: float) -> bool:
+    return False
+
+
+class StudySource:
+    """A study as a source of the scheduler: asks trials until its target has finished, at
+    most ``limit`` in flight; tells each outcome; reports each epoch (pruning)."""
+
+    def __init__(self, driver: Driver, limit: int) -> None:
+        self.driver, self.limit = driver, limit
+        self.name = driver.config.name
+        self.target = driver.config.trials
+        self.finished = driver.complete  # kept here: the storage is asked once per outcome
+        self.best = _best(driver.study)
+
+    def fraction_done(self) -> float:
+        return self.finished / self.target
+
+    def done(self) -> bool:
+        return self.finished >= self.target
+
+    def next_job(self) -> TrialJob | None:
+        if self.finished + len(self.driver.asked) >= self.target:
+            return None
+        return self.driver.ask()
+
+    def tell(self, outcome: Outcome) -> None:
+        self.driver.tell(outcome)
+        self.finished, self.best = self.driver.complete, _best(self.driver.study)
+        if self.driver.failures > self.target:
+            raise HarnessError(
+                f"{self.driver.failures} trials of {self.name} failed in this session (more "
+                f"than the {self.target} asked for); stopping. See each trial's fail_reason "
+                "in the storage"
+            )
+
+    def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
+        return self.driver.on_epoch(job.number, epoch, value)
+
+    def interrupted(self, job: TrialJob) -> None:
+        trial = self.driver.asked.pop(job.number, None)
+        if trial is not None:
+            self.driver.fail(trial, "interrupted (Ctrl-C)", retry=True)
+
+
+def show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
+                  started: float) -> Callable[[Scheduler], None]:  # fmt: skip
+    """An ``on_tick`` for the scheduler: each study's bar, with what its workers run."""
+
+    def tick(scheduler: Scheduler) -> None:
+        running: dict[str, list[str]] = {}
+        for worker, job in scheduler.pool.running().items():
+            item = scheduler.in_flight.get(job.token)
+            if item is not None:
+                running.setdefault(item.source.name, []).append(f"{worker}→#{job.number}")
+        for source in scheduler.sources:
+            if isinstance(source, StudySource) and source.name in tasks:
+                progress.update(
+                    tasks[source.name],
+                    source.finished,
+                    source.best,
+                    running.get(source.name, []),
+                    time.monotonic() - started,
+                )
+
+    return tick
 
 
 def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> optuna.Study:
     """Run trials until ``config.trials`` have finished (COMPLETE or PRUNED); resumable.
 
-    ``pool`` lets a caller reuse one set of workers for several studies (their space must be
-    the same); otherwise one is started here and shut down at the end.
+    ``pool`` lets a caller reuse one set of workers; otherwise one is started here and shut
+    down at the end. The study keeps ``config.concurrency`` trials in flight (default: every
+    worker busy).
     """
-    from harness.search.progress import StudyProgress
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     driver = open_study(config)
     if driver.complete >= config.trials:
         return driver.study
     owns_pool = pool is None
-    progress = StudyProgress(config.name, config.trials, driver.complete, config.show_progress)
+    progress = StudyProgress(config.show_progress)
+    task = progress.track(config.name, config.trials, driver.complete)
     uses_ray = isinstance(pool, RayPool) if pool is not None else config.executor == "ray"
     try:
         with interrupt_between_calls(enabled=uses_ray) as check_interrupt:
             if pool is None:
-                progress.message("starting workers…")
-                pool = make_pool(config, driver)
-            else:
-                pool.hook = driver.on_epoch
-            _loop(driver, pool, progress, check_interrupt)
-    except KeyboardInterrupt:
-        if pool is not None:
-            for job in pool.stop_all():
-                trial = driver.asked.pop(job.number, None)
-                if trial is not None:
-                    driver.fail(trial, "interrupted (Ctrl-C)", retry=True)
-        raise
+                progress.message(task, "starting workers…")
+                pool = make_pool(config, driver.space)
+            source = StudySource(driver, config.concurrency or pool.slots)
+            scheduler = Scheduler(pool, on_tick=show_progress(progress, {config.name: task},
+                                                              time.monotonic()),
+                                  check_interrupt=check_interrupt)  # fmt: skip
+            scheduler.add(source)
+            usage = scheduler.run()
+            driver.study.set_user_attr("pool_usage", usage.as_dict())
     finally:
         progress.close()
         if owns_pool and pool is not None:
             pool.close()
     return driver.study
-
-
-def _loop(
-    driver: Driver, pool: LocalPool | RayPool, progress, check_interrupt: Callable[[], None]
-) -> None:
-    target = driver.config.trials
-    started = time.monotonic()
-    while driver.complete < target:
-        check_interrupt()
-        while pool.free_slots() and driver.complete + len(driver.asked) < target:
-            pool.submit(driver.ask())
-        for outcome in pool.wait(timeout=0.5):
-            driver.tell(outcome)
-        if driver.failures > target:
-            raise HarnessError(
-                f"{driver.failures} trials failed in this session (more than the {target} asked "
-                "for); stopping. See each trial's fail_reason in the storage"
-            )
-        progress.update(driver.complete, _best(driver.study), pool.running(),
-                        time.monotonic() - started)  # fmt: skip
 
 
 def _best(study: optuna.Study) -> float | None:

@@ -3,7 +3,10 @@
 A worker (``TrialRunner``) loads the data once, keeps it resident on its device (the GPU for a
 GPU worker) and runs one trial at a time; it never opens the Optuna storage. Each epoch's
 objective value is handed to an ``epoch_hook`` owned by the driver, which reports it to the
-storage and answers whether to stop (pruning). ``LocalPool`` runs trials in this process;
+storage and answers whether to stop (pruning). Every job carries a token unique to its
+submission; epoch values and stop requests name the token, and a worker ignores a stop for a
+job it is not running (a late prune must not hit the next job that reuses a trial number).
+``LocalPool`` runs trials in this process;
 ``RayPool`` runs them on Ray actors (CPU and GPU workers in one pool) and replaces a worker
 whose process dies, reporting its trial as lost so the driver can retry it.
 """
@@ -20,8 +23,8 @@ from typing import Any
 
 from harness.errors import HarnessError, first_line
 
-# epoch_hook(trial_number, epoch, value) -> True to stop the trial (pruned)
-EpochHook = Callable[[int, int, float], bool]
+# epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
+EpochHook = Callable[[str, int, float], bool]
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class TrialJob:
     params: dict[str, Any]
     seed: int
     objective: str  # the per-epoch value reported: "val_auroc" or "val_loss"
+    token: str = ""  # unique per submission (the scheduler sets it); stops name it
 
 
 @dataclass
@@ -72,11 +76,14 @@ class TrialRunner:
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         self.resident = ResidentSplits(splits, resolve_device(self.device))
         self._lock = threading.Lock()
-        self._pending: list[tuple[int, int, float]] = []  # (trial, epoch, value) not yet polled
-        self._stop: set[int] = set()
+        self._pending: list[tuple[str, int, float]] = []  # (token, epoch, value) not yet polled
+        self._running: str | None = None  # the token of the job being trained
+        self._stop_requested = False
+        self.node = _ray_node_id()
 
     def describe(self) -> dict[str, Any]:
-        return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device}
+        return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device,
+                "node": self.node}  # fmt: skip
 
     def run(self, job: TrialJob, hook: EpochHook | None = None) -> dict[str, Any]:
         from harness.search.task import run_trial
@@ -84,15 +91,17 @@ class TrialRunner:
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
             value = record[job.objective]
             if hook is not None:
-                if hook(job.number, epoch, value):
+                if hook(job.token, epoch, value):
                     raise TrialStopped
                 return
             with self._lock:
-                self._pending.append((job.number, epoch, value))
-                if job.number in self._stop:
+                self._pending.append((job.token, epoch, value))
+                if self._stop_requested:
                     raise TrialStopped
 
         started = time.perf_counter()
+        with self._lock:
+            self._running, self._stop_requested = job.token, False
         try:
             record = run_trial(job.params, self.splits, seed=job.seed, device=self.device,
                                fixed=self.space.fixed, on_epoch=on_epoch,
@@ -101,19 +110,27 @@ class TrialRunner:
             record = {"status": "pruned", "seconds": time.perf_counter() - started}
         finally:
             with self._lock:
-                self._stop.discard(job.number)
+                self._running, self._stop_requested = None, False
         record["host"] = socket.gethostname()
+        if self.node is not None:
+            record["node"] = self.node
         return record
 
-    def poll(self) -> list[tuple[int, int, float]]:
+    def poll(self) -> list[tuple[str, int, float]]:
         """Epoch values reported since the last poll (called concurrently with ``run``)."""
         with self._lock:
             pending, self._pending = self._pending, []
         return pending
 
-    def stop(self, number: int) -> None:
+    def stop(self, token: str) -> bool:
+        """Ask the job ``token`` to stop at its next epoch; a stop for a job this worker is
+        not running (it ended before the request arrived) is ignored. Returns whether it
+        applied."""
         with self._lock:
-            self._stop.add(number)
+            if token != self._running:
+                return False
+            self._stop_requested = True
+            return True
 
 
 class LocalPool:
@@ -129,8 +146,8 @@ class LocalPool:
     def free_slots(self) -> int:
         return self.slots - len(self._queue)
 
-    def running(self) -> dict[str, int]:
-        return {self.names[0]: self._queue[0].number} if self._queue else {}
+    def running(self) -> dict[str, TrialJob]:
+        return {self.names[0]: self._queue[0]} if self._queue else {}
 
     def submit(self, job: TrialJob) -> None:
         self._queue.append(job)
@@ -234,8 +251,8 @@ class RayPool:
     def free_slots(self) -> int:
         return len(self.idle)
 
-    def running(self) -> dict[str, int]:
-        return {worker: job.number for worker, job in self.busy.values()}
+    def running(self) -> dict[str, TrialJob]:
+        return {worker: job for worker, job in self.busy.values()}
 
     def submit(self, job: TrialJob) -> None:
         worker = self.idle.pop(0)
@@ -249,9 +266,9 @@ class RayPool:
                 events = self.ray.get(ref, timeout=30)
             except Exception:
                 continue
-            for number, epoch, value in events:
-                if self.hook(number, epoch, value):
-                    self.actors[worker].stop.remote(number)
+            for token, epoch, value in events:
+                if self.hook(token, epoch, value):
+                    self.actors[worker].stop.remote(token)
 
     def wait(self, timeout: float) -> list[Outcome]:
         if not self.busy:
@@ -283,7 +300,7 @@ class RayPool:
     def stop_all(self) -> list[TrialJob]:
         jobs = [job for _, job in self.busy.values()]
         for worker, job in self.busy.values():
-            self.actors[worker].stop.remote(job.number)
+            self.actors[worker].stop.remote(job.token)
         self.busy.clear()
         return jobs
 
@@ -296,6 +313,17 @@ class RayPool:
             self.ray.kill(actor)
         if self.owns_ray:
             self.ray.shutdown()
+
+
+def _ray_node_id() -> str | None:
+    """The Ray node this process runs on (a worker records it with each trial), or None
+    outside Ray."""
+    try:
+        import ray
+
+        return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+    except Exception:  # no Ray installed, or a context without a node
+        return None
 
 
 def start_local_ray(num_cpus: int | None = None) -> None:

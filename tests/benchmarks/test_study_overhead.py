@@ -95,7 +95,7 @@ def executors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ex
             config = side.config()
             if side.name == "ray":
                 start_local_ray(num_cpus=2)
-            side.pool = make_pool(config, open_study(config))  # a study gives space and hook
+            side.pool = make_pool(config, open_study(config).space)  # a study gives the space
             side.startup_s = time.perf_counter() - started
         yield sides
     finally:

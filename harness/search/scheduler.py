@@ -1,0 +1,159 @@
+"""One loop that runs the jobs of many sources (studies, retraining) over one pool of workers.
+
+A source hands out jobs (``next_job``), hears how each ended (``tell``) and each epoch's value
+(``on_epoch``, whose answer may stop the job), and says when it is ``done``. Each source has
+an in-flight limit: a study whose trials must run one after another (so TPE sees every
+earlier result, and a seeded study gives the same trials whatever the pool's size) has limit
+1, and many such studies then share the pool. A free worker takes the next job from the
+source furthest behind (the smallest fraction done; ties: the order sources were added). When
+a source finishes, ``on_done`` may add new ones (a study's retraining enters the queue as soon
+as the study is done, not after every study).
+
+Written here rather than with Ray's own scheduling: the storage must be written by this
+process alone (the driver asks and tells), jobs of one study must be ordered, and the same
+loop must run over the in-process pool. Each submission gets a token that names it in epoch
+reports and stop requests, so a late stop cannot reach another job.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
+
+Pool = LocalPool | RayPool
+
+
+class JobSource(Protocol):
+    name: str
+    limit: int  # jobs of this source in flight at most
+
+    def fraction_done(self) -> float: ...
+
+    def next_job(self) -> TrialJob | None: ...  # None: nothing to start now
+
+    def done(self) -> bool: ...
+
+    def tell(self, outcome: Outcome) -> None: ...
+
+    def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool: ...
+
+    def interrupted(self, job: TrialJob) -> None: ...  # the run stopped with ``job`` in flight
+
+
+@dataclass
+class Usage:
+    """How busy the pool was: busy worker-seconds over workers x wall time."""
+
+    workers: int
+    wall_s: float = 0.0
+    busy_s: float = 0.0
+    jobs: int = 0
+
+    @property
+    def utilization(self) -> float:
+        return self.busy_s / (self.workers * self.wall_s) if self.wall_s > 0 else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"workers": self.workers, "wall_s": round(self.wall_s, 3),
+                "busy_s": round(self.busy_s, 3), "jobs": self.jobs,
+                "utilization": round(self.utilization, 4)}  # fmt: skip
+
+    def line(self) -> str:
+        return (f"pool: {self.jobs} jobs on {self.workers} worker(s) in {self.wall_s:.1f} s, "
+                f"utilization {100 * self.utilization:.0f}% (busy worker-seconds over "
+                "workers x wall time)")  # fmt: skip
+
+
+@dataclass
+class _InFlight:
+    source: JobSource
+    job: TrialJob
+    started: float
+
+
+class Scheduler:
+    """Runs every source's jobs over ``pool`` until all are done; see the module's text."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        on_done: Callable[[JobSource], list[JobSource]] | None = None,
+        on_tick: Callable[[Scheduler], None] | None = None,
+        check_interrupt: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.pool = pool
+        self.sources: list[JobSource] = []
+        self.on_done, self.on_tick, self.check_interrupt = on_done, on_tick, check_interrupt
+        self.in_flight: dict[str, _InFlight] = {}
+        self.usage = Usage(workers=pool.slots)
+        self._tokens = itertools.count()
+        self._finished: set[int] = set()
+        pool.hook = self._on_epoch
+
+    def add(self, source: JobSource) -> None:
+        self.sources.append(source)
+
+    def running(self, source: JobSource) -> int:
+        return sum(1 for item in self.in_flight.values() if item.source is source)
+
+    def run(self) -> Usage:
+        started = time.monotonic()
+        try:
+            while True:
+                self.check_interrupt()
+                self._settle()
+                if not self.in_flight and all(s.done() for s in self.sources):
+                    break
+                self._fill()
+                for outcome in self.pool.wait(timeout=0.5):
+                    item = self.in_flight.pop(outcome.job.token)
+                    self.usage.busy_s += time.monotonic() - item.started
+                    self.usage.jobs += 1
+                    item.source.tell(outcome)
+                if self.on_tick is not None:
+                    self.on_tick(self)
+                self.usage.wall_s = time.monotonic() - started
+        except KeyboardInterrupt:
+            for job in self.pool.stop_all():
+                item = self.in_flight.pop(job.token, None)
+                if item is not None:
+                    item.source.interrupted(job)
+            raise
+        finally:
+            self.usage.wall_s = time.monotonic() - started
+        return self.usage
+
+    def _settle(self) -> None:
+        """Hand each newly finished source to ``on_done`` (once), which may add sources."""
+        for index, source in enumerate(list(self.sources)):
+            if index in self._finished or not source.done() or self.running(source):
+                continue
+            self._finished.add(index)
+            if self.on_done is not None:
+                for new in self.on_done(source):
+                    self.add(new)
+
+    def _fill(self) -> None:
+        while self.pool.free_slots():
+            ready = [s for s in self.sources if not s.done() and self.running(s) < s.limit]
+            ready.sort(key=lambda s: s.fraction_done())  # stable: ties keep the added order
+            for source in ready:
+                job = source.next_job()
+                if job is not None:
+                    break
+            else:
+                return
+            job = replace(job, token=f"{source.name}#{job.number}/{next(self._tokens)}")
+            self.in_flight[job.token] = _InFlight(source, job, time.monotonic())
+            self.pool.submit(job)
+
+    def _on_epoch(self, token: str, epoch: int, value: float) -> bool:
+        item = self.in_flight.get(token)
+        if item is None:
+            return True  # a job no longer tracked (interrupted): stop it
+        return item.source.on_epoch(item.job, epoch, value)
