@@ -39,7 +39,14 @@ def _compare(tmp_path, name: str, executor: str, workers: int | None, **study) -
     retrained = {r["study"].split("/", 1)[1]: [x["test_auroc"] for x in r["results"]]
                  for r in retrain}  # fmt: skip
     usage = json.loads((directory / "pool.json").read_text())[-1]
-    return {"trials": trials, "retrained": retrained, "usage": usage}
+    return {
+        "trials": trials,
+        "retrained": retrained,
+        "usage": usage,
+        "url": url,
+        "runs_root": tmp_path / "runs",
+        "folder": tmp_path,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +82,17 @@ def test_local_compare_records_pool_usage(local_run):
     usage = local_run["usage"]
     assert usage["workers"] == 1 and usage["jobs"] == 4 * TRIALS + 4 * 2  # trials + retraining
     assert 0.5 < usage["utilization"] <= 1  # one in-process worker is busy nearly all along
+
+
+def test_report_shows_pool_usage(local_run):
+    from harness.report.write import write_report
+
+    out = write_report("det", local_run["url"], local_run["folder"] / "det.md",
+                       local_run["runs_root"])  # fmt: skip
+    text = out.read_text()
+    assert "Pool usage of `harness compare`" in text
+    usage = local_run["usage"]
+    assert f"| 1 | 1 | {usage['jobs']} |" in text
 
 
 # --- tokens: a late stop cannot reach another job ----------------------------------------

@@ -48,6 +48,7 @@ class RunData:
     bench: list[dict[str, Any]] | None = None
     retrain: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
+    pool: list[dict[str, Any]] = field(default_factory=list)  # runs/RUN/pool.json sessions
     notes: list[str] = field(default_factory=list)
 
     def title(self, sampler: str) -> str:
@@ -101,6 +102,10 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     retrain = read_retrain(folder / "retrain.json")
     data.retrain = retrain if retrain["records"] else None
     data.reference = read_reference(folder / "reference.json")
+    try:
+        data.pool = json.loads((folder / "pool.json").read_text())
+    except (OSError, ValueError):  # absent (a run before pools were measured) or unreadable
+        data.pool = []
     return data
 
 

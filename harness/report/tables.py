@@ -201,7 +201,20 @@ def section_timings(data: RunData) -> list[str]:
     return ["## Device timings", "", "Search trials (training wall time per trial, "
             "evaluation included):", "", md_table(header, rows), "",
             "The lab models' seconds per epoch are in the table above, per device."
-            if data.bench else "", ""]  # fmt: skip
+            if data.bench else "", "", *pool_lines(data.pool)]  # fmt: skip
+
+
+def pool_lines(sessions: list[dict]) -> list[str]:
+    """How busy the workers were in each session of ``harness compare`` (its pool.json)."""
+    if not sessions:
+        return []
+    rows = [[str(i + 1), str(s.get("workers")), str(s.get("jobs")), fmt(s.get("wall_s"), 1),
+             fmt(s.get("busy_s"), 1), f"{100 * s.get('utilization', 0):.0f}%"]
+            for i, s in enumerate(sessions)]  # fmt: skip
+    header = ["session", "workers", "jobs", "wall s", "busy worker-s", "utilization"]
+    return ["Pool usage of `harness compare` (trials and retraining; utilization is busy "
+            "worker-seconds over workers x wall time; each re-run that had work is a session):",
+            "", md_table(header, rows), ""]  # fmt: skip
 
 
 def _median(values: list, digits: int) -> str:

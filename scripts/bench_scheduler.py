@@ -1,0 +1,89 @@
+"""Scheduler overhead: jobs per minute of tiny trials, 1 and 2 workers, local vs Ray.
+
+Each row runs one fresh study of ``--trials`` tiny trials (the test suite's TINY space: 1,500
+training rows, 3 epochs; random sampler, seed 0, so every row trains the same trials) through
+``run_study`` on a pool started beforehand (start-up is reported apart). Overhead per job is
+the worker time not spent training: ``(workers x wall - sum of the trials' own training
+seconds) / jobs``: asking Optuna, handing the job over, polling epochs, telling, waiting. The
+target: at most 5% of a 1-second trial, i.e. 50 ms per job.
+
+    python scripts/bench_scheduler.py [--trials 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from study_spaces import TINY, write_space
+
+from harness.search.config import StudyConfig
+from harness.search.study import make_pool, open_study, run_study
+from harness.search.workers import start_local_ray
+
+TARGET_S = 0.05  # 5% of a 1-second trial
+
+
+def measure(folder: Path, executor: str, workers: int, trials: int) -> dict[str, float]:
+    config = StudyConfig(name=f"{executor}-{workers}", sampler="random", trials=trials,
+                         space_path=write_space(folder, TINY),
+                         storage=f"sqlite:///{folder / 'bench.db'}", executor=executor,
+                         cpu_workers=workers, gpu_workers=0, show_progress=False,
+                         device="cpu")  # fmt: skip
+    started = time.perf_counter()
+    pool = make_pool(config, open_study(config).space)
+    startup = time.perf_counter() - started
+    try:
+        started = time.perf_counter()
+        study = run_study(config, pool)
+        wall = time.perf_counter() - started
+    finally:
+        pool.close()
+    training = sum(t.user_attrs["seconds"] for t in study.trials)
+    overhead = (workers * wall - training) / trials
+    return {
+        "wall": wall,
+        "startup": startup,
+        "jobs_per_min": trials * 60 / wall,
+        "training_per_job": training / trials,
+        "overhead_per_job": overhead,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--trials", type=int, default=16)
+    args = parser.parse_args()
+    torch.set_num_threads(1)  # the local worker trains in this process, like a Ray worker
+    print(
+        f"{'executor':>8} {'workers':>7} {'jobs/min':>9} {'train s/job':>11} "
+        f"{'overhead s/job':>14} {'of a 1-s trial':>14} {'start-up s':>10}"
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        rows = [("local", 1)]
+        rows += [("ray", 1), ("ray", 2)]
+        import ray
+
+        for executor, workers in rows:
+            if executor == "ray" and not ray.is_initialized():
+                start_local_ray(num_cpus=2)
+            r = measure(Path(folder), executor, workers, args.trials)
+            share = r["overhead_per_job"] / 1.0
+            print(
+                f"{executor:>8} {workers:>7} {r['jobs_per_min']:>9.1f} "
+                f"{r['training_per_job']:>11.3f} {r['overhead_per_job']:>14.3f} "
+                f"{100 * share:>13.1f}% {r['startup']:>10.1f}"
+                f"{'' if r['overhead_per_job'] <= TARGET_S else '  (over the 5% target)'}"
+            )
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+if __name__ == "__main__":
+    main()
