@@ -110,6 +110,10 @@ class Scheduler:
                 if not self.in_flight and all(s.done() for s in self.sources):
                     break
                 self._fill()
+                if not self.in_flight:  # every source waits on nothing: it would spin forever
+                    stuck = [s.name for s in self.sources if not s.done()]
+                    raise RuntimeError(f"scheduler: sources {stuck} are not done but hand out "
+                                       "no job and have none in flight")  # fmt: skip
                 for outcome in self.pool.wait(timeout=0.5):
                     item = self.in_flight.pop(outcome.job.token)
                     self.usage.busy_s += time.monotonic() - item.started
