@@ -261,6 +261,7 @@ def test_throughput_plan():
     assert [(r.device, r.workers) for r in plan] == expected
 
 
+@pytest.mark.slow
 def test_throughput_workers_run_trials(tiny_config):
     record = measure_throughput(ThroughputRun("cpu", None, 2), tiny_config)
     assert record["status"] == "ok", record

@@ -73,11 +73,42 @@ def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
         server.wait(timeout=10)
 
 
+def _outward_address() -> str | None:
+    """This machine's address on its outward interface, if it has one (no packet is sent)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
 def test_binds_loopback_by_default_and_prints_the_url(tmp_path):
+    """`harness dashboard` started without --host: the URL it prints is on 127.0.0.1, it
+    answers there, and it does not answer on the machine's outward address."""
     args = build_parser().parse_args(["dashboard"])
     assert (args.host, args.port, args.storage) == ("127.0.0.1", 8080, None)
-    assert dashboard_url("127.0.0.1", 8080) == "http://127.0.0.1:8080/dashboard"
     assert dashboard_url("::1", 9000) == "http://[::1]:9000/dashboard"
+    command = [sys.executable, "-m", "harness", "dashboard", "--storage", _storage(tmp_path),
+               "--port", "0"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(PROJECT)}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=env)  # fmt: skip
+    try:
+        page = server.stdout.readline().strip()
+        assert page.startswith("http://127.0.0.1:") and page.endswith("/dashboard"), (
+            page or server.stderr.read()
+        )
+        port = int(page.removeprefix("http://127.0.0.1:").split("/")[0])
+        assert urllib.request.urlopen(page, timeout=10).status == 200
+        outward = _outward_address()
+        if outward is not None:
+            with pytest.raises(OSError):  # refused: nothing listens there
+                socket.create_connection((outward, port), timeout=5).close()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def test_serves_the_storage_in_process(tmp_path):

@@ -148,9 +148,29 @@ def test_report_without_cached_results_falls_back(run_files, tmp_path):
 
 
 def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
-    from harness.search.storage import redact_url
+    """A real report of a run whose storage URL holds a password: the URL is shown with the
+    password masked, and the password is nowhere in the markdown or the figures' bytes (their
+    PNG metadata included). SQLite URLs cannot hold a password, so the report is given a
+    PostgreSQL URL and the storage it opens for it is the fixture's SQLite file."""
+    import harness.report.load
 
-    assert "s3cret" not in redact_url("postgresql://user:s3cret@db.example/optuna")
+    secret_url = "postgresql://alice:s3cret@db.example/optuna"
+    opened = []
+
+    def open_instead(url: str):
+        opened.append(url)
+        return open_existing(run_files["url"])
+
+    open_existing = harness.report.load.open_existing_storage
+    monkeypatch.setattr(harness.report.load, "open_existing_storage", open_instead)
+    out = write_report(RUN, secret_url, tmp_path / "secret.md", run_files["folder"] / "runs")
+    assert opened == [secret_url]
+    text = out.read_text()
+    assert "`postgresql://alice:***@db.example/optuna`" in text
+    figures = sorted((tmp_path / "secret_figures").glob("*.png"))
+    assert figures, "the report has figures to check"
+    for path in [out, *figures]:
+        assert b"s3cret" not in path.read_bytes(), path
 
 
 @pytest.mark.parametrize(

@@ -175,19 +175,26 @@ def test_bootstrap_band_rejects_bad_settings(kwargs, message):
         bootstrap_median_band(np.ones((3, 2)), **kwargs)
 
 
+PERMUTATION = "exact permutation, ties or zeros present"
 PAIRS = [
-    # (a, b): no ties (exact), ties (permutation), zeros (permutation), many pairs (normal)
-    ([0.91, 0.92, 0.905, 0.915, 0.93, 0.918, 0.911], [0.90, 0.915, 0.91, 0.9, 0.92, 0.91, 0.902]),
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0, 1.0, 2.0, 5.0, 4.0, 5.0]),
-    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 2.5, 2.0, 4.0, 3.0, 7.5, 4.0]),
-    (list(np.linspace(0, 1, 60) + np.sin(np.arange(60))), list(np.linspace(0, 1, 60))),
-]
+    # (a, b, the method named): no ties, float ties, ties, zeros, many pairs
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.5], [0.0, 4.0, 0.5, 0.0, 9.5, 0.5, 0.5], "exact"),
+    ([0.91, 0.92, 0.905, 0.915, 0.93, 0.918, 0.911], [0.90, 0.915, 0.91, 0.9, 0.92, 0.91, 0.902],
+     PERMUTATION),
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0, 1.0, 2.0, 5.0, 4.0, 5.0], PERMUTATION),
+    ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 2.5, 2.0, 4.0, 3.0, 7.5, 4.0], PERMUTATION),
+    (list(np.linspace(0, 1, 60) + np.sin(np.arange(60))), list(np.linspace(0, 1, 60)),
+     "normal approximation"),
+]  # fmt: skip
 
 
-@pytest.mark.parametrize(("a", "b"), PAIRS)
-def test_paired_wilcoxon_matches_scipy(a, b):
+@pytest.mark.parametrize(("a", "b", "method"), PAIRS)
+def test_paired_wilcoxon_matches_scipy(a, b, method):
+    """The method passed explicitly gives what SciPy's own rule ("auto", SciPy >= 1.15) gives."""
     result = paired_wilcoxon(a, b)
-    expected = scipy_stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided")
+    assert result.method == method
+    expected = scipy_stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided",
+                                    method="auto")  # fmt: skip
     assert result.statistic == pytest.approx(expected.statistic)
     assert result.p_value == pytest.approx(expected.pvalue)
     d = np.asarray(a) - np.asarray(b)

@@ -46,6 +46,7 @@ def states(study: optuna.Study) -> dict[str, int]:
     return counts
 
 
+@pytest.mark.slow
 def test_small_study_on_ray_records_everything(tmp_path, ray_session):
     study = run_study(config(tmp_path, trials=4))
     assert states(study) == {"COMPLETE": 4}
@@ -67,6 +68,7 @@ def test_small_study_on_ray_records_everything(tmp_path, ray_session):
     assert workers == {"cpu-0", "cpu-1"}, "both CPU workers trained"
 
 
+@pytest.mark.slow
 def test_resume_runs_only_what_is_missing_and_changes_nothing(tmp_path, ray_session):
     first = run_study(config(tmp_path, sampler="random", trials=2))
     before = {t.number: (t.params, t.value) for t in first.trials}
@@ -105,6 +107,7 @@ class KillingPool(RayPool):
         return super().wait(timeout)
 
 
+@pytest.mark.slow
 def test_worker_killed_mid_trial_is_failed_retried_and_replaced(tmp_path, ray_session):
     cfg = config(tmp_path, SLOW, trials=3, sampler="random")
     from harness.search.spaces import load_space

@@ -4,6 +4,7 @@ then resumed; and the GPU worker path on a Ray that declares a GPU this machine 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -55,6 +56,7 @@ def cleanup(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.mark.slow
 def test_driver_killed_with_sigkill_then_resumed(tmp_path):
     space = write_space(tmp_path, SLOW)
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
@@ -90,6 +92,7 @@ def test_driver_killed_with_sigkill_then_resumed(tmp_path):
         assert len(retry) == 1 and retry[0].params == after[number].params
 
 
+@pytest.mark.slow
 def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
     space = write_space(tmp_path, SLOW)
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
@@ -111,29 +114,66 @@ def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
 
 
 GPU_SCRIPT = """
-import ray, sys
+import json, os, sys
+import ray
+import harness.search.workers as workers
 from harness.errors import HarnessError
-from harness.search.workers import RayPool
 ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
          log_to_driver=False, object_store_memory=80 * 1024**2)
 space = open(sys.argv[1]).read()
-try:
-    RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None, gpu_workers=2)
-except HarnessError as err:
-    print("ERROR", err)
+if sys.argv[2] == "probe":
+    class Probe:  # stands in for TrialRunner: says where Ray put it and what it was told
+        def __init__(self, space_text, space_source, device, threads):
+            self.told = {"device": device, "threads": threads}
+        def describe(self):
+            return {**self.told, "gpu_ids": [str(i) for i in ray.get_gpu_ids()],
+                    "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
+    workers.TrialRunner = Probe
+    pool = workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None,
+                           gpu_workers=2)
+    placed = {name: ray.get(actor.describe.remote()) for name, actor in pool.actors.items()}
+    print("PLACED", json.dumps({"specs": [[s.name, s.kind, s.gpu_fraction] for s in pool.specs],
+                                "placed": placed}))
+    pool.close()
+else:
+    try:
+        workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None, gpu_workers=2)
+    except HarnessError as err:
+        print("ERROR", err)
 """
 
 
-@pytest.mark.skipif(
-    __import__("torch").cuda.is_available(), reason="checks the GPU path on a machine without"
-)
-def test_gpu_workers_are_placed_on_a_declared_gpu(tmp_path):
-    """Ray places two GPU workers with half a (declared) GPU each; each worker then insists on
-    CUDA, so on this machine the pool refuses to start with one clear line."""
+def _gpu_script(tmp_path, mode: str) -> str:
     space = write_space(tmp_path, TINY)
     script = tmp_path / "gpu.py"
     script.write_text(GPU_SCRIPT)
-    result = subprocess.run([sys.executable, str(script), str(space)], capture_output=True,
+    result = subprocess.run([sys.executable, str(script), str(space), mode], capture_output=True,
                             text=True, timeout=180)  # fmt: skip
-    assert "ERROR" in result.stdout, result.stderr
-    assert "a worker could not start: device 'cuda' was asked for" in result.stdout
+    return result.stdout + "\n" + result.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_gpu_workers_are_placed_on_a_declared_gpu(tmp_path):
+    """On a Ray that declares one GPU, two GPU workers each ask for half of it, and Ray starts
+    both on GPU 0 (CUDA_VISIBLE_DEVICES=0; with a whole GPU each, the second could not start);
+    each is told to train on CUDA with one thread. The worker class is replaced by a probe, so
+    no CUDA is needed."""
+    output = _gpu_script(tmp_path, "probe")
+    line = next((x for x in output.splitlines() if x.startswith("PLACED ")), None)
+    assert line is not None, output
+    found = json.loads(line.removeprefix("PLACED "))
+    assert found["specs"] == [["gpu-0", "gpu", 0.5], ["gpu-1", "gpu", 0.5]]
+    for name in ("gpu-0", "gpu-1"):
+        assert found["placed"][name] == {"device": "cuda", "threads": 1, "gpu_ids": ["0"],
+                                         "cuda_visible": "0"}, name  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    __import__("torch").cuda.is_available(), reason="checks the GPU path on a machine without"
+)
+def test_gpu_workers_without_cuda_refuse_to_start_in_one_line(tmp_path):
+    """The same pool with the real workers: each insists on CUDA, which this machine lacks, so
+    the pool refuses to start with one clear line instead of losing trial after trial."""
+    output = _gpu_script(tmp_path, "real")
+    assert "ERROR a worker could not start: device 'cuda' was asked for" in output, output

@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
@@ -205,18 +206,23 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
     median = float(np.median(d)) if d.size else math.nan
     if nonzero == 0:
         return PairedTest(int(d.size), 0, math.nan, 1.0, 0.0, median, mean, "none")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # a single pair: SciPy warns
-        result = scipy_stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
-    # SciPy's method="auto": exact without ties or zeros (n <= 50), else an exhaustive
-    # permutation test up to 13 pairs, else the normal approximation.
+    # The method is chosen here, not by SciPy's method="auto" (whose rule changed between
+    # versions), and named in the report: exact without ties or zeros (n <= 50), else an
+    # exhaustive permutation test up to 13 pairs (2**13 sign patterns fit in its 9,999
+    # resamples, so the p-value is deterministic), else the normal approximation.
     ties = np.unique(np.abs(d[d != 0])).size < nonzero
+    scipy_method: Any
     if d.size <= 50 and not ties and nonzero == d.size:
-        method = "exact"
+        method, scipy_method = "exact", "exact"
     elif d.size <= 13:
         method = "exact permutation, ties or zeros present"
+        scipy_method = scipy_stats.PermutationMethod()
     else:
-        method = "normal approximation"
+        method, scipy_method = "normal approximation", "asymptotic"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a single pair: SciPy warns
+        result = scipy_stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided",
+                                      method=scipy_method)  # fmt: skip
     return PairedTest(int(d.size), nonzero, float(result.statistic), float(result.pvalue),
                       rank_biserial(d), median, mean, method)  # fmt: skip
 
