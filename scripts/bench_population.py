@@ -29,7 +29,8 @@ from functools import partial
 import torch
 
 from harness.engine.nets import search_mlp
-from harness.engine.population import Member, PopulationSettings, train_population
+from harness.engine.population import Member, PopulationSettings
+from harness.engine.population_training import train_population
 from harness.engine.train import ResidentSplits, TrainSettings, resolve_device, train
 from harness.lab.data import load_splits
 

@@ -355,6 +355,22 @@ def test_report_section_from_a_hand_made_document(tmp_path):
     assert "load average (1 min) 0.50 at start, 1.25 at end, on 16 cores" in text
 
 
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"gpus": ["NVIDIA H200"], "gpu_driver": "580.159.04"},
+         ", NVIDIA H200 (driver 580.159.04);"),
+        ({"gpus": ["NVIDIA H200"], "gpu_driver": None}, ", NVIDIA H200;"),
+        ({"gpus": []}, "torch 2.13.0+cu126;"),
+    ],
+)  # fmt: skip
+def test_environment_line_names_the_card_and_its_driver(environment, expected):
+    from harness.report.devices import environment_line
+
+    document = {**HAND_MADE, "environment": {**HAND_MADE["environment"], **environment}}
+    assert expected in environment_line(document)
+
+
 def test_report_section_without_or_with_a_broken_document(tmp_path):
     lines = [line for line in section_devices(tmp_path) if line]
     assert lines[0].startswith("## Devices") and len(lines) == 2

@@ -18,7 +18,8 @@ from sklearn.metrics import roc_auc_score
 
 from harness.engine.metrics import batched_auroc
 from harness.engine.nets import search_mlp
-from harness.engine.population import Member, PopulationSettings, train_population
+from harness.engine.population import Member, PopulationSettings
+from harness.engine.population_training import train_population
 from harness.engine.train import TrainSettings, train
 from harness.errors import HarnessError
 from harness.search.config import FixedSettings
@@ -248,3 +249,18 @@ def test_cuda_member_without_dropout_equals_solo(splits):
         # the F1-optimal threshold is an argmax: it may move on such differences
         _assert_same_training(result, _solo(member, settings, few, device="cuda"),
                               rel=5e-3, abs_=1e-4, threshold=False)  # fmt: skip
+
+
+def test_the_hook_sees_every_trained_epoch_as_in_train(small):
+    """As ``train()``'s ``on_epoch``: each epoch that trained is reported, the one where
+    patience runs out included, so a study's intermediate values are complete."""
+    settings = PopulationSettings(batch_size=64, max_epochs=12, patience=1)
+    seen: dict[int, list[int]] = {}
+
+    def hook(index: int, epoch: int, record: dict) -> bool:
+        seen.setdefault(index, []).append(epoch)
+        return False
+
+    results = train_population(MIXED, small, settings, device="cpu", on_epoch=hook)
+    for index, result in enumerate(results):
+        assert seen[index] == list(range(1, result.epochs + 1))

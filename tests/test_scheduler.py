@@ -81,7 +81,10 @@ def test_compare_results_do_not_depend_on_workers_or_executor(tmp_path, local_ru
 def test_local_compare_records_pool_usage(local_run):
     usage = local_run["usage"]
     assert usage["workers"] == 1 and usage["jobs"] == 4 * TRIALS + 4 * 2  # trials + retraining
-    assert 0.5 < usage["utilization"] <= 1  # one in-process worker is busy nearly all along
+    # busy = submit to outcome; these trials train for a tenth of a second, so the driver's
+    # own work between them (asking, telling, the storage) is a large share of the wall time
+    assert 0 < usage["busy_s"] <= usage["wall_s"]
+    assert usage["utilization"] == pytest.approx(usage["busy_s"] / usage["wall_s"], abs=1e-3)
 
 
 def test_report_shows_pool_usage(local_run):

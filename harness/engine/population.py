@@ -34,24 +34,17 @@ Random streams. Member k shuffles with ``torch.Generator().manual_seed(seed_k)``
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional
 
 from harness.choices import Optimizer
-from harness.engine.metrics import batched_auroc
 from harness.engine.nets import search_mlp
-from harness.engine.train import ResidentSplits, TrainResult, evaluate_splits, resolve_device
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:  # the lab's data type, named for annotations only
-    from harness.lab.data import Splits
 
 DropoutStream = Literal["exact", "hashed"]
 # on_epoch(member index, epoch, record) -> True to stop (prune) that member
@@ -296,7 +289,7 @@ class Population:
         return model.to(self.device)
 
 
-class _CapturedPopulationStep:
+class CapturedPopulationStep:
     """The population's step for full batches captured once as a CUDA graph (as
     ``train.CapturedStep`` does for one model); recaptured when members leave."""
 
@@ -328,139 +321,3 @@ class _CapturedPopulationStep:
         self.x.copy_(xb)
         self.y.copy_(yb)
         self.graph.replay()
-
-
-@dataclass
-class _Track:
-    """One member's early-stopping bookkeeping."""
-
-    member: Member
-    history: list[dict[str, float]]
-    epoch_seconds: list[float]
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    best_row: torch.Tensor | None = None  # with patience: the weights of the best epoch
-    final_row: torch.Tensor | None = None  # without patience: the last epoch's weights
-    stale: int = 0
-    status: str = "running"  # then "ok", "diverged" or "pruned"
-    seconds: float = 0.0
-
-
-def train_population(
-    members: Sequence[Member],
-    splits: Splits,
-    settings: PopulationSettings,
-    *,
-    device: str = "auto",
-    resident: ResidentSplits | None = None,
-    on_epoch: PopulationHook | None = None,
-) -> list[TrainResult]:
-    """Train every member as ``train()`` would train it alone (same seeds, batches, early
-    stopping and scoring); one ``TrainResult`` per member, in order. ``status`` is ``ok``,
-    ``diverged`` or ``pruned``; ``seconds`` is the population's wall time until the member
-    stopped (it shared the device with the others all along)."""
-    torch_device = resolve_device(device)
-    data = resident or ResidentSplits(splits, torch_device)
-    n_features = splits.n_features
-    population = Population(members, n_features, settings, torch_device)
-    tracks = [_Track(m, [], []) for m in members]
-    active = list(range(len(members)))  # tracks[active[i]] is population row i
-    shufflers = [torch.Generator().manual_seed(m.seed) for m in members]
-    y_valid_int = data.y_valid.long().view(-1)
-    both = data.y_valid_np.min() != data.y_valid_np.max()
-    n, size = data.x_train.shape[0], settings.batch_size
-    graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
-    captured: _CapturedPopulationStep | None = None
-    started = epoch_started = time.perf_counter()
-    for epoch in range(1, settings.max_epochs + 1):
-        order = torch.stack([torch.randperm(n, generator=shufflers[t]) for t in active])
-        order = order.to(torch_device)
-        x_epoch, y_epoch = data.x_train[order], data.y_train[order]  # (K, n, F), (K, n, 1)
-        if graph_wanted and captured is None and n >= size:
-            captured = _CapturedPopulationStep(population, x_epoch[:, :size], y_epoch[:, :size])
-        loss_sum = torch.zeros(len(active), device=torch_device)
-        if captured is not None:
-            captured.loss_sum.zero_()
-        rows = 0
-        for start in range(0, n, size):
-            stop = min(start + size, n)
-            if stop - start == 1 and start > 0 and size > 1:
-                continue  # as train(): a lone ragged last row is skipped
-            xb, yb = x_epoch[:, start:stop], y_epoch[:, start:stop]
-            if captured is not None and stop - start == size:
-                captured(xb, yb)
-            else:
-                loss_sum += population.step(xb, yb) * (stop - start)
-            rows += stop - start
-        if captured is not None:
-            loss_sum += captured.loss_sum
-        val_logits = population.logits(data.x_valid)
-        val_loss = functional.binary_cross_entropy_with_logits(
-            val_logits, data.y_valid.expand_as(val_logits), reduction="none"
-        ).mean(dim=(1, 2))
-        if both:
-            val_auroc = batched_auroc(y_valid_int, torch.sigmoid(val_logits).squeeze(-1))
-        else:
-            val_auroc = torch.full_like(val_loss, math.nan)
-        numbers = torch.stack([loss_sum / rows, val_loss, val_auroc]).cpu().tolist()
-        now = time.perf_counter()
-        leaving = []
-        for row, index in enumerate(active):
-            track = tracks[index]
-            train_loss, loss, auroc = (numbers[0][row], numbers[1][row], numbers[2][row])
-            if not (math.isfinite(train_loss) and math.isfinite(loss)):
-                track.history.append({"epoch": epoch, "train_loss": train_loss,
-                                      "val_loss": loss, "val_auroc": math.nan})  # fmt: skip
-                track.status = "diverged"
-                leaving.append(row)
-                continue
-            record = {"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
-                      "val_auroc": auroc}  # fmt: skip
-            track.history.append(record)
-            track.epoch_seconds.append(now - epoch_started)
-            if settings.patience is None or loss < track.best_loss:
-                track.best_loss, track.best_epoch, track.stale = loss, epoch, 0
-                if settings.patience is not None:
-                    track.best_row = population.stack.params[row].clone()
-            else:
-                track.stale += 1
-            if on_epoch is not None and on_epoch(index, epoch, record):
-                track.status = "pruned"
-                leaving.append(row)
-            elif settings.patience is not None and track.stale >= settings.patience:
-                track.status = "ok"
-                leaving.append(row)
-        epoch_started = now
-        for row in leaving:
-            tracks[active[row]].seconds = now - started
-        if len(leaving) == len(active):
-            active = []
-            break
-        if leaving:
-            staying = [row for row in range(len(active)) if row not in leaving]
-            population.keep(staying)
-            active = [active[row] for row in staying]
-            captured = None  # shapes changed: recapture on the next epoch
-    for row, index in enumerate(active):  # trained all epochs
-        tracks[index].status = "ok"
-        tracks[index].seconds = time.perf_counter() - started
-        tracks[index].final_row = population.stack.params[row].clone()
-    del captured
-    return [_result(track, population, data, n_features, str(torch_device)) for track in tracks]
-
-
-def _result(track: _Track, population: Population, data: ResidentSplits, n_features: int,
-            device: str) -> TrainResult:  # fmt: skip
-    result = TrainResult(
-        "ok" if track.status == "ok" else track.status,  # type: ignore[arg-type]
-        len(track.history), track.best_epoch, track.seconds, device, track.member.seed,
-        track.history, track.epoch_seconds,
-    )  # fmt: skip
-    if track.status != "ok":
-        return result
-    row = track.best_row if track.best_row is not None else track.final_row
-    model = population.member_model(row, track.member, n_features)
-    criterion = nn.BCEWithLogitsLoss()
-    result.valid, result.test = evaluate_splits(model, data, criterion)
-    result.model = model
-    return result

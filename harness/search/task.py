@@ -98,10 +98,11 @@ def run_population_trials(
     resident: ResidentSplits | None = None,
 ) -> list[dict[str, Any]]:
     """Train several ``(params, seed)`` trials of one batch size together in one stacked
-    step (``harness.engine.population``); one record per trial, as ``run_trial`` returns it. On CPU
-    each record equals the trial's ``run_trial`` record up to float rounding; on CUDA the
+    step (``harness.engine.population``); one record per trial, as ``run_trial`` returns
+    it. On CPU each record equals the trial's ``run_trial`` record up to float rounding; on CUDA the
     dropout masks come from the population's hashed stream (another stream, same law)."""
-    from harness.engine.population import Member, PopulationSettings, train_population
+    from harness.engine.population import Member, PopulationSettings
+    from harness.engine.population_training import train_population
 
     checked = [(validate_params(params), seed) for params, seed in trials]
     sizes = sorted({params["batch_size"] for params, _ in checked})

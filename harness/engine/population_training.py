@@ -1,0 +1,183 @@
+"""Training a population (``harness.engine.population``) as ``train()`` trains one model:
+seeded shuffles, the same batches, per-member early stopping on validation loss, the best
+epoch's weights kept, divergence caught, each member scored alone at the end."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+from torch.nn import functional
+
+from harness.engine.metrics import batched_auroc
+from harness.engine.population import (
+    CapturedPopulationStep,
+    Member,
+    Population,
+    PopulationHook,
+    PopulationSettings,
+)
+from harness.engine.train import ResidentSplits, TrainResult, evaluate_splits, resolve_device
+
+if TYPE_CHECKING:  # the lab's data type, named for annotations only
+    from harness.lab.data import Splits
+
+
+@dataclass
+class _Track:
+    """One member's history and early-stopping bookkeeping."""
+
+    member: Member
+    history: list[dict[str, float]] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_row: torch.Tensor | None = None  # with patience: the weights of the best epoch
+    final_row: torch.Tensor | None = None  # without patience: the last epoch's weights
+    stale: int = 0
+    status: str = "running"  # then "ok", "diverged" or "pruned"
+    seconds: float = 0.0
+
+    def observe(self, epoch: int, losses: tuple[float, float, float], seconds: float,
+                params: torch.Tensor, patience: int | None) -> str | None:  # fmt: skip
+        """Record an epoch (train loss, validation loss, AUROC) as ``train()`` does; why the
+        member stops here ("diverged", or "patience": that many epochs without a lower
+        validation loss), or None."""
+        train_loss, loss, auroc = losses
+        if not (math.isfinite(train_loss) and math.isfinite(loss)):
+            self.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
+                                 "val_auroc": math.nan})  # fmt: skip
+            self.status = "diverged"
+            return "diverged"
+        self.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
+                             "val_auroc": auroc})  # fmt: skip
+        self.epoch_seconds.append(seconds)
+        if patience is None or loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.stale = loss, epoch, 0
+            if patience is not None:
+                self.best_row = params.clone()
+        else:
+            self.stale += 1
+        return "patience" if patience is not None and self.stale >= patience else None
+
+
+def train_population(
+    members: Sequence[Member],
+    splits: Splits,
+    settings: PopulationSettings,
+    *,
+    device: str = "auto",
+    resident: ResidentSplits | None = None,
+    on_epoch: PopulationHook | None = None,
+) -> list[TrainResult]:
+    """Train every member as ``train()`` would train it alone (same seeds, batches, early
+    stopping and scoring); one ``TrainResult`` per member, in order. ``status`` is ``ok``,
+    ``diverged`` or ``pruned``; ``seconds`` is the population's wall time until the member
+    stopped (it shared the device with the others all along). ``on_epoch(index, epoch,
+    record)`` returning True prunes member ``index``."""
+    torch_device = resolve_device(device)
+    data = resident or ResidentSplits(splits, torch_device)
+    population = Population(members, splits.n_features, settings, torch_device)
+    tracks = [_Track(m) for m in members]
+    active = list(range(len(members)))  # tracks[active[i]] is population row i
+    shufflers = [torch.Generator().manual_seed(m.seed) for m in members]
+    graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
+    captured: CapturedPopulationStep | None = None
+    started = epoch_started = time.perf_counter()
+    for epoch in range(1, settings.max_epochs + 1):
+        order = torch.stack([torch.randperm(data.x_train.shape[0], generator=shufflers[t])
+                             for t in active]).to(torch_device)  # fmt: skip
+        x_epoch, y_epoch = data.x_train[order], data.y_train[order]  # (K, n, F), (K, n, 1)
+        if graph_wanted and captured is None and x_epoch.shape[1] >= settings.batch_size:
+            size = settings.batch_size
+            captured = CapturedPopulationStep(population, x_epoch[:, :size], y_epoch[:, :size])
+        train_loss = _train_epoch(population, x_epoch, y_epoch, settings.batch_size, captured)
+        numbers = torch.stack([train_loss, *_validate(population, data)]).cpu().tolist()
+        now = time.perf_counter()
+        leaving = []
+        for row, index in enumerate(active):
+            track = tracks[index]
+            losses = (numbers[0][row], numbers[1][row], numbers[2][row])
+            reason = track.observe(epoch, losses, now - epoch_started,
+                                   population.stack.params[row], settings.patience)  # fmt: skip
+            # as train(): the hook sees every trained epoch, the last one included
+            if reason != "diverged" and on_epoch is not None \
+                    and on_epoch(index, epoch, track.history[-1]):  # fmt: skip
+                track.status, reason = "pruned", "pruned"
+            elif reason == "patience":
+                track.status = "ok"
+            if reason is not None:
+                track.seconds = now - started
+                leaving.append(row)
+        epoch_started = now
+        if leaving:
+            staying = [row for row in range(len(active)) if row not in leaving]
+            active = [active[row] for row in staying]
+            if not active:
+                break
+            population.keep(staying)
+            captured = None  # shapes changed: recapture on the next epoch
+    for row, index in enumerate(active):  # trained all epochs
+        tracks[index].status = "ok"
+        tracks[index].seconds = time.perf_counter() - started
+        tracks[index].final_row = population.stack.params[row].clone()
+    del captured
+    return [_result(track, population, data, splits.n_features, str(torch_device))
+            for track in tracks]  # fmt: skip
+
+
+def _train_epoch(population: Population, x_epoch: torch.Tensor, y_epoch: torch.Tensor,
+                 size: int, captured: CapturedPopulationStep | None) -> torch.Tensor:  # fmt: skip
+    """One pass over the members' shuffled rows; each member's mean training loss ``(K,)``,
+    on the device (no sync). Full batches replay the captured graph when there is one."""
+    n = x_epoch.shape[1]
+    loss_sum = torch.zeros(x_epoch.shape[0], device=x_epoch.device)
+    if captured is not None:
+        captured.loss_sum.zero_()
+    rows = 0
+    for start in range(0, n, size):
+        stop = min(start + size, n)
+        if stop - start == 1 and start > 0 and size > 1:
+            continue  # as train(): a lone ragged last row is skipped
+        xb, yb = x_epoch[:, start:stop], y_epoch[:, start:stop]
+        if captured is not None and stop - start == size:
+            captured(xb, yb)
+        else:
+            loss_sum += population.step(xb, yb) * (stop - start)
+        rows += stop - start
+    if captured is not None:
+        loss_sum += captured.loss_sum
+    return loss_sum / rows
+
+
+def _validate(population: Population, data: ResidentSplits) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each member's validation loss and AUROC ``(K,)`` (AUROC NaN with one class only)."""
+    val_logits = population.logits(data.x_valid)
+    val_loss = functional.binary_cross_entropy_with_logits(
+        val_logits, data.y_valid.expand_as(val_logits), reduction="none"
+    ).mean(dim=(1, 2))
+    if data.y_valid_np.min() == data.y_valid_np.max():
+        return val_loss, torch.full_like(val_loss, math.nan)
+    labels = data.y_valid.long().view(-1)
+    return val_loss, batched_auroc(labels, torch.sigmoid(val_logits).squeeze(-1))
+
+
+def _result(track: _Track, population: Population, data: ResidentSplits, n_features: int,
+            device: str) -> TrainResult:  # fmt: skip
+    result = TrainResult(
+        track.status,  # type: ignore[arg-type]
+        len(track.history), track.best_epoch, track.seconds, device, track.member.seed,
+        track.history, track.epoch_seconds,
+    )  # fmt: skip
+    if track.status != "ok":
+        return result
+    row = track.best_row if track.best_row is not None else track.final_row
+    model = population.member_model(row, track.member, n_features)
+    result.valid, result.test = evaluate_splits(model, data, nn.BCEWithLogitsLoss())
+    result.model = model
+    return result
