@@ -10,6 +10,7 @@ import optuna
 import pytest
 from study_spaces import TINY, write_space
 
+from harness.errors import HarnessError
 from harness.experiment.compare import run_compare
 from harness.experiment.config import STUDY_TEMPLATE, CompareConfig
 from harness.search.scheduler import Scheduler, Usage
@@ -18,29 +19,33 @@ from harness.search.workers import LocalPool, Outcome, TrialJob, TrialRunner, st
 TRIALS = 5
 
 
-def _compare(tmp_path, name: str, executor: str, workers: int | None, **study) -> dict:
+def _compare(tmp_path, name: str, executor: str, workers: int | None, space_text: str = TINY,
+             trials: int = TRIALS, **study) -> dict:  # fmt: skip
     """Every trial's (params, value) of a small comparison, by study and trial number."""
-    space = write_space(tmp_path, TINY)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    space = write_space(tmp_path, space_text)
     url = f"sqlite:///{tmp_path / f'{name}.db'}"
-    template = replace(STUDY_TEMPLATE, trials=TRIALS, space_path=space, storage=url,
+    template = replace(STUDY_TEMPLATE, trials=trials, space_path=space, storage=url,
                        executor=executor, cpu_workers=workers, show_progress=False,
                        concurrency=1, **study)  # fmt: skip
     config = CompareConfig(run=name, study=template, repeats=2, retrain_seeds=2, bench_seeds=0,
                            reference_seeds=0, runs_root=tmp_path / "runs")  # fmt: skip
     directory = run_compare(config, log=lambda text: None)
     storage = optuna.storages.RDBStorage(url)
-    trials = {}
+    trials, steps = {}, {}
     for summary in storage.get_all_studies():
         study_name = summary.study_name
         for trial in optuna.load_study(study_name=study_name, storage=storage).trials:
             key = (study_name.split("/", 1)[1], trial.number)
             trials[key] = (trial.params, trial.value, trial.state.name)
+            steps[key] = sorted(trial.intermediate_values)
     retrain = json.loads((directory / "retrain.json").read_text())["records"]
     retrained = {r["study"].split("/", 1)[1]: [x["test_auroc"] for x in r["results"]]
                  for r in retrain}  # fmt: skip
     usage = json.loads((directory / "pool.json").read_text())[-1]
     return {
         "trials": trials,
+        "steps": steps,
         "retrained": retrained,
         "usage": usage,
         "url": url,
@@ -76,6 +81,35 @@ def test_compare_results_do_not_depend_on_workers_or_executor(tmp_path, local_ru
         assert ray_run["retrained"][study] == pytest.approx(values, abs=1e-6), study
     assert ray_run["usage"]["workers"] == workers
     assert 0 < ray_run["usage"]["utilization"] <= 1
+
+
+# Long enough for the median pruner (5 warm-up epochs, 5 start-up trials) to prune: on Ray a
+# worker trains past the prune until the stop arrives; those epochs must not be reported.
+PRUNABLE = TINY.replace("max_epochs = 3", "max_epochs = 12").replace(
+    "patience = 3", "patience = 12"
+)
+
+
+@pytest.mark.slow
+def test_pruned_compare_is_the_same_on_ray_as_in_process(tmp_path):
+    import ray
+
+    # 12 trials: the median pruner prunes only after 5 complete ones
+    local = _compare(tmp_path / "local", "prn", "local", None, pruner="median",
+                     space_text=PRUNABLE, trials=12)  # fmt: skip
+    start_local_ray(num_cpus=2)
+    try:
+        remote = _compare(tmp_path / "ray", "prn", "ray", 2, pruner="median",
+                          space_text=PRUNABLE, trials=12)  # fmt: skip
+    finally:
+        ray.shutdown()
+    assert any(state == "PRUNED" for _, _, state in local["trials"].values())
+    assert remote["trials"].keys() == local["trials"].keys()
+    for key, (params, value, state) in local["trials"].items():
+        other = remote["trials"][key]
+        assert other[0] == params and other[2] == state, key
+        assert other[1] == pytest.approx(value, abs=1e-6), key  # None == None for PRUNED
+    assert remote["steps"] == local["steps"]  # the same intermediate values were stored
 
 
 def test_local_compare_records_pool_usage(local_run):
@@ -168,7 +202,7 @@ class _Source:
     def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
         return False
 
-    def interrupted(self, job: TrialJob) -> None:
+    def interrupted(self, job: TrialJob, reason: str) -> None:
         pass
 
 
@@ -216,6 +250,49 @@ def test_free_workers_take_the_source_furthest_behind_and_follow_ups_join():
     assert log == ["a0", "b0", "b-retrain0", "b-retrain1", "a1", "a2"]
     assert followed == ["b", "b-retrain", "a"]
     assert usage.jobs == 6 and isinstance(usage, Usage)
+
+
+class _OneAtATimePool(_InstantPool):
+    """Each wait returns the oldest job only; the others stay in flight."""
+
+    def wait(self, timeout: float) -> list[Outcome]:
+        done, self.jobs = self.jobs[:1], self.jobs[1:]
+        return [Outcome(job, "w", record={"status": "ok"}) for job in done]
+
+    def stop_all(self) -> list[TrialJob]:
+        jobs, self.jobs = self.jobs, []
+        return jobs
+
+
+def test_an_error_tells_every_source_about_its_jobs_in_flight():
+    log: list[str] = []
+    heard: list[tuple[str, str]] = []
+
+    class Failing(_Source):
+        def tell(self, outcome: Outcome) -> None:
+            raise HarnessError("too many failures in a")
+
+    class Listening(_Source):
+        def interrupted(self, job: TrialJob, reason: str) -> None:
+            heard.append((f"{self.name}{job.number}", reason))
+
+    scheduler = Scheduler(_OneAtATimePool())  # type: ignore[arg-type]
+    scheduler.add(Failing("a", 2, 1, log))
+    scheduler.add(Listening("b", 2, 1, log))
+    with pytest.raises(HarnessError, match="too many failures"):
+        scheduler.run()
+    assert heard == [("b0", "aborted: too many failures in a")]
+    assert not scheduler.in_flight
+
+
+def test_retrain_cache_is_replaced_whole(tmp_path):
+    from harness.experiment.retrain import write_atomically
+
+    path = tmp_path / "runs" / "retrain.json"
+    write_atomically(path, '{"records": []}\n')
+    write_atomically(path, '{"records": [1]}\n')
+    assert path.read_text() == '{"records": [1]}\n'
+    assert [p.name for p in path.parent.iterdir()] == ["retrain.json"]  # no temporary left
 
 
 def test_the_in_process_pool_serves_the_scheduler(tmp_path):

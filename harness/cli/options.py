@@ -125,9 +125,24 @@ def search_options() -> argparse.ArgumentParser:
     return parser
 
 
+def comparison_options() -> argparse.ArgumentParser:
+    """What ``compare`` and ``run`` share beyond a study's options."""
+    from harness.experiment.config import STUDY_TEMPLATE
+
+    parser = _parent()
+    parser.add_argument(
+        "--per-study", dest="concurrency", type=positive_int,
+        default=STUDY_TEMPLATE.concurrency, metavar="N",
+        help="trials of one study in flight at once; every study runs at once on the pool. "
+             f"{STUDY_TEMPLATE.concurrency} (default): a study's trials run in order (TPE sees "
+             "every earlier trial), so the results do not depend on the number of workers",
+    )  # fmt: skip
+    return parser
+
+
 # StudyConfig fields that shared options set; a command passes on those it has
 STUDY_OPTIONS = ("storage", "objective", "pruner", "executor", "cpu_workers", "gpu_workers",
-                 "address", "device")  # fmt: skip
+                 "address", "device", "concurrency")  # fmt: skip
 
 
 def study_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from harness.choices import DEVICES, SAMPLERS
 from harness.cli.command import Command, console, err_console
 from harness.cli.options import (
+    comparison_options,
     non_negative_int,
     positive_int,
     search_options,
@@ -101,7 +102,7 @@ class Compare(Command):
         "seeds, train the lab's fixed models and a gradient-boosting reference, all cached "
         "under runs/RUN/ for 'harness report'."
     )
-    parents = (storage_options, search_options, worker_options)
+    parents = (storage_options, search_options, worker_options, comparison_options)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         defaults = CompareConfig  # the dataclass's field defaults
@@ -129,11 +130,6 @@ class Compare(Command):
                                  f"(default: {defaults.reference_seeds})")  # fmt: skip
         parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
                             help=RUNS_DIR_HELP)  # fmt: skip
-        parser.add_argument("--per-study", type=positive_int, default=1, metavar="N",
-                            help="trials of one study in flight at once; every study runs at "
-                                 "once on the pool. 1 (default): a study's trials run in "
-                                 "order, so its results do not depend on the number of "
-                                 "workers (TPE sees every earlier trial)")  # fmt: skip
         parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
                             help="device of the local executor and the lab models (default: "
                                  "auto)")  # fmt: skip
@@ -145,7 +141,6 @@ class Compare(Command):
             STUDY_TEMPLATE,
             trials=args.trials,
             space_path=args.space or StudyConfig.space_path,
-            concurrency=args.per_study,
             **study_settings(args),
         )
         config = CompareConfig(
@@ -167,7 +162,7 @@ class Run(Command):
         "lab's protocol, retrain each best configuration with several seeds, and write the "
         "markdown report. Re-running continues where it stopped."
     )
-    parents = (storage_options, worker_options)
+    parents = (storage_options, worker_options, comparison_options)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         lab, smoke = PRESETS["lab"], PRESETS["smoke"]
@@ -188,11 +183,6 @@ class Run(Command):
                                  f"{lab.bench_seeds}; smoke {smoke.bench_seeds})")  # fmt: skip
         parser.add_argument("--out", metavar="FILE", default=None,
                             help="report file (default: reports/NAME.md)")  # fmt: skip
-        parser.add_argument("--per-study", type=positive_int, default=1, metavar="N",
-                            help="trials of one study in flight at once; every study runs at "
-                                 "once on the pool. 1 (default): a study's trials run in "
-                                 "order, so its results do not depend on the number of "
-                                 "workers (TPE sees every earlier trial)")  # fmt: skip
         parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
                             help="device of the fixed models and retraining (default: "
                                  "auto)")  # fmt: skip
@@ -213,7 +203,6 @@ class Run(Command):
             STUDY_TEMPLATE,
             trials=args.trials or preset.trials,
             space_path=args.space or preset.space,
-            concurrency=args.per_study,
             **study_settings(args),
         )
         config = CompareConfig(

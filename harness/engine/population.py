@@ -260,7 +260,7 @@ class Population:
         else:
             grads.addcmul_(params, self.weight_decay)
         beta1, beta2 = ADAM_BETAS
-        step = self.step_count.to(params.dtype)
+        step = self.step_count.double()  # bias corrections in double, as torch.optim's
         bias1, bias2 = 1 - beta1**step, 1 - beta2**step
         self.stack.exp_avg.lerp_(grads, 1 - beta1)
         self.stack.exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)

@@ -18,8 +18,8 @@ import optuna
 from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.config import CompareConfig
-from harness.experiment.retrain import RetrainCache, retrain_source
-from harness.experiment.runs import find_run_studies, run_dir
+from harness.experiment.retrain import RetrainCache, retrain_source, write_atomically
+from harness.experiment.runs import load_run_study, run_dir
 from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
@@ -45,7 +45,7 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     except OSError as err:
         raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
     storage = open_storage(url)
-    usage = _run_studies(config, space, storage, url, directory, log)
+    usage = _run_studies(config, space, storage, directory, log)
     if usage is not None:
         log(usage.line())
         _record_usage(directory, usage)
@@ -59,7 +59,7 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     return directory
 
 
-def _run_studies(config: CompareConfig, space: Any, storage: Any, url: str, directory: Path,
+def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Path,
                  log: Any) -> Usage | None:  # fmt: skip
     """Every study and its retraining on one scheduler; None when nothing was left to run."""
     import time
@@ -81,8 +81,8 @@ def _run_studies(config: CompareConfig, space: Any, storage: Any, url: str, dire
                 studies.append(study)
 
     def retrain_for(name: str) -> list[Any]:
-        found = [s for s in find_run_studies(storage, config.run, url) if s.name == name]
-        source = retrain_source(found[0], config.retrain_seeds, cache) if found else None
+        source = retrain_source(load_run_study(storage, config.run, name),
+                                config.retrain_seeds, cache)  # fmt: skip
         return [] if source is None else [source]
 
     pending = [source for name in retraining for source in retrain_for(name)]
@@ -133,7 +133,9 @@ def _record_usage(directory: Path, usage: Usage) -> None:
         sessions = json.loads(path.read_text()) if path.is_file() else []
     except (OSError, ValueError):
         sessions = []
-    path.write_text(json.dumps([*sessions, usage.as_dict()], indent=2) + "\n")
+    if not isinstance(sessions, list):
+        sessions = []
+    write_atomically(path, json.dumps([*sessions, usage.as_dict()], indent=2) + "\n")
 
 
 def _space_splits(space: Any) -> Any:

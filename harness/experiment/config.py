@@ -15,8 +15,10 @@ from harness.errors import HarnessError
 from harness.paths import DEFAULT_RUNS_ROOT, SPACES_DIR
 from harness.search.config import StudyConfig
 
-# name, sampler and seed are set per study; everything else is shared by all of them
-STUDY_TEMPLATE = StudyConfig(name="RUN/<sampler>/r<repeat>", sampler=SAMPLERS[0])
+# name, sampler and seed are set per study; everything else is shared by all of them. One
+# trial per study in flight: a study's trials run in order (TPE sees every earlier result),
+# so a comparison's results do not depend on the number of workers.
+STUDY_TEMPLATE = StudyConfig(name="RUN/<sampler>/r<repeat>", sampler=SAMPLERS[0], concurrency=1)
 
 
 @dataclass(frozen=True)

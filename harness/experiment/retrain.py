@@ -8,6 +8,7 @@ gives the number to report; results are cached in ``runs/RUN/retrain.json``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,15 @@ def cached_retrain(document: dict[str, Any], name: str, trial: int, k: int) -> d
     return None
 
 
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``: an
+    interrupted write leaves the old file whole, never a truncated one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
 class RetrainCache:
     """The retrain document of a run, written whole after each study's retraining finishes
     (so an interrupted run keeps every finished one, and resumes the rest)."""
@@ -62,8 +72,7 @@ class RetrainCache:
     def save(self, record: dict[str, Any]) -> None:
         others = [r for r in self.document["records"] if r.get("study") != record["study"]]
         self.document["records"] = [*others, record]
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.path.write_text(json.dumps(json_safe(self.document), indent=2) + "\n")
+        write_atomically(self.path, json.dumps(json_safe(self.document), indent=2) + "\n")
 
 
 class RetrainSource:
@@ -93,7 +102,7 @@ class RetrainSource:
     def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
         return False
 
-    def interrupted(self, job: TrialJob) -> None:
+    def interrupted(self, job: TrialJob, reason: str) -> None:
         pass  # nothing is cached until every seed is back
 
     def tell(self, outcome: Outcome) -> None:

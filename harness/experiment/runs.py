@@ -71,6 +71,15 @@ class RunStudy:
         return pick(done, key=lambda t: (t.value, -t.number))
 
 
+def load_run_study(storage: optuna.storages.BaseStorage, run: str, name: str) -> RunStudy:
+    """One study of a run by its name ``RUN/<sampler>/r<repeat>``."""
+    parsed = parse_study_name(run, name)
+    if parsed is None:
+        raise HarnessError(f"{name!r} is not a study of run {run!r} (RUN/<sampler>/r<repeat>)")
+    study = optuna.load_study(study_name=name, storage=storage)
+    return RunStudy(name, parsed[0], parsed[1], study, study.get_trials(deepcopy=False))
+
+
 def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -> list[RunStudy]:
     """All studies named ``RUN/<sampler>/r<repeat>``, by repeat then sampler."""
     try:

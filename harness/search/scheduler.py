@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
+from harness.errors import first_line
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 
 Pool = LocalPool | RayPool
@@ -42,7 +43,7 @@ class JobSource(Protocol):
 
     def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool: ...
 
-    def interrupted(self, job: TrialJob) -> None: ...  # the run stopped with ``job`` in flight
+    def interrupted(self, job: TrialJob, reason: str) -> None: ...  # stopped with job in flight
 
 
 @dataclass
@@ -90,6 +91,7 @@ class Scheduler:
         self.sources: list[JobSource] = []
         self.on_done, self.on_tick, self.check_interrupt = on_done, on_tick, check_interrupt
         self.in_flight: dict[str, _InFlight] = {}
+        self.stopping: set[str] = set()  # tokens a source asked to stop: report nothing more
         self.usage = Usage(workers=pool.slots)
         self._tokens = itertools.count()
         self._finished: set[int] = set()
@@ -114,23 +116,41 @@ class Scheduler:
                     stuck = [s.name for s in self.sources if not s.done()]
                     raise RuntimeError(f"scheduler: sources {stuck} are not done but hand out "
                                        "no job and have none in flight")  # fmt: skip
-                for outcome in self.pool.wait(timeout=0.5):
-                    item = self.in_flight.pop(outcome.job.token)
-                    self.usage.busy_s += time.monotonic() - item.started
-                    self.usage.jobs += 1
-                    item.source.tell(outcome)
+                self._tell(self.pool.wait(timeout=0.5))
                 if self.on_tick is not None:
                     self.on_tick(self)
                 self.usage.wall_s = time.monotonic() - started
-        except KeyboardInterrupt:
-            for job in self.pool.stop_all():
-                item = self.in_flight.pop(job.token, None)
-                if item is not None:
-                    item.source.interrupted(job)
+        except BaseException as err:
+            # Whatever ends the loop early, no job is left behind: each source hears about
+            # every job still in flight (a study marks its trials FAIL, to be retried).
+            reason = "interrupted (Ctrl-C)" if isinstance(err, KeyboardInterrupt) else \
+                f"aborted: {first_line(err)}"  # fmt: skip
+            self.pool.stop_all()
+            for item in self.in_flight.values():
+                item.source.interrupted(item.job, reason)
+            self.in_flight.clear()
             raise
         finally:
             self.usage.wall_s = time.monotonic() - started
         return self.usage
+
+    def _tell(self, outcomes: list[Outcome]) -> None:
+        """Hand each outcome to its source; a source's error is raised only after the whole
+        batch is told (the rest of the batch has already left the pool)."""
+        error: BaseException | None = None
+        for outcome in outcomes:
+            item = self.in_flight.pop(outcome.job.token)
+            if outcome.job.token in self.stopping:
+                self.stopping.discard(outcome.job.token)
+                outcome = _stopped(outcome)
+            self.usage.busy_s += time.monotonic() - item.started
+            self.usage.jobs += 1
+            try:
+                item.source.tell(outcome)
+            except Exception as err:
+                error = error or err
+        if error is not None:
+            raise error
 
     def _settle(self) -> None:
         """Hand each newly finished source to ``on_done`` (once), which may add sources."""
@@ -158,6 +178,22 @@ class Scheduler:
 
     def _on_epoch(self, token: str, epoch: int, value: float) -> bool:
         item = self.in_flight.get(token)
-        if item is None:
-            return True  # a job no longer tracked (interrupted): stop it
-        return item.source.on_epoch(item.job, epoch, value)
+        if item is None or token in self.stopping:
+            # Untracked, or already told to stop: epochs a remote worker trained before the
+            # stop arrived are not reported, so the storage holds what an in-process run holds.
+            return True
+        stop = item.source.on_epoch(item.job, epoch, value)
+        if stop:
+            self.stopping.add(token)
+        return stop
+
+
+def _stopped(outcome: Outcome) -> Outcome:
+    """A job its source asked to stop is pruned, even when the worker finished before the
+    request arrived (an epoch shorter than the driver's poll): the pruner's decision stands,
+    as it does in-process, where the stop is immediate."""
+    record = outcome.record
+    if record is None or record.get("status") != "ok":
+        return outcome
+    return replace(outcome, record={"status": "pruned", "seconds": record.get("seconds"),
+                                    "host": record.get("host", outcome.host)})  # fmt: skip

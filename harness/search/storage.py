@@ -54,13 +54,34 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         if url.startswith("journal:"):
             backend = optuna.storages.journal.JournalFileBackend(str(path))
             return optuna.storages.JournalStorage(backend)
-        return optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        if url.startswith("sqlite:"):
+            _write_ahead_log(storage)
+        return storage
     except Exception as err:
         message = first_line(err)
         secret = _password(url)
         if secret:
             message = message.replace(secret, "***")
         raise HarnessError(f"cannot open storage {redact_url(url)}: {message}") from None
+
+
+def _write_ahead_log(storage: optuna.storages.RDBStorage) -> None:
+    """SQLite in write-ahead-log mode with ``synchronous=NORMAL``: a commit no longer waits
+    for the disk twice. The driver commits each of a trial's ~17 user attributes on its own
+    (Optuna has no batch call), 3.7 ms each by default here: most of the scheduler's overhead
+    per job. A crashed process still loses nothing committed (only a power cut can undo the
+    last commits), and optuna-dashboard can read while the driver writes."""
+    from sqlalchemy import event
+
+    def pragmas(connection, _record) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(storage.engine, "connect", pragmas)
+    storage.engine.dispose()  # connections opened while creating the tables get them too
 
 
 def open_existing_storage(url: str) -> optuna.storages.BaseStorage:

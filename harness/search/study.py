@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import optuna
+from optuna.study import StudyDirection
 from optuna.trial import TrialState
 
 from harness.choices import DIRECTIONS
@@ -119,12 +120,13 @@ class Driver:
         params = self.space.full_params(trial.params)
         return TrialJob(trial.number, params, seed, self.config.objective)
 
-    def tell(self, outcome: Outcome) -> None:
+    def tell(self, outcome: Outcome) -> TrialState:
+        """Write the outcome to the storage; the state the trial ended in."""
         trial = self.asked.pop(outcome.job.number)
         trial.set_user_attr("worker", outcome.worker)
         if outcome.lost is not None:
             self.fail(trial, f"worker lost: {outcome.lost}", retry=True)
-            return
+            return TrialState.FAIL
         record = outcome.record or {}
         trial.set_user_attr("host", record.get("host", outcome.host))
         if record.get("node"):
@@ -137,10 +139,12 @@ class Driver:
         trial.set_user_attr("status", status)
         if status == "ok":
             self.study.tell(trial, record[self.config.objective])
-        elif status == "pruned":
+            return TrialState.COMPLETE
+        if status == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
-        else:  # diverged: deterministic, so not retried
-            self.fail(trial, status, retry=False)
+            return TrialState.PRUNED
+        self.fail(trial, status, retry=False)  # diverged: deterministic, so not retried
+        return TrialState.FAIL
 
     def fail(self, trial: optuna.Trial | optuna.trial.FrozenTrial, reason: str,
              retry: bool) -> None:  # fmt: skip
@@ -292,8 +296,15 @@ class StudySource:
         return self.driver.ask()
 
     def tell(self, outcome: Outcome) -> None:
-        self.driver.tell(outcome)
-        self.finished, self.best = self.driver.complete, _best(self.driver.study)
+        # Counted here rather than read back: two storage reads per job were a third of the
+        # scheduler's overhead (scripts/bench_scheduler.py).
+        state = self.driver.tell(outcome)
+        if state in FINISHED_STATES:
+            self.finished += 1
+        if state == TrialState.COMPLETE:
+            value = (outcome.record or {})[self.driver.config.objective]
+            better = max if self.driver.study.direction == StudyDirection.MAXIMIZE else min
+            self.best = value if self.best is None else better(self.best, value)
         if self.driver.failures > self.target:
             raise HarnessError(
                 f"{self.driver.failures} trials of {self.name} failed in this session (more "
@@ -304,10 +315,10 @@ class StudySource:
     def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
         return self.driver.on_epoch(job.number, epoch, value)
 
-    def interrupted(self, job: TrialJob) -> None:
+    def interrupted(self, job: TrialJob, reason: str) -> None:
         trial = self.driver.asked.pop(job.number, None)
         if trial is not None:
-            self.driver.fail(trial, "interrupted (Ctrl-C)", retry=True)
+            self.driver.fail(trial, reason, retry=True)
 
 
 def show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
