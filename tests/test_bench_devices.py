@@ -12,13 +12,11 @@ import pytest
 import torch
 
 from harness.bench import devices as bench_devices
+from harness.bench.config import DeviceBenchConfig
 from harness.bench.devices import (
-    Device,
-    DeviceBenchConfig,
     add_cpu_ratios,
     floor_seconds,
     lab_epoch_seconds,
-    list_devices,
     modes,
     recipe_workload,
     search_workload,
@@ -26,6 +24,7 @@ from harness.bench.devices import (
     summarize,
     trainable_parameters,
 )
+from harness.bench.hardware import Device, cpu_count, list_devices
 from harness.bench.throughput import ThroughputRun, measure_throughput, throughput_plan
 from harness.cli.app import run
 from harness.engine.train import ResidentSplits
@@ -256,7 +255,7 @@ def test_throughput_plan():
     cpu = list_devices("cpu")
     plan = throughput_plan(config, [*cpu, Device("cuda:0", "cuda", index=0),
                                     Device("cuda:1", "cuda", index=1)])  # fmt: skip
-    cores = [("cpu", 1), ("cpu", bench_devices.cpu_count())]
+    cores = [("cpu", 1), ("cpu", cpu_count())]
     expected = [*dict.fromkeys(cores), ("cuda:0", 1), ("cuda:0", 4)]  # the first card only
     assert [(r.device, r.workers) for r in plan] == expected
 

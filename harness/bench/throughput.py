@@ -21,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.bench.devices import Device, DeviceBenchConfig, cpu_count
+from harness.bench.config import DeviceBenchConfig
+from harness.bench.hardware import Device, cpu_count
 
 # A mid-size configuration of the search space (lab_mlp.toml).
 TRIAL_PARAMS = {"hidden_size": 256, "lr": 1e-3, "batch_size": 128, "weight_decay": 1e-5,

@@ -162,8 +162,9 @@ class BenchDevices(Command):
                                  "'harness report' reads)")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
-        from harness.bench.devices import list_devices, run_devices_bench
+        from harness.bench.devices import run_devices_bench
         from harness.bench.devices import select_recipes as select_network_recipes
+        from harness.bench.hardware import list_devices
         from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
         from harness.numbers import json_safe
 
