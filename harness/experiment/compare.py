@@ -62,12 +62,7 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
 def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Path,
                  log: Any) -> Usage | None:  # fmt: skip
     """Every study and its retraining on one scheduler; None when nothing was left to run."""
-    import time
-
-    from harness.search.interrupts import interrupt_between_calls
-    from harness.search.progress import StudyProgress
-    from harness.search.scheduler import Scheduler
-    from harness.search.study import StudySource, make_pool, open_study, show_progress
+    from harness.search.study import open_study, run_studies
 
     cache = RetrainCache(directory / "retrain.json")
     studies, retraining = [], []
@@ -91,37 +86,8 @@ def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Pat
     log(f"{len(studies)} studies to run at once, each best retrained with "
         f"{config.retrain_seeds} seeds as soon as its study is done (cached in "
         f"{directory / 'retrain.json'})")  # fmt: skip
-    progress = StudyProgress(config.study.show_progress)
-    pool = None
-    try:
-        with interrupt_between_calls(enabled=config.study.executor == "ray") as check:
-            drivers = [open_study(study) for study in studies]
-            tasks = {d.config.name: progress.track(d.config.name, d.config.trials, d.complete)
-                     for d in drivers}  # fmt: skip
-            pool = make_pool(config.study, space)
-            limit = config.study.concurrency or pool.slots
-
-            def on_done(source: Any) -> list[Any]:
-                if isinstance(source, StudySource):
-                    progress.log(f"{source.name}: done, best {source.best}")
-                    return retrain_for(source.name)
-                return []
-
-            scheduler = Scheduler(
-                pool,
-                on_done=on_done,
-                check_interrupt=check,
-                on_tick=show_progress(progress, tasks, time.monotonic()),
-            )
-            for driver in drivers:
-                scheduler.add(StudySource(driver, limit))
-            for source in pending:
-                scheduler.add(source)
-            return scheduler.run()
-    finally:
-        progress.close()
-        if pool is not None:
-            pool.close()
+    drivers = [open_study(study) for study in studies]
+    return run_studies(config.study, space, drivers, others=pending, follow_up=retrain_for)
 
 
 def _record_usage(directory: Path, usage: Usage) -> None:

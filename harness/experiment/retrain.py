@@ -132,18 +132,3 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
     if trial is None or cache.has(run_study.name, trial.number, k):
         return None
     return RetrainSource(run_study, trial, k, cache)
-
-
-def retrain_best(studies: list[RunStudy], k: int, path: Path, pool: Any) -> dict[str, Any]:
-    """Retrain each study's best configuration with K seeds over ``pool`` (cached in
-    ``path``, written after each study): the document of every study's results."""
-    from harness.search.scheduler import Scheduler
-
-    cache = RetrainCache(path)
-    scheduler = Scheduler(pool)
-    for run_study in studies:
-        source = retrain_source(run_study, k, cache)
-        if source is not None:
-            scheduler.add(source)
-    scheduler.run()
-    return cache.document

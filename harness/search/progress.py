@@ -23,6 +23,7 @@ class StudyProgress:
         self.console = Console(stderr=True)
         self.plain = enabled and not self.console.is_terminal
         self.last_logged: dict[TaskID, int] = {}
+        self.labels: dict[TaskID, tuple[str, int]] = {}  # name and target, for plain lines
         self.progress = Progress(
             TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("trials · best {task.fields[best]}"), TimeElapsedColumn(),
@@ -35,6 +36,7 @@ class StudyProgress:
     def track(self, name: str, target: int, done: int) -> TaskID:
         task = self.progress.add_task(name, total=target, completed=done, best="-", running="")
         self.last_logged[task] = done
+        self.labels[task] = (name, target)
         return task
 
     def message(self, task: TaskID, text: str) -> None:
@@ -50,8 +52,8 @@ class StudyProgress:
         best_text = "-" if best is None else f"{best:.4f}"
         if self.plain and complete != self.last_logged[task]:
             self.last_logged[task] = complete
-            state = self.progress._tasks[task]
-            self.log(f"{state.description}: {complete}/{state.total} trials finished, best "
+            name, target = self.labels[task]
+            self.log(f"{name}: {complete}/{target} trials finished, best "
                      f"{best_text}, {elapsed:.0f} s")  # fmt: skip
         busy = ", ".join(sorted(running))
         self.progress.update(task, completed=complete, best=best_text,

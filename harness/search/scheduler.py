@@ -119,7 +119,6 @@ class Scheduler:
                 self._tell(self.pool.wait(timeout=0.5))
                 if self.on_tick is not None:
                     self.on_tick(self)
-                self.usage.wall_s = time.monotonic() - started
         except BaseException as err:
             # Whatever ends the loop early, no job is left behind: each source hears about
             # every job still in flight (a study marks its trials FAIL, to be retried).

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +26,7 @@ from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
 from harness.search.progress import StudyProgress
-from harness.search.scheduler import Scheduler
+from harness.search.scheduler import JobSource, Scheduler, Usage
 from harness.search.spaces import SearchSpace, load_space
 from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
@@ -281,7 +281,7 @@ class StudySource:
         self.driver, self.limit = driver, limit
         self.name = driver.config.name
         self.target = driver.config.trials
-        self.finished = driver.complete  # kept here: the storage is asked once per outcome
+        self.finished = driver.complete  # read once here, then counted in tell()
         self.best = _best(driver.study)
 
     def fraction_done(self) -> float:
@@ -321,8 +321,8 @@ class StudySource:
             self.driver.fail(trial, reason, retry=True)
 
 
-def show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
-                  started: float) -> Callable[[Scheduler], None]:  # fmt: skip
+def _show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
+                   started: float) -> Callable[[Scheduler], None]:  # fmt: skip
     """An ``on_tick`` for the scheduler: each study's bar, with what its workers run."""
 
     def tick(scheduler: Scheduler) -> None:
@@ -344,6 +344,54 @@ def show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
     return tick
 
 
+def run_studies(
+    config: StudyConfig,
+    space: SearchSpace,
+    drivers: list[Driver],
+    pool: LocalPool | RayPool | None = None,
+    others: Sequence[JobSource] = (),
+    follow_up: Callable[[str], list[JobSource]] | None = None,
+) -> Usage:
+    """Run the studies of ``drivers`` (and the ``others`` sources) at once on one scheduler,
+    each study with ``config.concurrency`` trials in flight (default: every worker), with a
+    progress bar per study. ``follow_up(name)``, when given, returns the sources to start as
+    soon as study ``name`` is done (its retraining). ``pool`` is reused when given; otherwise
+    one is started from ``config`` and ``space`` and shut down at the end."""
+    progress = StudyProgress(config.show_progress)
+    tasks = {d.config.name: progress.track(d.config.name, d.config.trials, d.complete)
+             for d in drivers}  # fmt: skip
+    owns_pool = pool is None
+    uses_ray = isinstance(pool, RayPool) if pool is not None else config.executor == "ray"
+
+    def on_done(source: JobSource) -> list[JobSource]:
+        if follow_up is None or not isinstance(source, StudySource):
+            return []
+        best = "-" if source.best is None else f"{source.best:.4f}"
+        progress.log(f"{source.name}: done, best {best}")
+        return follow_up(source.name)
+
+    try:
+        with interrupt_between_calls(enabled=uses_ray) as check_interrupt:
+            if pool is None:
+                for task in tasks.values():
+                    progress.message(task, "starting workers…")
+                pool = make_pool(config, space)
+            limit = config.concurrency or pool.slots
+            scheduler = Scheduler(
+                pool,
+                on_done=on_done,
+                check_interrupt=check_interrupt,
+                on_tick=_show_progress(progress, tasks, time.monotonic()),
+            )
+            for source in [*(StudySource(d, limit) for d in drivers), *others]:
+                scheduler.add(source)
+            return scheduler.run()
+    finally:
+        progress.close()
+        if owns_pool and pool is not None:
+            pool.close()
+
+
 def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> optuna.Study:
     """Run trials until ``config.trials`` have finished (COMPLETE or PRUNED); resumable.
 
@@ -355,26 +403,8 @@ def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> o
     driver = open_study(config)
     if driver.complete >= config.trials:
         return driver.study
-    owns_pool = pool is None
-    progress = StudyProgress(config.show_progress)
-    task = progress.track(config.name, config.trials, driver.complete)
-    uses_ray = isinstance(pool, RayPool) if pool is not None else config.executor == "ray"
-    try:
-        with interrupt_between_calls(enabled=uses_ray) as check_interrupt:
-            if pool is None:
-                progress.message(task, "starting workers…")
-                pool = make_pool(config, driver.space)
-            source = StudySource(driver, config.concurrency or pool.slots)
-            scheduler = Scheduler(pool, on_tick=show_progress(progress, {config.name: task},
-                                                              time.monotonic()),
-                                  check_interrupt=check_interrupt)  # fmt: skip
-            scheduler.add(source)
-            usage = scheduler.run()
-            driver.study.set_user_attr("pool_usage", usage.as_dict())
-    finally:
-        progress.close()
-        if owns_pool and pool is not None:
-            pool.close()
+    usage = run_studies(config, driver.space, [driver], pool)
+    driver.study.set_user_attr("pool_usage", usage.as_dict())
     return driver.study
 
 
