@@ -95,3 +95,21 @@ def test_trials_are_reproducible(tiny_splits):
 def test_json_safe_turns_non_finite_numbers_into_null():
     value = {"a": math.nan, "b": [math.inf, 1.0], "c": (-math.inf,), "d": "x", "e": None}
     assert json_safe(value) == {"a": None, "b": [None, 1.0], "c": [None], "d": "x", "e": None}
+
+
+def test_a_search_trial_never_scores_the_test_split(tiny_splits, monkeypatch):
+    """score_test=False: no test_* key, and the model never sees the test rows."""
+    import harness.engine.train as train_module
+
+    seen = []
+    real = train_module._logits
+    monkeypatch.setattr(train_module, "_logits", lambda model, x: seen.append(x) or real(model, x))
+    fixed = FixedSettings(max_epochs=2, patience=2)
+    record = run_trial(GOOD, tiny_splits, seed=3, device="cpu", fixed=fixed, score_test=False)
+    assert not [key for key in record if key.startswith("test_")]
+    assert 0.5 < record["val_auroc"] <= 1.0
+    rows = {x.shape[0] for x in seen}
+    assert rows == {len(tiny_splits.y_valid)}, "only validation rows went through the model"
+    scored = run_trial(GOOD, tiny_splits, seed=3, device="cpu", fixed=fixed)
+    assert scored["val_auroc"] == record["val_auroc"], "scoring test changes nothing else"
+    assert 0.5 < scored["test_auroc"] <= 1.0

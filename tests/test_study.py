@@ -60,9 +60,11 @@ def test_small_study_on_ray_records_everything(tmp_path, ray_session):
         assert trial.intermediate_values, "each epoch's validation AUROC is reported"
         assert trial.value == pytest.approx(trial.user_attrs["val_auroc"])
         assert list(trial.intermediate_values) == list(range(1, trial.user_attrs["epochs"] + 1))
-        for key in ("epochs", "seconds", "device", "host", "train_seed", "status", "test_auroc",
-                    "test_f1", "test_precision", "test_recall", "threshold"):  # fmt: skip
+        for key in ("epochs", "seconds", "device", "host", "train_seed", "status", "val_auroc",
+                    "threshold"):  # fmt: skip
             assert key in trial.user_attrs, key
+        # the search chooses on validation: no search trial has a test figure to pick by
+        assert not [k for k in trial.user_attrs if k.startswith("test_")], trial.user_attrs
         assert trial.user_attrs["device"] == "cpu"
         workers.add(trial.user_attrs["worker"])
     assert workers == {"cpu-0", "cpu-1"}, "both CPU workers trained"

@@ -87,8 +87,8 @@ def summarize_study(study: Any) -> None:
     console.print(
         f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
         f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
-        f"{best.value:.4f} (trial #{best.number}, test AUROC "
-        f"{best.user_attrs.get('test_auroc', float('nan')):.4f})",
+        f"{best.value:.4f} (trial #{best.number}; test scores come from retraining it, "
+        "as harness compare does)",
         markup=False, highlight=False,
     )  # fmt: skip
     console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)

@@ -74,6 +74,7 @@ def train_population(
     device: str = "auto",
     resident: ResidentSplits | None = None,
     on_epoch: PopulationHook | None = None,
+    score_test: bool = True,
 ) -> list[TrainResult]:
     """Train every member as ``train()`` would train it alone (same seeds, batches, early
     stopping and scoring); one ``TrainResult`` per member, in order. ``status`` is ``ok``,
@@ -127,7 +128,7 @@ def train_population(
         tracks[index].seconds = time.perf_counter() - started
         tracks[index].final_row = population.stack.params[row].clone()
     del captured
-    return [_result(track, population, data, splits.n_features, str(torch_device))
+    return [_result(track, population, data, splits.n_features, str(torch_device), score_test)
             for track in tracks]  # fmt: skip
 
 
@@ -168,7 +169,7 @@ def _validate(population: Population, data: ResidentSplits) -> tuple[torch.Tenso
 
 
 def _result(track: _Track, population: Population, data: ResidentSplits, n_features: int,
-            device: str) -> TrainResult:  # fmt: skip
+            device: str, score_test: bool) -> TrainResult:  # fmt: skip
     result = TrainResult(
         track.status,  # type: ignore[arg-type]
         len(track.history), track.best_epoch, track.seconds, device, track.member.seed,
@@ -178,6 +179,6 @@ def _result(track: _Track, population: Population, data: ResidentSplits, n_featu
         return result
     row = track.best_row if track.best_row is not None else track.final_row
     model = population.member_model(row, track.member, n_features)
-    result.valid, result.test = evaluate_splits(model, data, nn.BCEWithLogitsLoss())
+    result.valid, result.test = evaluate_splits(model, data, nn.BCEWithLogitsLoss(), score_test)
     result.model = model
     return result

@@ -275,8 +275,12 @@ def train(
     device: str = "auto",
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     resident: ResidentSplits | None = None,
+    score_test: bool = True,
 ) -> TrainResult:
     """Train ``make_model(n_features)`` and score it; deterministic on CPU for a given seed.
+
+    ``score_test=False`` leaves the test split untouched (``result.test`` is None): a search
+    trial is chosen on validation only, so its test scores must not exist to be picked by.
 
     ``seed`` fixes model initialisation, dropout and the batch order. ``on_epoch(epoch, record)``
     sees each epoch's record (train_loss, val_loss, val_auroc); it may raise to stop training
@@ -350,22 +354,25 @@ def train(
         return result
     if best_state is not None:
         model.load_state_dict(best_state)
-    result.valid, result.test = evaluate_splits(model, data, criterion)
+    result.valid, result.test = evaluate_splits(model, data, criterion, score_test)
     result.model = model
     return result
 
 
 def evaluate_splits(
-    model: nn.Module, data: ResidentSplits, criterion: nn.Module
-) -> tuple[Scores, Scores]:
-    """Validation scores at its F1-optimal threshold, and test scores at that same threshold."""
+    model: nn.Module, data: ResidentSplits, criterion: nn.Module, score_test: bool = True
+) -> tuple[Scores, Scores | None]:
+    """Validation scores at its F1-optimal threshold, and test scores at that same threshold
+    (None without ``score_test``: the test split is then not even passed through the model)."""
     val_logits = _logits(model, data.x_valid)
-    test_logits = _logits(model, data.x_test)
     valid = score(
         data.y_valid_np,
         torch.sigmoid(val_logits).cpu().numpy(),
         float(criterion(val_logits, data.y_valid)),
     )
+    if not score_test:
+        return valid, None
+    test_logits = _logits(model, data.x_test)
     test = score(
         data.y_test_np,
         torch.sigmoid(test_logits).cpu().numpy(),

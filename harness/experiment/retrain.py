@@ -85,8 +85,8 @@ class RetrainSource:
         self.run_study, self.trial, self.k, self.cache = run_study, trial, k, cache
         self.limit = k
         self.params = retrain_params(run_study, trial)
-        self.queue = [TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc")
-                      for i in range(k)]  # fmt: skip
+        self.queue = [TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc",
+                               score_test=True) for i in range(k)]  # fmt: skip
         self.records: dict[int, dict[str, Any]] = {}
         self.retried: set[int] = set()
 

@@ -145,11 +145,10 @@ def section_studies(data: RunData) -> list[str]:
             fmt(best.value) if best else "—", str(best.number) if best else "—",
             fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else "—",
             f"{seconds[-1] / 60:.1f}" if seconds.size else "—",
-            fmt(best.user_attrs.get("test_auroc")) if best else "—",
         ])  # fmt: skip
     header = ["study", "sampler", "repeat", "seed", "COMPLETE", "PRUNED", "FAIL",
               f"best {data.metric}", "best trial", f"best after {data.target}",
-              "wall-clock (min, idle cut)", "best trial's test AUROC (1 seed)"]  # fmt: skip
+              "wall-clock (min, idle cut)"]  # fmt: skip
     return ["## Per-study results", "", md_table(header, rows), ""]
 
 

@@ -35,7 +35,6 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
-TEST_ATTRS = ("test_auroc", "test_f1", "test_precision", "test_recall")
 # Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
 # only COMPLETE ones exist). FAIL ones are retried instead.
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -132,7 +131,7 @@ class Driver:
         if record.get("node"):
             trial.set_user_attr("ray_node", record["node"])  # the Ray node it trained on
         for key in ("epochs", "best_epoch", "seconds", "seconds_per_epoch", "device",
-                    "val_loss", "val_auroc", "threshold", *TEST_ATTRS):  # fmt: skip
+                    "val_loss", "val_auroc", "threshold"):  # fmt: skip
             if key in record and _finite_or_str(record[key]):
                 trial.set_user_attr(key, record[key])
         status = record.get("status", "failed")

@@ -68,8 +68,10 @@ def run_trial(
     fixed: FixedSettings = FixedSettings(),
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     resident: ResidentSplits | None = None,
+    score_test: bool = True,
 ) -> dict[str, Any]:
-    """Train one configuration; return a flat, JSON-ready record of what happened."""
+    """Train one configuration; return a flat, JSON-ready record of what happened. Without
+    ``score_test`` the record holds validation scores only (a search trial's record)."""
     params = validate_params(params)
     settings = TrainSettings(
         optimizer=fixed.optimizer,  # type: ignore[arg-type]
@@ -84,7 +86,7 @@ def run_trial(
     )
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
     result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,
-                   resident=resident)  # fmt: skip
+                   resident=resident, score_test=score_test)  # fmt: skip
     return trial_record(params, fixed, result)
 
 
@@ -96,6 +98,7 @@ def run_population_trials(
     fixed: FixedSettings = FixedSettings(),
     on_epoch: PopulationHook | None = None,
     resident: ResidentSplits | None = None,
+    score_test: bool = True,
 ) -> list[dict[str, Any]]:
     """Train several ``(params, seed)`` trials of one batch size together in one stacked
     step (``harness.engine.population``); one record per trial, as ``run_trial`` returns
@@ -116,7 +119,7 @@ def run_population_trials(
                                   max_epochs=fixed.max_epochs, patience=fixed.patience,
                                   cuda_graph=fixed.cuda_graph)  # fmt: skip
     results = train_population(members, splits, settings, device=device, resident=resident,
-                               on_epoch=on_epoch)  # fmt: skip
+                               on_epoch=on_epoch, score_test=score_test)  # fmt: skip
     return [trial_record(params, fixed, result)
             for (params, _), result in zip(checked, results, strict=True)]  # fmt: skip
 
@@ -144,12 +147,10 @@ def trial_record(
         val_loss=valid.loss if valid else nan,
         val_f1=valid.f1 if valid else nan,
         threshold=valid.threshold if valid else nan,
-        test_auroc=test.auroc if test else nan,
-        test_f1=test.f1 if test else nan,
-        test_precision=test.precision if test else nan,
-        test_recall=test.recall if test else nan,
-        test_loss=test.loss if test else nan,
     )
+    if test is not None:  # absent, not NaN, when the test split was not scored
+        record.update(test_auroc=test.auroc, test_f1=test.f1, test_precision=test.precision,
+                      test_recall=test.recall, test_loss=test.loss)  # fmt: skip
     return record
 
 

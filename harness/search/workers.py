@@ -35,6 +35,9 @@ class TrialJob:
     params: dict[str, Any]
     seed: int
     objective: str  # the per-epoch value reported: "val_auroc" or "val_loss"
+    # Search trials are chosen on validation, so they never see the test split; only the
+    # retraining of a chosen configuration scores it.
+    score_test: bool = False
     token: str = ""  # unique per submission (the scheduler sets it); stops name it
 
 
@@ -105,7 +108,7 @@ class TrialRunner:
         try:
             record = run_trial(job.params, self.splits, seed=job.seed, device=self.device,
                                fixed=self.space.fixed, on_epoch=on_epoch,
-                               resident=self.resident)  # fmt: skip
+                               resident=self.resident, score_test=job.score_test)  # fmt: skip
         except TrialStopped:
             record = {"status": "pruned", "seconds": time.perf_counter() - started}
         finally:
