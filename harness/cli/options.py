@@ -31,6 +31,20 @@ positive_int = count(1)
 non_negative_int = count(0)
 
 
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0, with the rule in the error."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, but got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, but got {text!r}")
+    return value
+
+
+positive_float.__name__ = "number > 0"
+
+
 def shape(text: str) -> tuple[int, int]:
     """An argparse type: HIDDENxBATCH of the search MLP, e.g. 256x128."""
     hidden, _, batch = text.lower().partition("x")
@@ -128,8 +142,34 @@ def search_options() -> argparse.ArgumentParser:
 def comparison_options() -> argparse.ArgumentParser:
     """What ``compare`` and ``run`` share beyond a study's options."""
     from harness.experiment.config import STUDY_TEMPLATE
+    from harness.experiment.verdict import LOOKS, MARGIN
 
     parser = _parent()
+    design = parser.add_argument_group(
+        "the verdict's design (declared in runs/RUN/plan.json before the first pair)"
+    )
+    design.add_argument("--looks", nargs="+", type=positive_int, metavar="N", default=None,
+                        help="pair counts after which the verdict is judged, stopping at the "
+                             "first decided look (error rate kept by alpha spending; default: "
+                             f"{' '.join(map(str, LOOKS))})")  # fmt: skip
+    design.add_argument(
+        "--max-pairs",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help=f"the most pairs the design adds (default: {LOOKS[-1]})",
+    )
+    design.add_argument("--margin", type=positive_float, default=MARGIN, metavar="AUROC",
+                        help="equivalence margin: a difference inside ±margin counts as none "
+                             f"(default: {MARGIN})")  # fmt: skip
+    design.add_argument(
+        "--time-budget",
+        type=positive_float,
+        metavar="MIN",
+        default=None,
+        help="minutes of pairs: no pair is started that would not end within "
+        "it, and the pairs in hand then get a last look (default: none)",
+    )
     parser.add_argument(
         "--per-study", dest="concurrency", type=positive_int,
         default=STUDY_TEMPLATE.concurrency, metavar="N",

@@ -23,6 +23,7 @@ from harness.cli.options import (
 )
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
+from harness.experiment.verdict import Plan
 from harness.paths import DEFAULT_RUNS_ROOT, writable_file
 from harness.search.config import StudyConfig
 
@@ -32,6 +33,34 @@ RUNS_DIR_HELP = "where run results are cached (default: runs)"
 
 def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
+
+
+def design_from(args: argparse.Namespace, default: Plan) -> Plan:
+    """The design that ``--repeats`` (fixed) or ``--looks``/``--max-pairs`` (sequential) ask
+    for, else ``default``; ``--margin`` applies to either."""
+    sequential = args.looks is not None or args.max_pairs is not None
+    if args.repeats is not None:
+        if sequential:
+            raise HarnessError("--repeats (a fixed number of pairs, one look) and --looks/"
+                               "--max-pairs (a sequential design) exclude each other, but both "
+                               "were given")  # fmt: skip
+        return Plan.fixed(args.repeats, args.margin)
+    if not sequential:
+        return replace(default, margin=args.margin)
+    looks = tuple(args.looks) if args.looks is not None else default.looks
+    max_pairs = args.max_pairs or (max(args.looks) if args.looks else default.max_pairs)
+    return Plan(looks, max_pairs, margin=args.margin)
+
+
+def verdict_line(report: str) -> str | None:
+    """The verdict's first sentence, as the report prints it (bold, under '## Verdict')."""
+    _, _, rest = report.partition("## Verdict")
+    return next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
+
+
+def _budget(args: argparse.Namespace, minutes: float | None = None) -> float | None:
+    minutes = args.time_budget if args.time_budget is not None else minutes
+    return None if minutes is None else 60.0 * minutes
 
 
 class Study(Command):
@@ -95,11 +124,14 @@ def summarize_study(study: Any) -> None:
 
 
 class Compare(Command):
-    help = "paired repeats of TPE and random search, with honest test numbers"
+    help = "paired repeats of samplers until the pre-declared verdict is decided"
     description = (
-        "Run R paired repeats (repeat r seeds every sampler with r) as studies "
-        "RUN/<sampler>/r<r>; resumable. Then retrain each study's best configuration with K "
-        "seeds, train the lab's fixed models and a gradient-boosting reference, all cached "
+        "Run paired repeats (repeat r seeds every sampler with r) as studies RUN/<sampler>/r<r> "
+        "and retrain each study's best configuration with K seeds; the primary outcome is the "
+        "paired difference in their test AUROC. Pairs are added until a look of the design "
+        "decides the verdict (better, or equivalent within --margin), the design ends, or "
+        "--time-budget runs out; --repeats R runs R pairs and looks once. Resumable. The "
+        "lab's fixed models and a gradient-boosting reference are trained too, all cached "
         "under runs/RUN/ for 'harness report'."
     )
     parents = (storage_options, search_options, worker_options, comparison_options)
@@ -110,10 +142,9 @@ class Compare(Command):
         parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
                             help="finished (COMPLETE or PRUNED) trials per study (default: "
                                  f"{StudyConfig.trials})")  # fmt: skip
-        parser.add_argument("--repeats", type=positive_int, default=defaults.repeats,
-                            help="paired repeats; 6 or more are needed for the two-sided "
-                                 "Wilcoxon test to be able to reach p < 0.05 (default: "
-                                 f"{defaults.repeats})")  # fmt: skip
+        parser.add_argument("--repeats", type=positive_int, default=None,
+                            help="a fixed design: this many pairs, judged once (default: the "
+                                 "sequential design of --looks)")  # fmt: skip
         parser.add_argument("--samplers", nargs="+", choices=SAMPLERS,
                             default=list(defaults.samplers),
                             help="samplers to compare (default: tpe random)")  # fmt: skip
@@ -144,7 +175,8 @@ class Compare(Command):
             **study_settings(args),
         )
         config = CompareConfig(
-            run=args.name, study=study, repeats=args.repeats, samplers=tuple(args.samplers),
+            run=args.name, study=study, plan=design_from(args, Plan()),
+            time_budget_s=_budget(args), samplers=tuple(args.samplers),
             retrain_seeds=args.retrain_seeds, bench_seeds=args.bench_seeds,
             reference_seeds=args.reference_seeds, runs_root=args.runs_dir,
         )  # fmt: skip
@@ -159,23 +191,26 @@ class Run(Command):
     help = "the whole lab: fixed models, TPE vs random, report (resumable)"
     description = (
         "Train the lab's fixed models, compare TPE with random search in paired repeats of the "
-        "lab's protocol, retrain each best configuration with several seeds, and write the "
-        "markdown report. Re-running continues where it stopped."
+        "lab's protocol until the pre-declared verdict is decided (or the preset's time budget "
+        "ends), retrain each best configuration with several seeds, and write the markdown "
+        "report. Re-running continues where it stopped."
     )
     parents = (storage_options, worker_options, comparison_options)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         lab, smoke = PRESETS["lab"], PRESETS["smoke"]
-        parser.add_argument("--preset", choices=sorted(PRESETS), default="lab",
-                            help="'lab' (default): the lab's protocol; 'smoke': about a "
+        parser.add_argument("--preset", choices=list(PRESETS), default="lab",
+                            help="'lab' (default): the lab's protocol until decided, at most "
+                                 f"{lab.time_budget_min:g} min of pairs (about an hour on 2 "
+                                 "cores); 'quick': 3 pairs, a hint; 'smoke': about a "
                                  "minute")  # fmt: skip
         parser.add_argument("--name", default=None, help="run name (default: the preset's name)")
         parser.add_argument("--trials", type=positive_int, default=None,
                             help=f"trials per study (default: {lab.trials}; smoke "
                                  f"{smoke.trials})")  # fmt: skip
         parser.add_argument("--repeats", type=positive_int, default=None,
-                            help=f"paired repeats (default: {lab.repeats}; smoke "
-                                 f"{smoke.repeats})")  # fmt: skip
+                            help="a fixed design: this many pairs, judged once (default: the "
+                                 "preset's design)")  # fmt: skip
         parser.add_argument("--space", metavar="FILE", default=None,
                             help="search space file (default: the preset's)")  # fmt: skip
         parser.add_argument("--bench-seeds", type=non_negative_int, default=None, metavar="K",
@@ -206,13 +241,16 @@ class Run(Command):
             **study_settings(args),
         )
         config = CompareConfig(
-            run=name, study=study, repeats=args.repeats or preset.repeats,
+            run=name, study=study, plan=design_from(args, preset.plan),
+            time_budget_s=_budget(args, preset.time_budget_min),
             samplers=preset.samplers, retrain_seeds=preset.retrain_seeds,
             bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
             reference_seeds=preset.reference_seeds,
         )  # fmt: skip
-        _log(f"run {name!r} ({preset.name} preset): {config.repeats} paired repeats of "
-             f"{study.trials} trials per sampler; storage {redact_url(url)}")  # fmt: skip
+        _log(
+            f"run {name!r} ({preset.name} preset): {study.trials} trials per study; "
+            f"storage {redact_url(url)}" + (f"; {preset.hint}" if preset.hint else "")
+        )
         _log(f"watch it live: harness dashboard --storage '{redact_url(url)}'")
         try:
             run_compare(config, log=_log)
@@ -220,5 +258,8 @@ class Run(Command):
             _log(f"interrupted; run the same command again to continue run {name!r}")
             raise
         path = write_report(name, url, out)
+        verdict = verdict_line(path.read_text())
+        if verdict:
+            print(f"verdict: {verdict}")
         print(f"report: {path}")
         print(f"dashboard: harness dashboard --storage '{redact_url(url)}'")

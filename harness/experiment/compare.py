@@ -1,15 +1,20 @@
-"""``harness compare``: paired repeats of samplers, then honest test numbers for each best.
+"""``harness compare``: paired repeats of samplers until the pre-declared verdict is decided.
 
-Repeat ``r`` runs one study per sampler, all seeded with ``r`` and named ``RUN/<sampler>/r<r>``
-(repeats interleaved, so a stopped run still holds complete pairs). Re-running the command
-skips finished studies and resumes unfinished ones. Each study's best configuration is then
-retrained with K fresh training seeds and scored on test at its validation threshold; the
-results, the lab's fixed models and a gradient-boosting reference are cached under
+Repeat ``r`` runs one study per sampler, all seeded with ``r`` and named ``RUN/<sampler>/r<r>``.
+Each study's best configuration is retrained with K fresh training seeds and scored on test
+at its validation threshold (the primary outcome, ``harness.experiment.verdict``). Pairs are
+added in batches up to the design's next look; after each batch the verdict is judged at that
+look's level and the run stops once it is decided, at the design's last look, or when the
+time budget leaves no room for another pair (then the pairs in hand get a last look).
+Re-running the command skips finished studies, resumes unfinished ones and continues the
+design. The results, the lab's fixed models and a gradient-boosting reference are cached under
 ``runs/<RUN>/`` so that ``harness report`` is cheap and reproducible.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +23,16 @@ import optuna
 from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.config import CompareConfig
-from harness.experiment.retrain import RetrainCache, retrain_source, write_atomically
+from harness.experiment.design import Design, declare, record_look
+from harness.experiment.retrain import (
+    RetrainCache,
+    primary_pairs,
+    read_retrain,
+    retrain_source,
+    write_atomically,
+)
 from harness.experiment.runs import load_run_study, run_dir
+from harness.experiment.verdict import judge
 from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
@@ -45,10 +58,10 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     except OSError as err:
         raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
     storage = open_storage(url)
-    usage = _run_studies(config, space, storage, directory, log)
-    if usage is not None:
-        log(usage.line())
-        _record_usage(directory, usage)
+    if len(config.samplers) < 2:  # nothing to judge: run the pairs the design allows
+        _run_batch(config, space, storage, directory, config.design.max_pairs, log)
+    else:
+        _run_looks(config, space, storage, directory, log)
     if config.bench_seeds:
         log(f"training the lab's fixed models with {config.bench_seeds} seed(s)")
         ensure_bench(directory / "bench.json", config.bench_seeds, config.study.device)
@@ -59,21 +72,97 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     return directory
 
 
-def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Path,
+def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
+               log: Any) -> None:  # fmt: skip
+    """Batches of pairs up to each look of the design, judged as they come (module docstring)."""
+    path = directory / "plan.json"
+    pair = (config.samplers[0], config.samplers[1])
+    design = declare(path, config.design, pair, config.retrain_seeds, log)
+    plan, budget = design.plan, config.time_budget_s
+    log(f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "
+        f"AUROC ({config.retrain_seeds} seeds)" + (f"; time budget {budget / 60:g} min of "
+                                                   "pairs" if budget else ""))  # fmt: skip
+    started, seconds_per_pair = time.monotonic(), None
+    while design.decided is None:
+        target = plan.next_look(design.last_look)
+        if target is None:
+            log(f"the design's last look ({plan.max_pairs} pairs) is taken: stopping")
+            break
+        have = len(_pairs(directory, pair))
+        cut = False
+        if budget is not None and seconds_per_pair is not None:
+            room = math.floor((budget - (time.monotonic() - started)) / seconds_per_pair)
+            if have + room < target:
+                target, cut = have + max(room, 0), True
+        if target <= design.last_look:
+            log(f"time budget of {budget / 60:g} min used: stopping at {design.last_look} "  # type: ignore[operator]
+                "pairs; run the same command again to continue the design")  # fmt: skip
+            break
+        batch_started = time.monotonic()
+        log(f"pairs {have + 1}-{target}: running" if target > have else
+            f"pairs 1-{target}: complete")  # fmt: skip
+        _run_batch(config, space, storage, directory, target, log)
+        pairs = _pairs(directory, pair)
+        if len(pairs) > have:
+            seconds_per_pair = (time.monotonic() - batch_started) / (len(pairs) - have)
+        if len(pairs) <= design.last_look:
+            log(f"no new complete pair (have {len(pairs)}); stopping")
+            break
+        _look(path, design, pairs, log)
+        if cut:
+            log(f"time budget of {budget / 60:g} min reached: stopping at {len(pairs)} pairs; "  # type: ignore[operator]
+                "run the same command again to continue the design")  # fmt: skip
+            break
+    if design.decided is not None:
+        log(f"verdict decided at {design.decided['pairs']} pairs: "
+            f"{design.decided['outcome'].replace('_', ' ')}")  # fmt: skip
+
+
+def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, float]]:
+    return primary_pairs(read_retrain(directory / "retrain.json"), pair)
+
+
+def _look(path: Path, design: Design, pairs: list[tuple[int, float, float]], log: Any) -> None:
+    """Judge the first ``len(pairs)`` pairs at the level the design gives this look."""
+    n = len(pairs)
+    if n < 2:
+        log(f"{n} pair: no look before 2 pairs")
+        return
+    level = design.plan.level(n, design.last_look)
+    look = judge([a - b for _, a, b in pairs], level, design.plan.margin)
+    record_look(path, design, look)
+    a, b = design.pair
+    log(
+        f"look at {n} pairs (level {level:.4f}): {a} - {b} = {look.mean.estimate:+.5f} "
+        f"[{look.mean.low:+.5f}, {look.mean.high:+.5f}] -> {look.outcome.replace('_', ' ')}"
+    )
+
+
+def _run_batch(config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int,
+               log: Any) -> None:  # fmt: skip
+    usage = _run_studies(config, space, storage, directory, pairs, log)
+    if usage is not None:
+        log(usage.line())
+        _record_usage(directory, usage)
+
+
+def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int,
                  log: Any) -> Usage | None:  # fmt: skip
-    """Every study and its retraining on one scheduler; None when nothing was left to run."""
+    """The studies of repeats 0 .. pairs - 1 and their retraining on one scheduler; None when
+    nothing was left to run."""
     from harness.search.study import open_study, run_studies
 
     cache = RetrainCache(directory / "retrain.json")
     studies, retraining = [], []
-    for repeat in range(config.repeats):
+    for repeat in range(pairs):
         for sampler in config.samplers:
             study = config.study_for(sampler, repeat)
             if _complete_count(storage, study.name) >= study.trials:
-                log(f"{study.name}: {study.trials} trials already complete, skipped")
                 retraining.append(study.name)
             else:
                 studies.append(study)
+    if retraining:
+        log(f"{len(retraining)} studies already have their trials: kept as they are")
 
     def retrain_for(name: str) -> list[Any]:
         source = retrain_source(load_run_study(storage, config.run, name),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness.choices import SAMPLERS, Sampler
 from harness.errors import HarnessError
+from harness.experiment.verdict import Plan
 from harness.paths import DEFAULT_RUNS_ROOT, SPACES_DIR
 from harness.search.config import StudyConfig
 
@@ -23,11 +24,16 @@ STUDY_TEMPLATE = StudyConfig(name="RUN/<sampler>/r<repeat>", sampler=SAMPLERS[0]
 
 @dataclass(frozen=True)
 class CompareConfig:
-    """Everything ``harness compare`` does: ``repeats`` paired repeats of ``samplers``."""
+    """Everything ``harness compare`` does: paired repeats of ``samplers``, as many as the
+    design asks: ``repeats`` pairs and one look (a fixed design), or ``plan``'s looks (the
+    default: looks after 5, 10, 15, 20 and 30 pairs, stopping once decided), within
+    ``time_budget_s`` seconds of pairs when given."""
 
     run: str
     study: StudyConfig = STUDY_TEMPLATE
-    repeats: int = 10
+    repeats: int | None = None
+    plan: Plan | None = None
+    time_budget_s: float | None = None
     samplers: tuple[Sampler, ...] = SAMPLERS
     retrain_seeds: int = 5  # training seeds of each study's best configuration, on test
     bench_seeds: int = 3  # seeds of the lab's fixed models (0 skips them)
@@ -42,8 +48,23 @@ class CompareConfig:
         if bad or not self.samplers or len(set(self.samplers)) != len(self.samplers):
             raise HarnessError(f"--samplers must be distinct values from {list(SAMPLERS)}, but "
                                f"got {list(self.samplers)}")  # fmt: skip
-        if self.repeats < 1:
+        if self.repeats is not None and self.repeats < 1:
             raise HarnessError(f"--repeats >= 1 must hold, but got {self.repeats}")
+        if self.repeats is not None and self.plan is not None:
+            raise HarnessError(
+                "--repeats (a fixed number of pairs) and --looks/--max-pairs (a "
+                "sequential design) exclude each other, but both were given"
+            )
+        if self.time_budget_s is not None and not self.time_budget_s > 0:
+            raise HarnessError(f"--time-budget > 0 must hold, but got "
+                               f"{self.time_budget_s / 60:g} min")  # fmt: skip
+
+    @property
+    def design(self) -> Plan:
+        """The pre-declared design this comparison runs."""
+        if self.plan is not None:
+            return self.plan
+        return Plan.fixed(self.repeats) if self.repeats is not None else Plan()
 
     def study_for(self, sampler: Sampler, repeat: int) -> StudyConfig:
         """Study ``RUN/<sampler>/r<repeat>``: repeat r seeds every sampler with r (paired)."""
@@ -60,17 +81,40 @@ class Preset:
     name: str
     space: Path
     trials: int
-    repeats: int
+    plan: Plan
     retrain_seeds: int
     bench_seeds: int
     reference_seeds: int
+    time_budget_min: float | None = None  # minutes of pairs before the last look
+    hint: str = ""  # what a reader must know about the preset's verdict
     samplers: tuple[Sampler, ...] = field(default=SAMPLERS)
 
 
 PRESETS = {
-    # The lab's protocol: 30 TPE + 30 random trials, 3 paired repeats on 2 cores in about an
-    # hour; more repeats give the Wilcoxon test power (6 pairs are needed for p < 0.05).
-    "lab": Preset("lab", SPACES_DIR / "lab_mlp.toml", 30, 3, 5, 1, 3),
+    # The lab's protocol (30 TPE + 30 random trials) run until the verdict is decided: looks
+    # after 5, 10, 15, 20, 30 pairs, stopping at the first decided one or after an hour of
+    # pairs on 2 cores (about 6 minutes a pair there); re-running continues the same plan.
+    "lab": Preset("lab", SPACES_DIR / "lab_mlp.toml", 30, Plan(), 5, 1, 3, time_budget_min=60),
+    # The same protocol with 3 pairs (about 20 minutes on 2 cores): a hint, not a verdict.
+    "quick": Preset(
+        "quick",
+        SPACES_DIR / "lab_mlp.toml",
+        30,
+        Plan.fixed(3),
+        3,
+        1,
+        1,
+        hint="3 pairs can rarely decide anything: read the verdict as a hint",
+    ),
     # A first look in about a minute: a data subset, a few epochs, no fixed models.
-    "smoke": Preset("smoke", SPACES_DIR / "smoke.toml", 16, 2, 2, 0, 1),
+    "smoke": Preset(
+        "smoke",
+        SPACES_DIR / "smoke.toml",
+        16,
+        Plan.fixed(2),
+        2,
+        0,
+        1,
+        hint="the smoke preset checks the machinery; its verdict means nothing",
+    ),
 }

@@ -15,7 +15,7 @@ from typing import Any
 from optuna.trial import FrozenTrial
 
 from harness.experiment.runs import RunStudy, read_records
-from harness.numbers import json_safe
+from harness.numbers import is_number, json_safe
 from harness.search.workers import Outcome, TrialJob
 
 # Retraining seeds start far above any search seed (harness.search.study.train_seed is
@@ -132,3 +132,25 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
     if trial is None or cache.has(run_study.name, trial.number, k):
         return None
     return RetrainSource(run_study, trial, k, cache)
+
+
+def retrained_test_auroc(record: dict[str, Any]) -> float | None:
+    """The mean test AUROC over a retrain record's seeds that trained (None if none did)."""
+    values = [r["test_auroc"] for r in record.get("results", [])
+              if r.get("status") == "ok" and is_number(r.get("test_auroc"))]  # fmt: skip
+    return sum(values) / len(values) if values else None
+
+
+def primary_pairs(document: dict[str, Any],
+                  pair: tuple[str, str]) -> list[tuple[int, float, float]]:  # fmt: skip
+    """(repeat, A's, B's retrained test AUROC) for repeats 0, 1, 2, ... while both samplers of
+    the repeat are retrained: the first n pairs, in the order the design counts them."""
+    by_study = {(r.get("sampler"), r.get("repeat")): retrained_test_auroc(r)
+                for r in document["records"]}  # fmt: skip
+    pairs = []
+    for repeat in range(len(document["records"]) + 1):
+        a, b = by_study.get((pair[0], repeat)), by_study.get((pair[1], repeat))
+        if a is None or b is None:
+            break
+        pairs.append((repeat, a, b))
+    return pairs

@@ -49,6 +49,7 @@ class RunData:
     retrain: dict[str, Any] | None = None
     reference: dict[str, Any] | None = None
     pool: list[dict[str, Any]] = field(default_factory=list)  # runs/RUN/pool.json sessions
+    runs_root: Path = DEFAULT_RUNS_ROOT
     notes: list[str] = field(default_factory=list)
 
     def title(self, sampler: str) -> str:
@@ -83,7 +84,7 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     done = {s.name: len(finished(s.trials)) for s in studies}
     target = max(1, min(done.values()))
     data = RunData(name, redact_url(storage_url), studies, samplers, objectives.pop(),
-                   directions.pop(), target)  # fmt: skip
+                   directions.pop(), target, runs_root=Path(runs_root))  # fmt: skip
     if targets - {target}:
         short = sorted(n for n, count in done.items() if count == target)
         data.notes.append(

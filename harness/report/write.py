@@ -22,36 +22,31 @@ from harness.report.devices import section_devices
 from harness.report.load import (
     BOOTSTRAP,
     RunData,
-    final_bests,
     importances,
     lab_level,
     load_run,
-    paired_tests,
-    shared_start,
 )
 from harness.report.stats import (
     IDLE_GAP,
     bootstrap_median_band,
     completed,
     completion_seconds,
-    signed_difference,
     stack,
     time_curve,
     trial_curve,
     trials_to_reach,
-    verdict,
 )
 from harness.report.tables import (
     fmt,
     image,
     md_table,
-    mean_std,
     section_environment,
     section_lab,
     section_studies,
     section_test,
     section_timings,
 )
+from harness.report.verdict import section_verdict
 
 # ---------------------------------------------------------------- figure sections
 
@@ -71,62 +66,6 @@ class Figures:
 
     def image(self, path: Path, alt: str) -> str:
         return image(self.link, path, alt)
-
-
-def section_verdict(data: RunData, finals, tests, figures: Figures) -> list[str]:
-    from harness.report.plots import plot_paired_finals
-
-    lines = ["## Verdict", ""]
-    if not tests:
-        lines += [f"Only one sampler ({data.title(data.samplers[0])}) is in this run: there is "
-                  "nothing to compare.", ""]  # fmt: skip
-    for first, other, _common, test in tests:
-        text = verdict(test, (data.title(first), data.title(other)), maximize=data.maximize,
-                       metric=data.metric, trials=data.target)  # fmt: skip
-        lines += [f"**{data.title(first)} vs {data.title(other)}.** {text}", ""]
-        lines += _shared_note(data, first, other)
-    lines += [f"- {note}" for note in dict.fromkeys(data.notes)]
-    lines += ["", f"Best {data.metric} after {data.target} trials, per sampler:", ""]
-    rows = []
-    for sampler in data.samplers:
-        values = list(finals[sampler].values())
-        rows.append([data.title(sampler), str(len(values)),
-                     fmt(float(np.median(values))) if values else "—", mean_std(values),
-                     fmt(min(values, default=None)), fmt(max(values, default=None))])  # fmt: skip
-    lines += [md_table(["sampler", "repeats", "median", "mean ± std", "min", "max"], rows), ""]
-    if tests:
-        header = ["pair", "pairs", "non-tied", "W", "p (two-sided)", "method",
-                  "rank-biserial r", "median diff", "mean diff"]  # fmt: skip
-        rows = [[f"{data.title(a)} - {data.title(b)}", str(t.n_pairs), str(t.n_nonzero),
-                 fmt(t.statistic, 1), f"{t.p_value:.4g}", t.method, f"{t.rank_biserial:+.3f}",
-                 signed_difference(t.median_difference), signed_difference(t.mean_difference)]
-                for a, b, _, t in tests]  # fmt: skip
-        lines += [md_table(header, rows), ""]
-    path = plot_paired_finals(
-        figures.path("final_best_paired.png"), finals, data.titles,
-        title=f"Best {data.metric} after {data.target} trials, paired by repeat",
-        ylabel=f"best {data.metric} (fraction)" if data.maximize else f"best {data.metric}",
-    )  # fmt: skip
-    return [*lines, figures.image(path, "final best value per repeat and sampler"), ""]
-
-
-def _shared_note(data: RunData, first: str, other: str) -> list[str]:
-    """Say how many leading trials a pair shares (TPE's random start-up uses the repeat's seed,
-    like the random sampler), and whether any trials were left to tell the samplers apart."""
-    shared = shared_start(data, first, other)
-    if not shared or max(shared) == 0:
-        return []
-    a, b = data.title(first), data.title(other)
-    k = int(np.median(shared))
-    spread = f" (median; {min(shared)} to {max(shared)})" if min(shared) != max(shared) else ""
-    if min(shared) >= data.target:
-        return [f"All {data.target} compared trials of {a} and {b} had identical configurations "
-                f"in every repeat: {a} had not yet left its random start-up, which draws what "
-                f"{b} draws with the same seed. This run cannot tell the samplers apart; run "
-                f"more trials than {a}'s start-up trials.", ""]  # fmt: skip
-    return [f"Both samplers of a repeat share its seed, and the first {k} trials{spread} of {a} "
-            f"and {b} had identical configurations ({a}'s random start-up draws what {b} "
-            f"draws): the paired differences come from the trials after them.", ""]  # fmt: skip
 
 
 def _time_unit(seconds: float) -> tuple[float, str]:
@@ -310,8 +249,6 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
         if created:  # a report that could not be made leaves no empty folder behind
             shutil.rmtree(figures.folder, ignore_errors=True)
         raise
-    finals = final_bests(data)
-    tests = paired_tests(data, finals)
     level, level_source = lab_level(data)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = [f"# Run `{name}`: {' vs '.join(data.titles.values())} search", "",
@@ -320,7 +257,7 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
             f"generated {now} by `harness report`.", ""]  # fmt: skip
     sections = [
         head,
-        section_verdict(data, finals, tests, figures),
+        section_verdict(data, figures),
         section_curves(
             data, level if data.objective == "val_auroc" else None, level_source, figures
         ),
