@@ -226,42 +226,34 @@ def run_looks(differences: Sequence[float], plan: Plan, looked_at: Sequence[int]
 
 
 def pairs_to_decide(mean: float, sd: float, plan: Plan, last_look: int,
-                    power: float = POWER) -> int | None:  # fmt: skip
+                    power: float = POWER, runs: int = 4000) -> int | None:  # fmt: skip
     """The fewest total pairs N at which one more look (at the level the plan leaves it)
-    would decide with probability ``power``, if the observed mean and spread were the truth:
-    by a t-test for a difference, or by TOST for equivalence, whichever needs fewer.
-    None when even MORE_PAIRS_CAP more pairs would not do."""
+    decides, one way or the other, in ``power`` of ``runs`` simulated runs whose pairs are
+    normal with the observed mean and sd: the same decision rule as ``judge``, so no
+    approximation of the t-test's or TOST's power enters. None when even MORE_PAIRS_CAP more
+    pairs would not do (power grows with N, so a bisection finds N)."""
     if not sd > 0:
         return last_look + 1
-    for total in range(max(last_look + 1, 3), last_look + MORE_PAIRS_CAP + 1):
+    rng_seed = 12345
+
+    def decides(total: int) -> bool:
         level = plan.alpha - plan.spent(last_look) if total >= plan.max_pairs \
             else plan.level(total, last_look)  # fmt: skip
         if level <= 0:
-            return None
-        if max(_power_difference(mean, sd, total, level),
-               _power_equivalence(mean, sd, total, level, plan.margin)) >= power:  # fmt: skip
-            return total
-    return None
+            return False
+        rows = np.random.default_rng(rng_seed).normal(mean, sd, (runs, total))
+        return float(np.mean(_judge_many(rows, level, plan.margin) != "undecided")) >= power
 
-
-def _power_difference(mean: float, sd: float, n: int, level: float) -> float:
-    """Power of the two-sided one-sample t-test at ``level`` (noncentral t)."""
-    from scipy import stats
-
-    critical = stats.t.ppf(1 - level / 2, n - 1)
-    shift = abs(mean) / sd * math.sqrt(n)
-    return float(stats.nct.sf(critical, n - 1, shift) + stats.nct.cdf(-critical, n - 1, shift))
-
-
-def _power_equivalence(mean: float, sd: float, n: int, level: float, margin: float) -> float:
-    """Power of TOST at ``level`` (normal approximation of the mean, t critical value)."""
-    from scipy import stats
-
-    se = sd / math.sqrt(n)
-    critical = stats.t.ppf(1 - level, n - 1)
-    upper = (margin - critical * se - mean) / se
-    lower = (-margin + critical * se - mean) / se
-    return max(0.0, float(stats.norm.cdf(upper) - stats.norm.cdf(lower)))
+    low, high = max(last_look + 1, 3), last_look + MORE_PAIRS_CAP
+    if not decides(high):
+        return None
+    while low < high:
+        middle = (low + high) // 2
+        if decides(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 # ---------------------------------------------------------------- the design, simulated
