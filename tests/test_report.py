@@ -88,15 +88,76 @@ def test_verdict_recomputes_from_the_storage(run_files):
     assert "Too few repeats to tell" in run_files["text"]
 
 
-def test_trials_to_reach_the_lab_level(run_files):
-    level = np.mean([0.90, 0.902])  # the two normalizing_mlp bench records' val_auroc
-    assert f"Level: **{level:.4f}**" in run_files["text"]
+def _values(url: str, run: str, sampler: str | None = None) -> list[float]:
+    """Completed trial values of the run's studies (of one sampler when given)."""
+    names = [s.study_name for s in optuna.get_all_study_summaries(url)]
+    picked = [
+        n for n in names if n.startswith(f"{run}/") and (sampler is None or f"/{sampler}/" in n)
+    ]
+    return [
+        t.value
+        for n in picked
+        for t in optuna.load_study(study_name=n, storage=url).get_trials(
+            states=(optuna.trial.TrialState.COMPLETE,)
+        )
+    ]
+
+
+def test_normalised_regret_recomputes_from_the_storage(run_files):
+    """Best known: every trial of the storage's studies with this space (the other run's too)
+    and the retrained validation values; random search's expected best of 10 trials from the
+    pooled random trials by the order-statistics formula; three repeats: mean and range."""
+    url, folder = run_files["url"], run_files["folder"]
+    retrain = json.loads((folder / "runs" / RUN / "retrain.json").read_text())
+    known = max(
+        _values(url, RUN)
+        + _values(url, "other")
+        + [r["val_auroc"] for rec in retrain["records"] for r in rec["results"]]
+    )
+    assert f"Best value known: **{known:.4f}**" in run_files["text"]
+    pool = np.sort(_values(url, RUN, "random"))
+    i = np.arange(1, pool.size + 1)
+    expected = float(np.sum(pool * ((i / pool.size) ** TRIALS - ((i - 1) / pool.size) ** TRIALS)))
     studies = run_files["studies"]
-    needed = [trials_to_reach(trial_curve(studies[study_name(RUN, "random", r)].get_trials()),
-                              level) for r in range(REPEATS)]  # fmt: skip
-    cells = _row(run_files["text"], "random", section="Trials needed")
-    per_repeat = ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in enumerate(needed))
-    assert per_repeat in cells
+    regret = [
+        (known - _final(studies[study_name(RUN, "random", r)])) / (known - expected)
+        for r in range(REPEATS)
+    ]
+    cells = _row(run_files["text"], "random", section="Anytime performance")
+    assert cells[1] == str(REPEATS)
+    assert cells[3] == f"{np.mean(regret):.2f} [{min(regret):.2f}, {max(regret):.2f}]"
+    assert "range (min-max) of the 3 repeats, not a CI" in run_files["text"]
+    tpe = [_final(studies[study_name(RUN, "tpe", r)]) for r in range(REPEATS)]
+    rnd = [_final(studies[study_name(RUN, "random", r)]) for r in range(REPEATS)]
+    wins = np.mean(
+        [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(tpe, rnd, strict=True)]
+    )
+    assert _row(run_files["text"], "TPE beats random")[-1] == f"{wins:.2f}"
+
+
+def test_trials_to_target_recomputes_from_the_storage(run_files):
+    target = float(np.percentile(_values(run_files["url"], RUN, "random"), 90))
+    studies = run_files["studies"]
+    needed = [
+        trials_to_reach(
+            trial_curve(studies[study_name(RUN, "tpe", r)].get_trials())[:TRIALS], target
+        )
+        for r in range(REPEATS)
+    ]
+    text = run_files["text"][run_files["text"].index("## Trials to reach a target") :]
+    row = next(
+        line
+        for line in text.splitlines()
+        if line.startswith(f"| random's 90th percentile: {target:.4f} | TPE |")
+    )
+    cells = [c.strip() for c in row.strip().strip("|").split("|")]
+    reached = [n for n in needed if n is not None]
+    assert cells[2] == f"{len(reached)} of {REPEATS}"
+    assert cells[4] == ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in enumerate(needed))
+    if len(reached) * 2 >= REPEATS:  # the median of the ECDF: half the repeats reached it
+        assert cells[3] == f"{sorted(reached)[(REPEATS + 1) // 2 - 1]:g}"
+    else:
+        assert cells[3] == f"> {TRIALS}"
 
 
 def test_retrained_test_numbers_match_the_cache(run_files):
@@ -118,7 +179,7 @@ def test_retrained_test_numbers_match_the_cache(run_files):
 def test_figures_exist_and_are_linked_relatively(run_files):
     out: Path = run_files["out"]
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", run_files["text"])
-    assert len(links) == 5
+    assert len(links) == 6
     for link in links:
         assert not link.startswith("/")
         png = out.parent / link
@@ -144,7 +205,7 @@ def test_report_without_cached_results_falls_back(run_files, tmp_path):
     text = out.read_text()
     assert "the lab's printed NormalizingMLP AUROC 0.9080, a fallback" in text
     assert "No retrained results" in text
-    assert (tmp_path / "bare_figures" / "best_by_trial.png").is_file()
+    assert (tmp_path / "bare_figures" / "regret_by_trial.png").is_file()
 
 
 def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):

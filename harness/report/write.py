@@ -13,28 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
+from harness.report.anytime_sections import section_anytime, section_trials_to_target
 from harness.report.benchmarks import section_benchmarks
 from harness.report.devices import section_devices
 from harness.report.load import (
-    BOOTSTRAP,
     RunData,
     importances,
     lab_level,
     load_run,
 )
 from harness.report.stats import (
-    IDLE_GAP,
-    bootstrap_median_band,
     completed,
-    completion_seconds,
-    stack,
-    time_curve,
-    trial_curve,
-    trials_to_reach,
 )
 from harness.report.tables import (
     fmt,
@@ -68,97 +59,6 @@ class Figures:
         return image(self.link, path, alt)
 
 
-def _time_unit(seconds: float) -> tuple[float, str]:
-    if seconds > 2 * 3600:
-        return 3600.0, "h"
-    if seconds > 120:
-        return 60.0, "min"
-    return 1.0, "s"
-
-
-def section_curves(data: RunData, level: float | None, level_source: str,
-                   figures: Figures) -> list[str]:  # fmt: skip
-    from harness.report.plots import plot_bands
-
-    boot = {"resamples": BOOTSTRAP["resamples"], "seed": BOOTSTRAP["seed"],
-            "confidence": BOOTSTRAP["confidence"]}  # fmt: skip
-    y_label = f"best {data.metric} so far" + (" (fraction)" if data.objective == "val_auroc"
-                                              else " (BCE, nats)")  # fmt: skip
-    level_label = "lab's best validation level (NormalizingMLP)"
-    by_trial = {s: bootstrap_median_band(stack([trial_curve(st.trials, data.maximize)
-                                                for st in data.of(s)], data.target), **boot)
-                for s in data.samplers}  # fmt: skip
-    x = np.arange(1, data.target + 1)
-    trial_png = plot_bands(
-        figures.path("best_by_trial.png"), x, by_trial, data.titles,
-        title=f"Best {data.metric} so far by trial (median and "
-              f"{100 * BOOTSTRAP['confidence']:.0f}% bootstrap band over repeats)",
-        xlabel="trial number (finished trials, count)", ylabel=y_label,
-        level=level, level_label=level_label, integer_x=True,
-    )  # fmt: skip
-    timed = {st.name: completion_seconds(st.trials, data.target) for st in data.studies}
-    end = max((t[0][-1] for t in timed.values() if t[0].size), default=1.0)
-    scale, unit = _time_unit(end)
-    grid = np.linspace(0, end, 300)
-    by_time = {}
-    for sampler in data.samplers:
-        matrix = stack([time_curve(*timed[st.name], grid, data.maximize)
-                        for st in data.of(sampler)])  # fmt: skip
-        # A median over the few repeats that already finished a trial jumps about: start the
-        # curve once every repeat has a value.
-        matrix[:, np.isnan(matrix).any(axis=0)] = np.nan
-        by_time[sampler] = bootstrap_median_band(matrix, **boot)
-    time_png = plot_bands(
-        figures.path("best_by_time.png"), grid / scale, by_time, data.titles,
-        title=f"Best {data.metric} so far by wall-clock time (median and "
-              f"{100 * BOOTSTRAP['confidence']:.0f}% bootstrap band over repeats)",
-        xlabel=f"wall-clock time since the study's first trial started ({unit})",
-        ylabel=y_label, level=level, level_label=level_label,
-    )  # fmt: skip
-    return [
-        f"## Best {data.metric} so far", "",
-        f"For each repeat, the best value among its first *n* finished trials; the line is "
-        f"the median over repeats, the band a percentile bootstrap of that median "
-        f"({BOOTSTRAP['resamples']} resamples of the repeats, numpy seed {BOOTSTRAP['seed']}). "
-        "A pruned trial counts as a trial (it spent the budget) and adds no value; failed "
-        "trials are retried, so not counted (see the per-study table). "
-        "Wall-clock curves start once every repeat has finished a trial; time includes "
-        "queueing on the workers (a run's studies run one after another), but stretches of "
-        f"more than {IDLE_GAP:.0f} s with no trial running (a study stopped and resumed "
-        "later) are cut out.",
-        "", figures.image(trial_png, "best value so far by trial"), "",
-        figures.image(time_png, "best value so far by wall-clock time"), "",
-        f"Dashed line: {level_label}, {fmt(level)} ({level_source})." if level else "", "",
-    ]  # fmt: skip
-
-
-def section_reach(data: RunData, level: float, level_source: str) -> list[str]:
-    lines = ["## Trials needed to reach the lab's best validation level", ""]
-    if data.objective != "val_auroc":
-        return [*lines, f"Not computed: this run optimised {data.metric}, and the lab's level "
-                        "is a validation AUROC.", ""]  # fmt: skip
-    lines += [
-        f"Level: **{fmt(level)}**, {level_source}. A repeat that never reached it within "
-        f"{data.target} trials counts as more than {data.target} (shown as —).",
-        "",
-    ]
-    rows = []
-    for sampler in data.samplers:
-        needed = {st.repeat: trials_to_reach(trial_curve(st.trials, True)[: data.target], level)
-                  for st in data.of(sampler)}  # fmt: skip
-        ranked = sorted(_or_inf(v) for v in needed.values())
-        median = float(np.median(ranked)) if ranked else np.inf
-        rows.append([
-            data.title(sampler), f"{sum(v is not None for v in needed.values())} of {len(needed)}",
-            f"{median:g}" if np.isfinite(median) else f"> {data.target}",
-            ", ".join(f"r{r}: {v if v is not None else '—'}" for r, v in sorted(needed.items())),
-        ])  # fmt: skip
-    header = ["sampler", "repeats that reached it", "median trials needed", "per repeat"]
-    return [*lines, md_table(header, rows), ""]
-
-
-def _or_inf(value: int | None) -> float:
-    return float("inf") if value is None else float(value)
 
 
 def section_importance(data: RunData, figures: Figures) -> list[str]:
@@ -258,10 +158,10 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
     sections = [
         head,
         section_verdict(data, figures),
-        section_curves(
-            data, level if data.objective == "val_auroc" else None, level_source, figures
+        section_anytime(
+            data, figures, level if data.objective == "val_auroc" else None, level_source
         ),
-        section_reach(data, level, level_source),
+        section_trials_to_target(data, figures),
         section_test(data),
         section_importance(data, figures),
         section_studies(data),
