@@ -1,13 +1,12 @@
 """What a run holds, read from the storage and the run folder, and the numbers derived from it.
 
 The report's sections only format these: the final best values and the paired tests, the lab's
-validation level, the importances.
+validation level (the importances are harness/report/importance.py's).
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from harness.experiment.runs import (
     find_run_studies,
     run_dir,
 )
-from harness.report.stats import completed, finished, paired_wilcoxon, trial_curve
+from harness.report.stats import finished, paired_wilcoxon, trial_curve
 from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
@@ -166,40 +165,3 @@ def lab_level(data: RunData) -> tuple[float, str]:
     return LAB_PRINTED_LEVEL, ("the lab's printed NormalizingMLP AUROC 0.9080, a fallback: no "
                                "bench.json with normalizing_mlp for this run, and the printed "
                                "number is a test-split AUROC")  # fmt: skip
-
-
-def importances(data: RunData) -> tuple[dict[str, dict[str, float]], list[str]]:
-    """Importance per trial set: PED-ANOVA (Optuna 5's default evaluator, named explicitly so
-    the label stays true) per sampler and pooled, and fANOVA on the pooled trials as a
-    cross-check."""
-    import optuna
-    from optuna.importance import (
-        FanovaImportanceEvaluator,
-        PedAnovaImportanceEvaluator,
-        get_param_importances,
-    )
-
-    groups = {f"{data.title(s)} trials": [t for st in data.of(s) for t in completed(st.trials)]
-              for s in data.samplers}  # fmt: skip
-    pooled = [t for group in groups.values() for t in group]
-    if len(groups) > 1:
-        groups["all trials"] = pooled
-    table: dict[str, dict[str, float]] = {}
-    problems = []
-    jobs = [(f"PED-ANOVA, {k}", v, PedAnovaImportanceEvaluator()) for k, v in groups.items()]
-    # fANOVA's cost grows with trees x trials; 32 trees (default 64) keep a 600-trial run's
-    # report to seconds with importances that agree to about 0.01.
-    jobs.append(("fANOVA, all trials", pooled, FanovaImportanceEvaluator(n_trees=32, seed=0)))
-    verbosity = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no "new study created" lines
-    for column, trials, evaluator in jobs:
-        study = optuna.create_study(direction="maximize" if data.maximize else "minimize")
-        study.add_trials(trials)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                table[column] = get_param_importances(study, evaluator=evaluator)
-        except (ValueError, RuntimeError) as err:
-            problems.append(f"{column}: not computable ({err})")
-    optuna.logging.set_verbosity(verbosity)
-    return table, problems

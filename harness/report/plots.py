@@ -159,9 +159,12 @@ def plot_importances(
     title: str,
     colours: Mapping[str, str] | None = None,
     order: Sequence[str] | None = None,
+    intervals: Mapping[str, Mapping[str, tuple[float, float]]] | None = None,
+    interval_label: str = "interval",
 ) -> Path:
     """Grouped horizontal bars: one group per hyperparameter (in ``order``, top down, else by
-    largest importance), one bar per trial set."""
+    largest importance), one bar per trial set, each with its (low, high) interval as an error
+    bar where ``intervals`` has one."""
     columns = list(table)
     params = list(order) if order else sorted(
         {p for col in table.values() for p in col},
@@ -174,6 +177,15 @@ def plot_importances(
         values = [table[column].get(p, 0.0) for p in params]
         fill = (colours or {}).get(column, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
         ax.barh(y + index * height, values, height=height, label=column, color=fill)
+        bounds = (intervals or {}).get(column, {})
+        drawn = [i for i, p in enumerate(params) if np.all(np.isfinite(bounds.get(p, np.nan)))]
+        if drawn:
+            # percentile intervals need not contain the estimate: clip the arms at zero length
+            low = [max(values[i] - bounds[params[i]][0], 0.0) for i in drawn]
+            high = [max(bounds[params[i]][1] - values[i], 0.0) for i in drawn]
+            ax.errorbar([values[i] for i in drawn], y[drawn] + index * height,
+                        xerr=[low, high], fmt="none", ecolor="black", elinewidth=1, capsize=2,
+                        label=interval_label if index == 0 else None)  # fmt: skip
     ax.set_yticks(y + height * (len(columns) - 1) / 2, params)
     ax.invert_yaxis()  # most important on top
     ax.set_xlim(0, 1)

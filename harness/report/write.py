@@ -11,26 +11,19 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
 from harness.report.anytime_sections import section_anytime, section_trials_to_target
 from harness.report.benchmarks import section_benchmarks
 from harness.report.devices import section_devices
+from harness.report.importance import section_importance
 from harness.report.load import (
-    RunData,
-    importances,
     lab_level,
     load_run,
 )
-from harness.report.stats import (
-    completed,
-)
 from harness.report.tables import (
-    fmt,
     image,
-    md_table,
     section_environment,
     section_lab,
     section_studies,
@@ -57,59 +50,6 @@ class Figures:
 
     def image(self, path: Path, alt: str) -> str:
         return image(self.link, path, alt)
-
-
-
-
-def section_importance(data: RunData, figures: Figures) -> list[str]:
-    from harness.report.plots import COLOURS, plot_importances, plot_slices
-
-    table, problems = importances(data)
-    lines = ["## Which hyperparameters matter most", ""]
-    if not table:
-        return [*lines, "Not computable: " + "; ".join(problems), ""]
-    main_column = next((c for c in table if c.startswith("PED-ANOVA, all")), next(iter(table)))
-    ranked = sorted(table[main_column], key=lambda p: -table[main_column][p])
-    lines += [f"The lab asks which 4 hyperparameters matter most. By {main_column} (Optuna's "
-              f"default evaluator): **{', '.join(ranked[:4])}**"
-              + (f"; least: {', '.join(ranked[4:])}." if ranked[4:] else ".")
-              + " Importances from the random sampler's trials describe the whole space; "
-              "TPE's trials crowd into good regions, so theirs describe the neighbourhood of "
-              "the optimum. fANOVA (32 trees, seed 0) on all trials is a cross-check.",
-              ""]  # fmt: skip
-    params = sorted({p for c in table.values() for p in c}, key=lambda p: ranked.index(p)
-                    if p in ranked else 99)  # fmt: skip
-    rows = [[p, *[fmt(table[c].get(p), 3) for c in table]] for p in params]
-    lines += [md_table(["hyperparameter", *table], rows), ""]
-    lines += [f"- {p}" for p in problems]
-    colours = {f"PED-ANOVA, {data.title(s)} trials": COLOURS.get(s, "") for s in data.samplers}
-    png = plot_importances(figures.path("importances.png"), table,
-                           title="Hyperparameter importance of the validation objective",
-                           colours={k: v for k, v in colours.items() if v},
-                           order=params)  # fmt: skip
-    distributions = _distributions(data)
-    trials = {s: [t for st in data.of(s) for t in completed(st.trials)] for s in data.samplers}
-    slices = plot_slices(figures.path("slices.png"), trials, distributions, data.titles,
-                         title=f"{data.metric} of each completed trial by hyperparameter",
-                         ylabel=data.metric + (" (fraction)" if data.maximize else ""),
-                         maximize=data.maximize)  # fmt: skip
-    return [
-        *lines,
-        figures.image(png, "hyperparameter importances"),
-        "",
-        figures.image(slices, "slice plot: objective by hyperparameter value"),
-        "",
-    ]
-
-
-def _distributions(data: RunData) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for st in data.studies:
-        for trial in completed(st.trials):
-            for name, dist in trial.distributions.items():
-                out.setdefault(name, dist)
-    order = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
-    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9))
 
 
 # ---------------------------------------------------------------- the report
