@@ -29,6 +29,7 @@ from harness.report.load import (
     paired_tests,
     shared_start,
 )
+from harness.report.ranks import section_ranks
 from harness.report.stats import (
     IDLE_GAP,
     bootstrap_median_band,
@@ -321,6 +322,7 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
     sections = [
         head,
         section_verdict(data, finals, tests, figures),
+        section_ranks(data, figures),
         section_curves(
             data, level if data.objective == "val_auroc" else None, level_source, figures
         ),
