@@ -151,8 +151,8 @@ def _plot(path: Path, means: dict[str, float], nemenyi, critical: float,
     palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
     scikit_posthocs.critical_difference_diagram(means, nemenyi, ax=ax, alpha=ALPHA, cd=critical,
                                                 color_palette=palette)  # fmt: skip
-    ax.set_title(title, fontsize=9)
-    ax.set_xlabel("average rank (1 = best)")
+    # above the diagram's own rank axis and CD bar, which sit at the top of the axes
+    fig.suptitle(title + "\naxis: average rank, 1 = best", fontsize=9, y=1.16)
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path

@@ -182,7 +182,8 @@ def user_class(spec: UserSpec) -> type:
         module = importlib.import_module(spec.module)
     except Exception as err:  # any error while importing the user's module is theirs to see
         raise HarnessError(f"a user sampler's module must be importable, but {spec.module!r} "
-                           f"is not ({type(err).__name__}: {err})") from None  # fmt: skip
+                           f"is not ({type(err).__name__}: {err}; is its folder on "
+                           "PYTHONPATH?)") from None  # fmt: skip
     cls = getattr(module, spec.cls, None)
     if cls is None:
         raise HarnessError(f"a user sampler's class must exist in its module, but {where!r} "
