@@ -3,7 +3,8 @@
 The ``Literal`` types the dataclass fields; the tuple (``typing.get_args`` of it) validates
 values and gives argparse its ``choices``. One light module, so that ``harness --help`` offers
 them without importing torch or Optuna; the code behind each choice lives with its concern
-(``engine/train.py`` builds the optimizers, ``search/study.py`` the samplers and pruners).
+(``engine/train.py`` builds the optimizers, ``search/samplers.py`` the samplers,
+``search/study.py`` the pruners).
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ DEVICES: tuple[Device, ...] = get_args(Device)
 Variant = Literal["lab", "grouped"]
 VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
-Sampler = Literal["tpe", "random"]
+# the built-in samplers (harness/search/samplers.py builds them); a study's sampler may also be
+# a user's own class, "module:Class[:json kwargs]", so a sampler field is a plain str
+Sampler = Literal["tpe", "random", "qmc", "gp", "cmaes"]
 SAMPLERS: tuple[Sampler, ...] = get_args(Sampler)
+DEFAULT_SAMPLERS: tuple[Sampler, ...] = ("tpe", "random")  # what a comparison runs by default
 
 Pruner = Literal["none", "median", "hyperband"]
 PRUNERS: tuple[Pruner, ...] = get_args(Pruner)

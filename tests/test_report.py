@@ -303,8 +303,8 @@ def test_command_line_entry_points(run_files, tmp_path):
     ("changes", "message"),
     [
         ({"run": "a b"}, "--name must be letters, digits"),
-        ({"samplers": ("tpe", "tpe")}, "--samplers must be distinct values"),
-        ({"samplers": ("cmaes",)}, "--samplers must be distinct values"),
+        ({"samplers": ("tpe", "tpe")}, "--samplers must be one or more samplers with distinct"),
+        ({"samplers": ("nope",)}, "a sampler must be one of .* but got 'nope'"),
         ({"repeats": 0}, "--repeats >= 1 must hold, but got 0"),
     ],
 )

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.choices import DEVICES, SAMPLERS
+from harness.choices import DEFAULT_SAMPLERS, DEVICES, SAMPLERS
 from harness.cli.command import Command, console, err_console
 from harness.cli.options import (
     comparison_options,
@@ -26,6 +26,15 @@ from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
 from harness.paths import DEFAULT_RUNS_ROOT, writable_file
 from harness.search.config import StudyConfig
+from harness.search.samplers import SPEC_HELP
+
+# Checked where the config is built (HarnessError: one line, exit 2), not as argparse choices:
+# a user's sampler is any importable class, and importing it is no business of --help.
+SAMPLER_HELP = (
+    f"a built-in sampler ({', '.join(SAMPLERS)}) or your own Optuna sampler as {SPEC_HELP}, "
+    "e.g. 'mypkg.samplers:MySampler:{\"alpha\": 0.5}' (the module must be importable; a "
+    "'seed' keyword is passed when the class takes one)"
+)
 
 SPACE_HELP = "search space file (default: search_spaces/lab_mlp.toml)"
 RUNS_DIR_HELP = "where run results are cached (default: runs)"
@@ -74,7 +83,7 @@ class Study(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, help="study name in the storage")
-        parser.add_argument("--sampler", required=True, choices=SAMPLERS)
+        parser.add_argument("--sampler", required=True, metavar="SAMPLER", help=SAMPLER_HELP)
         parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
                             help="finished trials to reach: COMPLETE, or PRUNED with a pruner "
                                  f"(default: {StudyConfig.trials})")  # fmt: skip
@@ -145,9 +154,11 @@ class Compare(Command):
         parser.add_argument("--repeats", type=positive_int, default=None,
                             help="a fixed design: this many pairs, judged once (default: the "
                                  "sequential design of --looks)")  # fmt: skip
-        parser.add_argument("--samplers", nargs="+", choices=SAMPLERS,
+        parser.add_argument("--samplers", nargs="+", metavar="SAMPLER",
                             default=list(defaults.samplers),
-                            help="samplers to compare (default: tpe random)")  # fmt: skip
+                            help="one or more samplers to compare, each " + SAMPLER_HELP
+                                 + "; with three or more the report ranks them (default: "
+                                 f"{' '.join(DEFAULT_SAMPLERS)})")  # fmt: skip
         parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
         parser.add_argument("--retrain-seeds", type=positive_int, default=defaults.retrain_seeds,
                             metavar="K", help="training seeds for each best configuration "

@@ -76,7 +76,9 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
                log: Any) -> None:  # fmt: skip
     """Batches of pairs up to each look of the design, judged as they come (module docstring)."""
     path = directory / "plan.json"
-    pair = (config.samplers[0], config.samplers[1])
+    from harness.search.samplers import sampler_label
+
+    pair = (sampler_label(config.samplers[0]), sampler_label(config.samplers[1]))
     design = declare(path, config.design, pair, config.retrain_seeds, log)
     plan, budget = design.plan, config.time_budget_s
     log(f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "

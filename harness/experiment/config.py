@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness.choices import SAMPLERS, Sampler
+from harness.choices import DEFAULT_SAMPLERS
 from harness.errors import HarnessError
 from harness.experiment.verdict import Plan
 from harness.paths import DEFAULT_RUNS_ROOT, SPACES_DIR
@@ -19,7 +19,7 @@ from harness.search.config import StudyConfig
 # name, sampler and seed are set per study; everything else is shared by all of them. One
 # trial per study in flight: a study's trials run in order (TPE sees every earlier result),
 # so a comparison's results do not depend on the number of workers.
-STUDY_TEMPLATE = StudyConfig(name="RUN/<sampler>/r<repeat>", sampler=SAMPLERS[0], concurrency=1)
+STUDY_TEMPLATE = StudyConfig(name="RUN/<sampler>/r<repeat>", sampler="tpe", concurrency=1)
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class CompareConfig:
     repeats: int | None = None
     plan: Plan | None = None
     time_budget_s: float | None = None
-    samplers: tuple[Sampler, ...] = SAMPLERS
+    samplers: tuple[str, ...] = DEFAULT_SAMPLERS  # built-in names or "module:Class[:json]"
     retrain_seeds: int = 5  # training seeds of each study's best configuration, on test
     bench_seeds: int = 3  # seeds of the lab's fixed models (0 skips them)
     reference_seeds: int = 3  # seeds of the gradient-boosting reference (0 skips it)
@@ -44,10 +44,11 @@ class CompareConfig:
         from harness.experiment.runs import check_run_name  # (runs.py imports Optuna)
 
         check_run_name(self.run)
-        bad = [s for s in self.samplers if s not in SAMPLERS]
-        if bad or not self.samplers or len(set(self.samplers)) != len(self.samplers):
-            raise HarnessError(f"--samplers must be distinct values from {list(SAMPLERS)}, but "
-                               f"got {list(self.samplers)}")  # fmt: skip
+        from harness.search.samplers import check_distinct, check_sampler
+
+        for spec in self.samplers:
+            check_sampler(spec)
+        check_distinct(self.samplers)
         if self.repeats is not None and self.repeats < 1:
             raise HarnessError(f"--repeats >= 1 must hold, but got {self.repeats}")
         if self.repeats is not None and self.plan is not None:
@@ -66,12 +67,13 @@ class CompareConfig:
             return self.plan
         return Plan.fixed(self.repeats) if self.repeats is not None else Plan()
 
-    def study_for(self, sampler: Sampler, repeat: int) -> StudyConfig:
-        """Study ``RUN/<sampler>/r<repeat>``: repeat r seeds every sampler with r (paired)."""
+    def study_for(self, sampler: str, repeat: int) -> StudyConfig:
+        """Study ``RUN/<label>/r<repeat>``: repeat r seeds every sampler with r (paired)."""
         from harness.experiment.runs import study_name
+        from harness.search.samplers import sampler_label
 
-        return replace(self.study, name=study_name(self.run, sampler, repeat), sampler=sampler,
-                       seed=repeat)  # fmt: skip
+        name = study_name(self.run, sampler_label(sampler), repeat)
+        return replace(self.study, name=name, sampler=sampler, seed=repeat)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,7 @@ class Preset:
     reference_seeds: int
     time_budget_min: float | None = None  # minutes of pairs before the last look
     hint: str = ""  # what a reader must know about the preset's verdict
-    samplers: tuple[Sampler, ...] = field(default=SAMPLERS)
+    samplers: tuple[str, ...] = field(default=DEFAULT_SAMPLERS)
 
 
 PRESETS = {

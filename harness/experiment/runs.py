@@ -1,4 +1,4 @@
-"""A run's layout: its studies ``RUN/<sampler>/r<repeat>`` in the storage and its folder.
+"""A run's layout: its studies ``RUN/<sampler label>/r<repeat>`` in the storage and its folder.
 
 ``harness compare`` writes a run, ``harness report`` reads it; both find its studies here.
 """
@@ -15,9 +15,10 @@ from optuna.trial import FrozenTrial, TrialState
 from harness.choices import SAMPLERS
 from harness.errors import HarnessError, first_line
 from harness.paths import DEFAULT_RUNS_ROOT
+from harness.search.samplers import TITLES
 from harness.search.storage import redact_url
 
-SAMPLER_TITLES = {"tpe": "TPE", "random": "random"}
+SAMPLER_TITLES = TITLES  # a user sampler's title is its label
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")

@@ -22,6 +22,7 @@ from harness.report.load import (
     lab_level,
     load_run,
 )
+from harness.report.ranks import section_ranks
 from harness.report.tables import (
     image,
     section_environment,
@@ -98,6 +99,7 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
     sections = [
         head,
         section_verdict(data, figures),
+        section_ranks(data, figures),
         section_anytime(
             data, figures, level if data.objective == "val_auroc" else None, level_source
         ),

@@ -26,6 +26,7 @@ from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
 from harness.search.progress import StudyProgress
+from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.scheduler import JobSource, Scheduler, Usage
 from harness.search.spaces import SearchSpace, load_space
 from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
@@ -34,7 +35,6 @@ from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
-TPE_STARTUP_TRIALS = 10  # random trials before TPE models the results (Optuna's default)
 # Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
 # only COMPLETE ones exist). FAIL ones are retried instead.
 FINISHED_STATES = (TrialState.COMPLETE, TrialState.PRUNED)
@@ -45,19 +45,7 @@ def finished_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
 
 
-# ---------------------------------------------------------------- samplers and metadata
-
-
-def make_sampler(kind: str, seed: int) -> tuple[optuna.samplers.BaseSampler, dict[str, Any]]:
-    """A sampler with every setting explicit, and those settings as a record."""
-    if kind == "tpe":
-        settings = {"name": "TPESampler", "n_startup_trials": TPE_STARTUP_TRIALS,
-                    "multivariate": True, "constant_liar": True, "seed": seed}  # fmt: skip
-        sampler = optuna.samplers.TPESampler(
-            n_startup_trials=TPE_STARTUP_TRIALS, multivariate=True, constant_liar=True, seed=seed
-        )
-        return sampler, settings
-    return optuna.samplers.RandomSampler(seed=seed), {"name": "RandomSampler", "seed": seed}
+# ---------------------------------------------------------------- pruners and seeds
 
 
 def make_pruner(kind: str) -> optuna.pruners.BasePruner:
@@ -66,15 +54,6 @@ def make_pruner(kind: str) -> optuna.pruners.BasePruner:
     if kind == "hyperband":
         return optuna.pruners.HyperbandPruner(min_resource=3)
     return optuna.pruners.NopPruner()
-
-
-def session_seed(seed: int, existing_trials: int) -> int:
-    """The sampler seed of one driver session. A fresh study uses ``seed`` itself; a resumed
-    one mixes in how many trials exist, so a seeded sampler does not replay the proposals it
-    already made before the interruption."""
-    if existing_trials == 0:
-        return seed
-    return int(np.random.SeedSequence([seed, existing_trials]).generate_state(1)[0])
 
 
 def train_seed(seed: int, number: int) -> int:
@@ -185,10 +164,13 @@ def open_study(config: StudyConfig) -> Driver:
     storage = open_storage(url)
     existing = _existing_study(storage, config.name)
     n_existing = len(existing.trials) if existing else 0
-    sampler, settings = make_sampler(config.sampler, session_seed(config.seed, n_existing))
     if existing is not None:
         _check_resume(existing, config, space)
-        settings = existing.user_attrs["sampler"]
+        settings = existing.user_attrs["sampler"]  # a resumed study keeps its own settings
+    else:
+        settings = sampler_settings(config.sampler, config.seed)
+    seed = resume_seed(settings, n_existing)
+    sampler = build_sampler(settings, seed)
     study = optuna.create_study(
         study_name=config.name,
         storage=storage,
@@ -210,7 +192,7 @@ def open_study(config: StudyConfig) -> Driver:
     sessions = study.user_attrs.get("sessions", [])
     study.set_user_attr("sessions", [*sessions, {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
-        "pid": os.getpid(), "sampler_seed": session_seed(config.seed, n_existing),
+        "pid": os.getpid(), "sampler_seed": stored_seed(settings) if seed is None else seed,
         "existing_trials": n_existing}])  # fmt: skip
     driver = Driver(config, space, study, url)
     _recover_stale(driver)
@@ -227,13 +209,13 @@ def _existing_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.S
 def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
     attrs = study.user_attrs
     expected = {
-        "sampler": make_sampler(config.sampler, config.seed)[1]["name"],
+        "sampler": sampler_settings(config.sampler, config.seed),
         "seed": config.seed,
         "objective": config.objective,
         "space_sha256": space.sha256,
     }
     found = {
-        "sampler": attrs.get("sampler", {}).get("name"),
+        "sampler": attrs.get("sampler"),
         "seed": attrs.get("seed"),
         "objective": attrs.get("objective"),
         "space_sha256": attrs.get("space_sha256"),
