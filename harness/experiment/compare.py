@@ -110,6 +110,9 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
         if len(pairs) <= design.last_look:
             log(f"no new complete pair (have {len(pairs)}); stopping")
             break
+        if len(pairs) < 2:
+            log(f"{len(pairs)} pair: a verdict needs at least 2; stopping")
+            break
         _look(path, design, pairs, log)
         if cut:
             log(f"time budget of {budget / 60:g} min reached: stopping at {len(pairs)} pairs; "  # type: ignore[operator]
@@ -127,9 +130,6 @@ def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, flo
 def _look(path: Path, design: Design, pairs: list[tuple[int, float, float]], log: Any) -> None:
     """Judge the first ``len(pairs)`` pairs at the level the design gives this look."""
     n = len(pairs)
-    if n < 2:
-        log(f"{n} pair: no look before 2 pairs")
-        return
     level = design.plan.level(n, design.last_look)
     look = judge([a - b for _, a, b in pairs], level, design.plan.margin)
     record_look(path, design, look)
