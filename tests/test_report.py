@@ -86,7 +86,7 @@ def test_verdict_recomputes_from_the_storage(run_files):
     assert cells[3] == (f"{signed_difference(d.mean())} [{signed_difference(low)}, "
                         f"{signed_difference(high)}]")  # fmt: skip
     assert "**Not pre-declared**" in text
-    verdict = text[text.index("## Verdict"):].split("\n")[2]
+    verdict = text[text.index("## Verdict") :].split("\n")[2]
     assert verdict.startswith("**") and ("Not yet decided" in verdict) == (low < 0 < high)
 
 
