@@ -231,16 +231,21 @@ def pairs_to_decide(mean: float, sd: float, plan: Plan, last_look: int,
     decides, one way or the other, in ``power`` of ``runs`` simulated runs whose pairs are
     normal with the observed mean and sd: the same decision rule as ``judge``, so no
     approximation of the t-test's or TOST's power enters. None when even MORE_PAIRS_CAP more
-    pairs would not do (power grows with N, so a bisection finds N)."""
+    pairs would not do (power grows with N, so a bisection finds N). When the plan's error
+    rate is spent (a fixed design after its look), N is for a new fixed design judged once at
+    the full ``alpha``."""
     if not sd > 0:
         return last_look + 1
     rng_seed = 12345
+    spent = plan.spent(last_look) >= plan.alpha - 1e-12
 
     def decides(total: int) -> bool:
-        level = plan.alpha - plan.spent(last_look) if total >= plan.max_pairs \
-            else plan.level(total, last_look)  # fmt: skip
-        if level <= 0:
-            return False
+        if spent:
+            level = plan.alpha
+        elif total >= plan.max_pairs:
+            level = plan.alpha - plan.spent(last_look)
+        else:
+            level = plan.level(total, last_look)
         rows = np.random.default_rng(rng_seed).normal(mean, sd, (runs, total))
         return float(np.mean(_judge_many(rows, level, plan.margin) != "undecided")) >= power
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from harness.report.write import Figures
 
 ADJECTIVE_PAIRS = 10  # below this many pairs an effect size is too rough to name
-SIMULATIONS = 2000
+SIMULATIONS = 10_000  # Monte Carlo error of a 5% rate: about ±0.2% (one sd)
 
 
 @dataclass
@@ -107,7 +107,8 @@ def effect_adjective(dz: float) -> str:
 
 
 def verdict_sentence(look: Look | None, names: tuple[str, str], *, more_pairs: int | None = None,
-                     sd: float | None = None) -> str:  # fmt: skip
+                     sd: float | None = None, spent: bool = False) -> str:  # fmt: skip
+    """``spent``: the design's error rate is used up, so more pairs mean a new design."""
     """The verdict's first sentence: decided better, equivalent, or not yet decided."""
     a, b = names
     if look is None:
@@ -139,10 +140,17 @@ def verdict_sentence(look: Look | None, names: tuple[str, str], *, more_pairs: i
             need = (f"more than {MORE_PAIRS_CAP} more pairs would be needed at the observed "
                     "spread: at this spread the question is practically undecidable")  # fmt: skip
         else:
-            need = (
-                f"about {max(more_pairs - n, 1)} more pairs would decide it at the observed "
-                f"spread ({100 * POWER:.0f}% power if the observed mean were the truth)"
-            )
+            power = f"{100 * POWER:.0f}% power if the observed mean were the truth"
+            if spent:
+                need = (
+                    f"this design's error rate is spent; a new one judged once at 0.05 would "
+                    f"need about {more_pairs} pairs at the observed spread ({power})"
+                )
+            else:
+                need = (
+                    f"about {max(more_pairs - n, 1)} more pairs ({more_pairs} in all) would "
+                    f"decide it at the observed spread ({power})"
+                )
         text = f"Not yet decided: {a} - {b} = {_ci(look.mean)} test AUROC ({level}); {need}."
     if n >= ADJECTIVE_PAIRS and sd is not None and sd > 0:
         dz = look.mean.estimate / sd
@@ -163,17 +171,25 @@ def section_verdict(data: RunData, figures: Figures) -> list[str]:
     names = (data.title(pair[0]), data.title(pair[1]))
     d = analysis.differences
     sd = float(np.std(d, ddof=1)) if d.size >= 2 else None
-    sentence = verdict_sentence(analysis.final, names, more_pairs=analysis.more_pairs, sd=sd)
+    final = analysis.final
+    spent = final is not None and analysis.plan.spent(final.pairs) >= analysis.plan.alpha - 1e-12
+    sentence = verdict_sentence(final, names, more_pairs=analysis.more_pairs, sd=sd,
+                                spent=spent)  # fmt: skip
     lines += [f"**{sentence}**", ""]
     lines += _declaration(data, analysis)
     lines += _shared_note(data, *pair)
     lines += _looks_table(analysis, names)
     lines += _nominal(analysis, names)
-    lines += _design_behaviour(analysis)
+    lines += _design_behaviour(analysis, names)
     lines += _secondary_pairs(data, pair)
     if d.size:
-        png = plot_paired_differences(figures.path("paired_differences.png"), analysis, names,
-                                      seed_sd=_seed_sd(data))  # fmt: skip
+        png = plot_paired_differences(
+            figures.path("paired_differences.png"),
+            analysis,
+            names,
+            seed_sd=_seed_sd(data),
+            seeds=_seeds(data, analysis),
+        )
         lines += [figures.image(png, "paired differences in retrained test AUROC"), ""]
     lines += [f"- {note}" for note in dict.fromkeys(data.notes)]
     return lines
@@ -208,7 +224,7 @@ def _primary_pair(data: RunData) -> tuple[str, str]:
 def _declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     a, b = analysis.pair
     design = analysis.design
-    k = design.retrain_seeds if design else "K"
+    k = _seeds(data, analysis) or "K"
     seeds = "1 seed" if k == 1 else f"{k} seeds"
     what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
     what = what.replace("K seeds", seeds)
@@ -261,7 +277,7 @@ def _nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
     ]
 
 
-def _design_behaviour(analysis: PrimaryAnalysis) -> list[str]:
+def _design_behaviour(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
     power, null = analysis.power, analysis.null
     if power is None or null is None:
         return []
@@ -270,12 +286,13 @@ def _design_behaviour(analysis: PrimaryAnalysis) -> list[str]:
         f"What this design does at the observed spread (sd of a pair's difference "
         f"{signed_difference(float(np.std(d, ddof=1))).lstrip('+')}; {power.runs} simulated "
         f"runs each, normal noise): if the true difference were the observed "
-        f"{signed_difference(float(d.mean()))}, it would end 'A better' in "
-        f"{100 * power.a_better:.0f}%, 'B better' in {100 * power.b_better:.0f}%, "
+        f"{signed_difference(float(d.mean()))}, it would end '{names[0]} better' in "
+        f"{100 * power.a_better:.0f}%, '{names[1]} better' in {100 * power.b_better:.0f}%, "
         f"'equivalent' in {100 * power.equivalent:.0f}% and undecided in "
         f"{100 * power.undecided:.0f}% of runs (mean {power.mean_pairs:.1f} pairs); with no "
         f"true difference it would claim a direction in {100 * null.direction:.1f}% of "
-        f"runs (the design's nominal bound: {100 * analysis.plan.alpha:.0f}%).",
+        f"runs (the design's bound: {100 * analysis.plan.alpha:.0f}%; simulation error "
+        f"about ±{100 * math.sqrt(0.05 * 0.95 / null.runs):.1f}%).",
         "",
     ]
 
@@ -306,6 +323,14 @@ def _secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
     ]
 
 
+def _seeds(data: RunData, analysis: PrimaryAnalysis) -> int | None:
+    """K: the design's retraining seeds, else the most any retrain record holds."""
+    if analysis.design is not None:
+        return analysis.design.retrain_seeds
+    records = (data.retrain or {"records": []})["records"]
+    return max((len(r.get("results", [])) for r in records), default=None)
+
+
 def _seed_sd(data: RunData) -> float | None:
     """The pooled seed-to-seed sd of one configuration's test AUROC (over retrain seeds)."""
     variances, weights = [], []
@@ -324,7 +349,7 @@ def _seed_sd(data: RunData) -> float | None:
 
 
 def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[str, str], *,
-                            seed_sd: float | None) -> Path:  # fmt: skip
+                            seed_sd: float | None, seeds: int | None) -> Path:  # fmt: skip
     """Each pair's difference, the final look's interval, the ±margin band and, for scale, the
     noise a difference of two K-seed means would have from training seeds alone."""
     from harness.report.plots import _save, plt
@@ -334,7 +359,7 @@ def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[
     x = np.arange(1, d.size + 1)
     m = analysis.plan.margin
     ax.axhspan(-m, m, color="#2ca02c", alpha=0.12, label=f"±{m:g}: no practical difference")
-    k = analysis.design.retrain_seeds if analysis.design else None
+    k = seeds
     if seed_sd is not None and k:
         noise = seed_sd * math.sqrt(2 / k)
         ax.axhspan(
@@ -365,7 +390,7 @@ def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[
     ax.set_ylabel("difference in retrained test AUROC")
     ax.set_title(f"{names[0]} - {names[1]}: paired differences in test AUROC")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return _save(fig, path)
 
 
