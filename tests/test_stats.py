@@ -14,16 +14,13 @@ from scipy import stats as scipy_stats
 from harness.errors import HarnessError
 from harness.report.stats import (
     best_so_far,
-    bootstrap_median_band,
     completion_seconds,
-    min_exact_p,
     paired_wilcoxon,
     rank_biserial,
     stack,
     time_curve,
     trial_curve,
     trials_to_reach,
-    verdict,
 )
 
 NAN = math.nan
@@ -118,63 +115,6 @@ def test_stack_pads_with_nan_and_cuts():
     np.testing.assert_array_equal(stack([np.array([1.0, 2.0, 3.0])], length=2), [[1, 2]])
 
 
-def _loop_band(sample: np.ndarray, resamples: int, seed: int, confidence: float):
-    """The percentile bootstrap written as a plain loop over the same random draws."""
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, sample.shape[0], size=(resamples, sample.shape[0]))
-    medians = np.array([np.median(sample[r], axis=0) for r in rows])
-    tail = 100 * (1 - confidence) / 2
-    return np.percentile(medians, [tail, 100 - tail], axis=0)
-
-
-def test_bootstrap_band_on_a_fixed_sample():
-    sample = np.array([[0.80, 0.85], [0.82, 0.86], [0.78, 0.90], [0.84, 0.88], [0.81, 0.87],
-                       [0.79, 0.89], [0.83, 0.84]])  # fmt: skip
-    band = bootstrap_median_band(sample, resamples=2000, seed=7)
-    np.testing.assert_allclose(band.median, [0.81, 0.87])
-    low, high = _loop_band(sample, 2000, 7, 0.95)
-    np.testing.assert_allclose(band.low, low)
-    np.testing.assert_allclose(band.high, high)
-    # Medians of 7 resampled values are sample values, so the band's ends are too; for this
-    # sample and seed they are the 2nd..6th order statistics (a known, hand-checkable result).
-    np.testing.assert_allclose(band.low, [0.79, 0.85])
-    np.testing.assert_allclose(band.high, [0.83, 0.89])
-    # the same seed gives the same band; another seed may differ but stays in the sample range
-    again = bootstrap_median_band(sample, resamples=2000, seed=7)
-    np.testing.assert_array_equal(again.low, band.low)
-    assert (band.low <= band.median).all() and (band.median <= band.high).all()
-
-
-def test_bootstrap_band_agrees_with_scipy_percentile_bootstrap():
-    rng = np.random.default_rng(1)
-    sample = rng.normal(0.9, 0.01, size=25)
-    ours = bootstrap_median_band(sample[:, None], resamples=4000, seed=3)
-    theirs = scipy_stats.bootstrap((sample,), np.median, method="percentile",
-                                   n_resamples=4000, rng=np.random.default_rng(3))  # fmt: skip
-    interval = theirs.confidence_interval
-    assert ours.low[0] == pytest.approx(interval.low, abs=0.002)
-    assert ours.high[0] == pytest.approx(interval.high, abs=0.002)
-
-
-def test_bootstrap_band_ignores_missing_values_and_keeps_all_missing_columns_empty():
-    sample = np.array([[NAN, 1.0], [NAN, 1.0], [NAN, 1.0]])
-    band = bootstrap_median_band(sample, resamples=50, seed=0)
-    assert np.isnan(band.median[0]) and np.isnan(band.low[0])
-    assert band.low[1] == band.high[1] == 1.0  # no spread, no band
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "message"),
-    [
-        ({"confidence": 1.0}, "confidence must be in (0, 1)"),
-        ({"resamples": 0}, "resamples must be >= 1"),
-    ],
-)
-def test_bootstrap_band_rejects_bad_settings(kwargs, message):
-    with pytest.raises(HarnessError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        bootstrap_median_band(np.ones((3, 2)), **kwargs)
-
-
 PERMUTATION = "exact permutation, ties or zeros present"
 PAIRS = [
     # (a, b, the method named): no ties, float ties, ties, zeros, many pairs
@@ -223,50 +163,6 @@ def test_paired_wilcoxon_exact_case_by_hand():
 )  # fmt: skip
 def test_rank_biserial(d, expected):
     assert rank_biserial(d) == pytest.approx(expected)
-
-
-@pytest.mark.parametrize(("n", "p"), [(1, 1.0), (5, 0.0625), (6, 0.03125), (10, 2 / 1024)])
-def test_min_exact_p(n, p):
-    assert min_exact_p(n) == pytest.approx(p)
-
-
-def test_verdict_with_too_few_repeats_says_so_plainly():
-    test = paired_wilcoxon([0.91, 0.92, 0.93, 0.94, 0.95], [0.90, 0.90, 0.90, 0.90, 0.90])
-    text = verdict(test, ("TPE", "random"), trials=30)
-    assert "TPE found better configurations than random" in text
-    assert "Too few repeats to tell" in text
-    assert "0.0625" in text and "at least 6 pairs" in text
-
-
-def test_verdict_significant_and_not():
-    a = [0.92, 0.93, 0.925, 0.935, 0.94, 0.931, 0.928, 0.933]
-    b = [0.90, 0.905, 0.91, 0.9, 0.908, 0.902, 0.904, 0.906]
-    text = verdict(paired_wilcoxon(a, b), ("TPE", "random"))
-    assert "significant at 0.05" in text and "not significant" not in text
-    assert "large effect (rank-biserial r = +1.00)" in text
-    mixed = verdict(paired_wilcoxon(a, a[1:] + a[:1]), ("TPE", "random"))
-    assert "not significant" in mixed
-
-
-def test_verdict_minimize_means_lower_is_better():
-    test = paired_wilcoxon([0.30, 0.31, 0.29, 0.30, 0.32, 0.28], [0.35, 0.36, 0.34, 0.37, 0.33,
-                                                                   0.38])  # fmt: skip
-    text = verdict(test, ("TPE", "random"), maximize=False, metric="validation loss")
-    assert text.startswith("After 30 trials, TPE found better configurations than random")
-
-
-def test_verdict_states_no_direction_when_median_and_ranks_disagree():
-    # differences -4.1e-5, +9.3e-4, -1.5e-4: the median is below 0, the rank sums are equal
-    test = paired_wilcoxon([0.8982098, 0.8981641, 0.8970734], [0.8982511, 0.8972373, 0.8972265])
-    assert test.rank_biserial == 0.0
-    text = verdict(test, ("TPE", "random"))
-    assert "neither sampler was consistently ahead" in text
-    assert "is -4.1e-05" in text
-
-
-def test_verdict_all_pairs_tied():
-    text = verdict(paired_wilcoxon([0.9, 0.9], [0.9, 0.9]), ("TPE", "random"))
-    assert "exactly the same" in text
 
 
 @pytest.mark.parametrize(

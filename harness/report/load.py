@@ -24,7 +24,7 @@ from harness.experiment.runs import (
     find_run_studies,
     run_dir,
 )
-from harness.report.stats import finished, paired_wilcoxon, trial_curve
+from harness.report.stats import finished
 from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
@@ -110,29 +110,6 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
 
 
 # ---------------------------------------------------------------- numbers
-
-
-def final_bests(data: RunData) -> dict[str, dict[int, float]]:
-    """Best value after the first ``target`` finished trials, per sampler and repeat."""
-    out: dict[str, dict[int, float]] = {s: {} for s in data.samplers}
-    for study in data.studies:
-        curve = trial_curve(study.trials, data.maximize)
-        if curve.size == 0:
-            continue
-        out[study.sampler][study.repeat] = float(curve[min(data.target, curve.size) - 1])
-    return out
-
-
-def paired_tests(data: RunData, finals: dict[str, dict[int, float]]) -> list[tuple]:
-    """(first sampler, other sampler, common repeats, PairedTest) for each other sampler."""
-    tests = []
-    first = data.samplers[0]
-    for other in data.samplers[1:]:
-        common = sorted(set(finals[first]) & set(finals[other]))
-        a = [finals[first][r] for r in common]
-        b = [finals[other][r] for r in common]
-        tests.append((first, other, common, paired_wilcoxon(a, b)))
-    return tests
 
 
 def shared_start(data: RunData, first: str, other: str) -> list[int]:

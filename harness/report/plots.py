@@ -16,7 +16,6 @@ matplotlib.use("Agg")  # before pyplot: files only, never a window
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import MaxNLocator
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -24,8 +23,6 @@ from optuna.distributions import (
     IntDistribution,
 )
 from optuna.trial import FrozenTrial
-
-from harness.report.stats import Band
 
 COLOURS = {"tpe": "#1f77b4", "random": "#ff7f0e"}
 FALLBACK_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")
@@ -41,56 +38,6 @@ def _save(fig, path: Path) -> Path:
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
-
-
-def plot_bands(
-    path: Path,
-    x: np.ndarray,
-    bands: Mapping[str, Band],
-    titles: Mapping[str, str],
-    *,
-    title: str,
-    xlabel: str,
-    ylabel: str,
-    level: float | None = None,
-    level_label: str = "",
-    step: bool = True,
-    integer_x: bool = False,
-) -> Path:
-    """Median over repeats (line) and its bootstrap interval (shaded), one colour per sampler.
-
-    Line styles differ too: paired repeats often share their first trials, and a dashed line
-    over a solid one shows both where they coincide.
-    """
-    fig, ax = plt.subplots(figsize=(8, 5.2))
-    for index, (sampler, band) in enumerate(bands.items()):
-        c, style = colour(sampler, index), LINE_STYLES[index % len(LINE_STYLES)]
-        where = "post" if step else None
-        confidence = f"{100 * band.confidence:.0f}%"
-        label = f"{titles[sampler]}: median over repeats"
-        if step:
-            ax.step(x, band.median, where="post", color=c, lw=2, ls=style, label=label)
-        else:
-            ax.plot(x, band.median, color=c, lw=2, ls=style, label=label)
-        ax.fill_between(x, band.low, band.high, step=where, color=c, alpha=0.2, lw=0,
-                        label=f"{titles[sampler]}: {confidence} bootstrap band")  # fmt: skip
-    if level is not None:
-        ax.axhline(level, color="black", ls=":", lw=1.5, label=level_label)
-    _tight_ylim(
-        ax,
-        [b.median for b in bands.values()],
-        [b.low for b in bands.values()] + [b.high for b in bands.values()],
-        level,
-    )
-    if integer_x:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_title(title)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    # below the axes: inside, it would hide the curves' ends, where the comparison is made
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
-    return _save(fig, path)
 
 
 def _tight_ylim(
@@ -109,47 +56,6 @@ def _tight_ylim(
         low, high = min(low, level), max(high, level)
     pad = max(0.05 * (high - low), 1e-4)
     ax.set_ylim(low - pad, high + pad)
-
-
-def plot_paired_finals(
-    path: Path,
-    finals: Mapping[str, Mapping[int, float]],
-    titles: Mapping[str, str],
-    *,
-    title: str,
-    ylabel: str,
-) -> Path:
-    """Each repeat's final best value per sampler, the pairs joined by a grey line."""
-    samplers = list(finals)
-    fig, ax = plt.subplots(figsize=(6, 4.8))
-    repeats = sorted(set().union(*[set(v) for v in finals.values()]))
-    # a small horizontal offset per repeat keeps equal values apart; lines and dots share it
-    offsets = dict(zip(repeats, np.linspace(-0.05, 0.05, len(repeats)) if len(repeats) > 1
-                       else [0.0], strict=True))  # fmt: skip
-    for repeat in repeats:
-        points = [(i + offsets[repeat], finals[s][repeat]) for i, s in enumerate(samplers)
-                  if repeat in finals[s]]  # fmt: skip
-        if len(points) > 1:
-            xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, color="grey", alpha=0.5, lw=1,
-                    label="one repeat (same seed r)" if repeat == repeats[0] else None)  # fmt: skip
-    for i, sampler in enumerate(samplers):
-        ordered = sorted(finals[sampler].items())
-        xs = np.array([i + offsets[r] for r, _ in ordered])
-        values = np.array([v for _, v in ordered], dtype=float)
-        ax.scatter(xs, values, color=colour(sampler, i), zorder=3, s=28,
-                   label=f"{titles[sampler]}: final best of a repeat")  # fmt: skip
-        if values.size:
-            ax.hlines(np.median(values), i - 0.2, i + 0.2, color="black", lw=2, zorder=4,
-                      label="median over repeats" if i == 0 else None)  # fmt: skip
-    ax.set_xticks(range(len(samplers)), [titles[s] for s in samplers])
-    ax.set_xlim(-0.5, len(samplers) - 0.5)
-    ax.set_title(title)
-    ax.set_xlabel("sampler")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize=8, loc="best")
-    return _save(fig, path)
 
 
 def plot_importances(

@@ -1,4 +1,4 @@
-"""Statistics for comparing samplers: best-so-far curves, bootstrap bands, a paired test.
+"""Statistics for comparing samplers: best-so-far curves by trial and by time, a paired test.
 
 Everything here works on plain numbers (or Optuna ``FrozenTrial`` lists) so that it can be
 checked on known inputs: a curve is a 1-D array over finished trials or over a time grid, a
@@ -110,46 +110,6 @@ def stack(curves: Sequence[np.ndarray], length: int | None = None) -> np.ndarray
     return out
 
 
-@dataclass(frozen=True)
-class Band:
-    """The median over repeats at each point and its percentile-bootstrap interval."""
-
-    median: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    confidence: float
-    resamples: int
-    seed: int
-
-
-def bootstrap_median_band(
-    curves: np.ndarray, *, confidence: float = 0.95, resamples: int = 2000, seed: int = 0
-) -> Band:
-    """Percentile bootstrap of the median over repeats (rows), point by point (columns).
-
-    Repeats are resampled with replacement ``resamples`` times with ``numpy``'s Generator
-    seeded by ``seed``, so the band is reproducible. NaN entries (a repeat with no value yet)
-    are left out of each median.
-    """
-    data = np.atleast_2d(np.asarray(curves, dtype=float))
-    if not 0 < confidence < 1:
-        raise HarnessError(f"confidence must be in (0, 1), but got {confidence}")
-    if resamples < 1:
-        raise HarnessError(f"resamples must be >= 1, but got {resamples}")
-    n_rows = data.shape[0]
-    if n_rows == 0:
-        raise HarnessError("a bootstrap band needs at least one repeat, but got 0")
-    rng = np.random.default_rng(seed)
-    rows = rng.integers(0, n_rows, size=(resamples, n_rows))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns give NaN, fine
-        medians = np.nanmedian(data[rows], axis=1)  # (resamples, points)
-        tail = 100 * (1 - confidence) / 2
-        low, high = np.nanpercentile(medians, [tail, 100 - tail], axis=0)
-        median = np.nanmedian(data, axis=0)
-    return Band(median, low, high, confidence, resamples, seed)
-
-
 def trials_to_reach(curve: np.ndarray, level: float, maximize: bool = True) -> int | None:
     """1-based number of finished trials until the best-so-far reaches ``level``; None if never."""
     curve = np.asarray(curve, dtype=float)
@@ -157,11 +117,6 @@ def trials_to_reach(curve: np.ndarray, level: float, maximize: bool = True) -> i
         reached = curve >= level if maximize else curve <= level
     hits = np.flatnonzero(reached)
     return int(hits[0]) + 1 if hits.size else None
-
-
-def min_exact_p(n_pairs: int) -> float:
-    """Smallest two-sided p-value the exact signed-rank test can give with ``n_pairs`` pairs."""
-    return min(1.0, 2.0 ** (1 - n_pairs))
 
 
 @dataclass(frozen=True)
@@ -176,10 +131,6 @@ class PairedTest:
     median_difference: float
     mean_difference: float
     method: str
-
-    @property
-    def can_reach_alpha(self) -> bool:
-        return self.n_nonzero >= 1 and min_exact_p(self.n_nonzero) < ALPHA
 
 
 def rank_biserial(differences: Sequence[float]) -> float:
@@ -225,62 +176,6 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
                                       method=scipy_method)  # fmt: skip
     return PairedTest(int(d.size), nonzero, float(result.statistic), float(result.pvalue),
                       rank_biserial(d), median, mean, method)  # fmt: skip
-
-
-def effect_label(r: float) -> str:
-    """Conventional words for |r| (Cohen's thresholds for a correlation)."""
-    size = abs(r)
-    if size < 0.1:
-        return "negligible"
-    if size < 0.3:
-        return "small"
-    if size < 0.5:
-        return "medium"
-    return "large"
-
-
-def verdict(
-    test: PairedTest,
-    names: tuple[str, str],
-    *,
-    maximize: bool = True,
-    metric: str = "validation AUROC",
-    trials: int = 30,
-) -> str:
-    """One plain-language paragraph: which sampler did better, by how much, and how sure."""
-    a, b = names
-    n = test.n_pairs
-    if n == 0:
-        return f"No paired repeats of {a} and {b} exist, so there is nothing to compare."
-    diff, r = test.median_difference, test.rank_biserial
-    if test.n_nonzero == 0:
-        return (f"After {trials} trials, {a} and {b} found configurations of exactly the same "
-                f"best {metric} in {'the only' if n == 1 else f'all {n}'} {_pairs(n)}: no "
-                f"difference to test.")  # fmt: skip
-    median, mean = signed_difference(diff), signed_difference(test.mean_difference)
-    size = (f"the median paired difference in best {metric} ({a} - {b}) is {median} (mean "
-            f"{mean}) over {n} {_pairs(n)}, a {effect_label(r)} effect (rank-biserial r = "
-            f"{r:+.2f})")  # fmt: skip
-    if diff != 0 and np.sign(diff) == np.sign(r):
-        better = a if (diff > 0) == maximize else b
-        worse = b if better == a else a
-        lead = f"After {trials} trials, {better} found better configurations than {worse}: {size}."
-    else:  # the median and the ranks disagree, or no median difference: no direction to state
-        lead = f"After {trials} trials, neither sampler was consistently ahead: {size}."
-    p = f"Wilcoxon signed-rank test, two-sided: p = {test.p_value:.3g} ({test.method})"
-    if not test.can_reach_alpha:
-        return (f"{lead} {p}. Too few repeats to tell: with {test.n_nonzero} non-tied pair(s) "
-                f"the smallest p-value the test can give is {min_exact_p(test.n_nonzero):.3g}, "
-                f"so it cannot reach significance at {ALPHA} whatever the data; at least 6 "
-                f"pairs are needed. Treat any direction as a hint, not a finding.")  # fmt: skip
-    if test.p_value < ALPHA:
-        return f"{lead} The difference is significant at {ALPHA} ({p})."
-    return (f"{lead} The difference is not significant at {ALPHA} ({p}): these repeats do "
-            f"not show that either sampler is better.")  # fmt: skip
-
-
-def _pairs(n: int) -> str:
-    return "paired repeat" if n == 1 else "paired repeats"
 
 
 def signed_difference(value: float) -> str:
