@@ -95,9 +95,10 @@ class Preset:
 PRESETS = {
     # The lab's protocol (30 TPE + 30 random trials) run until the verdict is decided: looks
     # after 5, 10, 15, 20, 30 pairs, stopping at the first decided one or after an hour of
-    # pairs on 2 cores (about 6 minutes a pair there); re-running continues the same plan.
+    # pairs on 2 cores (3 pairs took 1,105 s there, docs/performance.md); re-running
+    # continues the same design.
     "lab": Preset("lab", SPACES_DIR / "lab_mlp.toml", 30, Plan(), 5, 1, 3, time_budget_min=60),
-    # The same protocol with 3 pairs (about 20 minutes on 2 cores): a hint, not a verdict.
+    # The same protocol with 3 pairs and one look: a hint, not a verdict.
     "quick": Preset(
         "quick",
         SPACES_DIR / "lab_mlp.toml",
