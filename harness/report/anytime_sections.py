@@ -161,13 +161,19 @@ def _wins(data: RunData, run: Anytime) -> list[str]:
         if run.shared
         else ""
     )
+    fewest = min((int(row[1]) for row in rows if str(row[1]).isdigit()), default=0)
+    coarse = (
+        f" With {fewest} pairs a fraction moves in steps of 1/{2 * fewest} (ties count "
+        "one half), so read small differences as none."
+        if 0 < fewest < 10
+        else ""
+    )
     return [
         "### Win probability",
         "",
         f"Fraction of paired repeats (same seed) in which the first sampler's best "
         f"{data.metric} so far after *n* trials is better than the second's; a tie counts "
-        f"one half.{shared} With few pairs these fractions are coarse: 3 pairs allow only "
-        "steps of 1/6.",
+        f"one half.{shared}{coarse}",
         "",
         md_table(["pair", "pairs", *[f"n = {n}" for n in run.budgets]], rows),
         "",
@@ -199,7 +205,7 @@ def _area(data: RunData, matrices: dict[str, np.ndarray], digits: int) -> list[s
         "",
         f"Mean regret over trials 1 to {data.target} of each study (lower is better: good "
         "early as well as late). A secondary outcome, summarising the curve above; the "
-        "primary comparison is the verdict's final best value.",
+        "primary outcome is the verdict's retrained test AUROC.",
         "",
         md_table(
             ["sampler", "repeats", "IQM", f"band: {band_label(min(map(len, areas.values())))}"],
@@ -280,7 +286,7 @@ def _by_time(
         f"The same best-so-far values against time, in {data.metric} itself (not normalised: "
         "random search's expectation is per trial, not per second). IQM and band as above; "
         "the aggregate starts once every repeat has finished a trial. Time includes queueing "
-        "on the workers (a run's studies run one after another), but stretches of more than "
+        "on the workers (a run's studies share one pool), but stretches of more than "
         f"{IDLE_GAP:.0f} s with no trial running (a study stopped and resumed later) are cut "
         "out. The y axis is a window onto the values (its width is in the title); the first "
         "poor trials can fall below it.",
