@@ -43,3 +43,18 @@ def writable_file(path_text: str | Path) -> Path:
     if path.is_dir() or not os.access(target, os.W_OK):
         raise HarnessError(f"cannot write {path}: not a writable file location")
     return path
+
+
+def read_text(path: Path) -> str:
+    """A user's text file (a TOML space or recipe file) as UTF-8, which TOML requires; a
+    file in another encoding is one line naming the file and the first bad byte."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        byte = err.object[err.start]
+        raise HarnessError(
+            f"{path}: must be UTF-8 text (TOML is UTF-8), but byte 0x{byte:02x} "
+            f"at offset {err.start} is not ({err.reason})"
+        ) from None
+    except OSError as err:
+        raise HarnessError(f"{path}: cannot be read ({err.strerror or err})") from None

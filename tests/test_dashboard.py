@@ -146,3 +146,73 @@ def test_storage_that_cannot_be_opened(tmp_path, url, message):
     with pytest.raises(HarnessError, match=message.replace("*", r"\*")) as error:
         make_dashboard_server(url.format(tmp=tmp_path), "127.0.0.1", 0)
     assert "secret" not in str(error.value)
+
+
+# --- read-only by default, and a DNS-rebinding guard on loopback ---------------------------
+
+
+def _call(app, method: str = "GET", path: str = "/api/studies", host: str = "127.0.0.1:8080"):
+    """One request straight to the WSGI app (no server): (status line, headers, body)."""
+    from wsgiref.util import setup_testing_defaults
+
+    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": host,
+               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080"}  # fmt: skip
+    setup_testing_defaults(environ)
+    started = {}
+
+    def start_response(status, headers, exc_info=None):
+        started.update(status=status, headers=dict(headers))
+
+    body = b"".join(app(environ, start_response))
+    return started["status"], started["headers"], body.decode(errors="replace")
+
+
+@pytest.mark.parametrize(
+    ("method", "host", "allow_writes", "status"),
+    [
+        ("DELETE", "127.0.0.1:8080", False, "405"),
+        ("POST", "localhost:8080", False, "405"),
+        ("PUT", "127.0.0.1:8080", False, "405"),
+        ("GET", "evil.example", False, "403"),
+        ("GET", "evil.example:8080", False, "403"),
+        ("GET", "127.0.0.1:9999", False, "403"),
+        ("DELETE", "evil.example:8080", True, "403"),
+        ("GET", "127.0.0.1:8080", False, "200"),
+        ("GET", "localhost:8080", False, "200"),
+        ("GET", "[::1]:8080", False, "200"),
+        ("HEAD", "localhost", False, "200"),
+        ("DELETE", "127.0.0.1:8080", True, "204"),
+    ],
+)  # fmt: skip
+def test_guarded_dashboard(tmp_path, method, host, allow_writes, status):
+    from harness.cli.dashboard import dashboard_app
+
+    url = _storage(tmp_path)
+    app = dashboard_app(url, allow_writes=allow_writes, host="127.0.0.1")
+    path = "/api/studies/1" if method in ("DELETE", "PUT", "POST") else "/api/studies"
+    got, headers, body = _call(app, method, path, host)
+    assert got.split()[0] == status, (got, body)
+    names = {s.study_name for s in optuna.get_all_study_summaries(url)}
+    deleted = method == "DELETE" and status == "204"
+    assert (STUDIES[0] not in names) == deleted  # study 1 is gone only when writes are allowed
+    if status == "405":
+        assert headers["Allow"] == "GET, HEAD"
+        assert "read-only" in body and "--allow-writes" in body and len(body.splitlines()) == 1
+    if status == "403":
+        assert "Host" in body and len(body.splitlines()) == 1
+
+
+def test_guard_checks_hosts_only_on_loopback(tmp_path):
+    """Bound to another address, the user chose remote access: any Host, still read-only."""
+    from harness.cli.dashboard import dashboard_app
+
+    app = dashboard_app(_storage(tmp_path), allow_writes=False, host="0.0.0.0")
+    assert _call(app, "GET", host="dashboards.example:8080")[0].startswith("200")
+    assert _call(app, "DELETE", "/api/studies/1", host="dashboards.example:8080")[0].startswith(
+        "405"
+    )
+
+
+def test_allow_writes_option():
+    assert build_parser().parse_args(["dashboard"]).allow_writes is False
+    assert build_parser().parse_args(["dashboard", "--allow-writes"]).allow_writes is True

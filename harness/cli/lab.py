@@ -11,7 +11,7 @@ from rich.table import Table
 from harness.cli.command import Command, console, err_console
 from harness.cli.options import data_options, device_options, positive_int
 from harness.errors import HarnessError
-from harness.search.config import FixedSettings
+from harness.search.config import FixedSettings, check_seed
 
 # what 'harness trial' shows of a record, in this order
 TRIAL_KEYS = ("status", "val_auroc", "val_loss", "test_auroc", "test_f1", "test_precision",
@@ -79,6 +79,7 @@ class Trial(Command):
         from harness.numbers import json_safe
         from harness.search.task import run_trial, validate_params
 
+        check_seed(args.seed)
         try:
             params = json.loads(args.params)
         except json.JSONDecodeError as err:
@@ -91,6 +92,10 @@ class Trial(Command):
                               cuda_graph=args.cuda_graph,
                               hand_backward=args.hand_backward)  # fmt: skip
         splits = load_splits(args)
+        rows = len(splits.x_train)
+        if params["batch_size"] > rows:  # it would silently be the whole training set
+            raise HarnessError(f"params: batch_size <= the training rows ({rows}) must hold, but "
+                               f"got {params['batch_size']}")  # fmt: skip
         with err_console.status("training…") as status:
 
             def on_epoch(epoch: int, record: dict[str, float]) -> None:

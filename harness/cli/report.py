@@ -30,9 +30,11 @@ class Report(Command):
                             help="where run results are cached (default: runs)")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
+        from harness.experiment.runs import check_run_name
         from harness.report.write import write_report
         from harness.search.storage import DEFAULT_STORAGE
 
+        check_run_name(args.name)  # before a 300-character name becomes a file name
         out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
         path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)
         print(f"report written to {path}", file=sys.stderr)

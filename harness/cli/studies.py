@@ -178,6 +178,7 @@ class Compare(Command):
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.experiment.compare import run_compare
+        from harness.search.storage import redact_url
 
         study = replace(
             STUDY_TEMPLATE,
@@ -192,10 +193,13 @@ class Compare(Command):
             reference_seeds=args.reference_seeds, runs_root=args.runs_dir,
         )  # fmt: skip
         directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
-        print(
-            f"run {config.run!r} done; results in {directory}; next: harness report --name "
-            f"{config.run}" + (f" --storage '{args.storage}'" if args.storage else "")
-        )
+        storage = ""
+        if args.storage:  # never the password on the screen (or in a terminal's scrollback)
+            shown = redact_url(args.storage)
+            storage = f" --storage '{shown}'" + (" (password not shown)"
+                                                 if shown != args.storage else "")  # fmt: skip
+        print(f"run {config.run!r} done; results in {directory}; next: harness report --name "
+              f"{config.run}{storage}")  # fmt: skip
 
 
 class Run(Command):
@@ -235,16 +239,18 @@ class Run(Command):
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.experiment.compare import run_compare
+        from harness.experiment.runs import check_run_name
         from harness.report.write import write_report
-        from harness.search.storage import DEFAULT_STORAGE, redact_url
+        from harness.search.spaces import load_space
+        from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 
         preset = PRESETS[args.preset]
-        name = args.name or preset.name
+        # an empty --name is refused, not replaced by the preset's (another run's) name
+        name = check_run_name(preset.name if args.name is None else args.name)
         url = args.storage or DEFAULT_STORAGE
         out = Path(args.out) if args.out else Path("reports") / f"{name}.md"
         if out.suffix != ".md":  # refuse an unusable report path before an hour of training
             raise HarnessError(f"--out must be a .md file, but got {str(out)!r}")
-        writable_file(out)
         study = replace(
             STUDY_TEMPLATE,
             trials=args.trials or preset.trials,
@@ -258,6 +264,11 @@ class Run(Command):
             bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
             reference_seeds=preset.reference_seeds,
         )  # fmt: skip
+        # Every check before the first file: the space, the storage, then the report's folder
+        # (writable_file creates it), so a refused run leaves no empty reports/ or runs/RUN/.
+        load_space(study.space_path)
+        open_storage(url)
+        writable_file(out)
         _log(
             f"run {name!r} ({preset.name} preset): {study.trials} trials per study; "
             f"storage {redact_url(url)}" + (f"; {preset.hint}" if preset.hint else "")

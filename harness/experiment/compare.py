@@ -50,6 +50,8 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
 
     url = config.study.storage or DEFAULT_STORAGE
     space = load_space(config.study.space_path)
+    # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
+    storage = open_storage(url)
     directory = run_dir(config.run, config.runs_root)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -57,7 +59,6 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
         (directory / ".write-check").unlink()
     except OSError as err:
         raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
-    storage = open_storage(url)
     if len(config.samplers) < 2:  # nothing to judge: run the pairs the design allows
         _run_batch(config, space, storage, directory, config.design.max_pairs, log)
     else:

@@ -41,14 +41,13 @@ class CompareConfig:
     runs_root: str | Path = DEFAULT_RUNS_ROOT
 
     def __post_init__(self) -> None:
-        from harness.experiment.runs import check_run_name  # (runs.py imports Optuna)
+        from harness.experiment.runs import check_run_name, check_study_names  # (Optuna)
+        from harness.search import samplers
 
         check_run_name(self.run)
-        from harness.search.samplers import check_distinct, check_sampler
-
         for spec in self.samplers:
-            check_sampler(spec)
-        check_distinct(self.samplers)
+            samplers.check_sampler(spec)
+        samplers.check_distinct(self.samplers)
         if self.repeats is not None and self.repeats < 1:
             raise HarnessError(f"--repeats >= 1 must hold, but got {self.repeats}")
         if self.repeats is not None and self.plan is not None:
@@ -59,6 +58,8 @@ class CompareConfig:
         if self.time_budget_s is not None and not self.time_budget_s > 0:
             raise HarnessError(f"--time-budget > 0 must hold, but got "
                                f"{self.time_budget_s / 60:g} min")  # fmt: skip
+        labels = [samplers.sampler_label(spec) for spec in self.samplers]
+        check_study_names(self.run, labels, self.design.max_pairs - 1)
 
     @property
     def design(self) -> Plan:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from harness.choices import SAMPLERS
 from harness.errors import HarnessError, first_line
 from harness.paths import DEFAULT_RUNS_ROOT
+from harness.search.config import STUDY_NAME_MAX
 from harness.search.samplers import TITLES
 from harness.search.storage import redact_url
 
@@ -22,10 +24,21 @@ SAMPLER_TITLES = TITLES  # a user sampler's title is its label
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+# A run name is a file name twice: runs/RUN/ and reports/RUN.md with reports/RUN_figures/,
+# and file systems allow 255 bytes a name (NAME_MAX); 200 leaves room for those suffixes.
+# Its studies' names RUN/<sampler>/r<repeat> must also fit the storage's column
+# (harness.search.config.STUDY_NAME_MAX), checked where the samplers are known.
+RUN_NAME_MAX = 200
 
 
 def check_run_name(run: str) -> str:
     """A run name becomes a folder (runs/RUN) and a study-name prefix: keep it plain."""
+    if not run:
+        raise HarnessError("--name must not be empty, but got ''")
+    if len(run) > RUN_NAME_MAX:  # the name itself would be a page: its length
+        raise HarnessError(f"--name must be at most {RUN_NAME_MAX} characters (it names the "
+                           f"folder runs/RUN and the file reports/RUN.md), but got one of "
+                           f"{len(run)}")  # fmt: skip
     if not RUN_NAME.fullmatch(run):
         raise HarnessError(f"--name must be letters, digits, '.', '_' or '-' (starting with a "
                            f"letter or digit), but got {run!r}")  # fmt: skip
@@ -34,6 +47,16 @@ def check_run_name(run: str) -> str:
 
 def study_name(run: str, sampler: str, repeat: int) -> str:
     return f"{run}/{sampler}/r{repeat}"
+
+
+def check_study_names(run: str, labels: Sequence[str], last_repeat: int) -> None:
+    """Every study of the run, up to its last repeat, fits the storage's study_name column."""
+    for label in labels:
+        name = study_name(run, label, last_repeat)
+        if len(name) > STUDY_NAME_MAX:
+            raise HarnessError(f"a study name RUN/<sampler>/r<repeat> must be at most "
+                               f"{STUDY_NAME_MAX} characters (the storage's study_name column), "
+                               f"but {name!r} has {len(name)}")  # fmt: skip
 
 
 def parse_study_name(run: str, name: str) -> tuple[str, int] | None:

@@ -64,6 +64,9 @@ GROUPING = {
 
 SPLIT_SEED = 0  # random_state of both train_test_split calls, as in the lab
 TEST_FRACTION = 0.2
+# Training rows of the packaged data's split (both variants): the most a space file's
+# [data] train_rows and batch_size can ask for (tests check it against the split).
+PACKAGED_TRAIN_ROWS = 20_838
 
 
 def dataset_dir() -> Path:

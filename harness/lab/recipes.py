@@ -19,7 +19,7 @@ from harness.engine.nets import MLP, LogisticRegression
 from harness.engine.train import TrainSettings
 from harness.errors import HarnessError
 from harness.numbers import is_number
-from harness.paths import DEFAULT_RECIPES
+from harness.paths import DEFAULT_RECIPES, read_text
 
 MODEL_KINDS = ("linear_regression", "logistic", "mlp")
 LAB_METRICS = ("mse", "auroc", "f1", "precision", "recall")
@@ -131,7 +131,7 @@ def load_recipes(path: str | Path = DEFAULT_RECIPES) -> dict[str, Recipe]:
     if not path.is_file():
         raise HarnessError(f"recipe file not found: {source}")
     try:
-        document = tomllib.loads(path.read_text())
+        document = tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as err:
         raise HarnessError(f"{source}: not valid TOML ({err})") from err
     if not document:

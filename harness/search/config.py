@@ -27,6 +27,24 @@ from harness.paths import DEFAULT_SPACE
 from harness.search.samplers import check_sampler
 
 DEFAULT_STORAGE = "sqlite:///runs/harness.db"
+# Optuna's samplers seed numpy's RandomState, which takes [0, 2**32 - 1] only; a seed outside
+# it would fail deep inside the first trial (or, for torch, wrap around silently).
+SEED_MAX = 2**32 - 1
+# Optuna's RDB storage keeps study names in a String(512) column (MAX_INDEXED_STRING_LENGTH in
+# optuna/storages/_rdb/models.py): PostgreSQL and MySQL refuse longer ones, SQLite and the
+# journal keep them; refused for every storage, so that a study can move between them.
+STUDY_NAME_MAX = 512
+# The lab runs 300 epochs with early stopping; 100,000 epochs is hours even on a 2,000-row
+# subset, so a larger value is a typo (2**63 - 1 was accepted), not a plan.
+MAX_EPOCHS_MAX = 100_000
+
+
+def check_seed(seed: int) -> int:
+    """A seed in numpy's and Optuna's range, or HarnessError with the range and the value."""
+    if not 0 <= seed <= SEED_MAX:
+        raise HarnessError(f"--seed must be in [0, {SEED_MAX}] (the seeds numpy and Optuna's "
+                           f"samplers take), but got {seed}")  # fmt: skip
+    return seed
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,9 @@ class FixedSettings:
                 "max_epochs >= 1 and patience >= 1 must hold, but got "
                 f"(max_epochs={self.max_epochs}, patience={self.patience})"
             )
+        if self.max_epochs > MAX_EPOCHS_MAX:
+            raise HarnessError(f"max_epochs <= {MAX_EPOCHS_MAX} must hold (a trial's ceiling; the "
+                               f"lab uses 300), but got {self.max_epochs}")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -99,3 +120,8 @@ class StudyConfig:
         for ok, rule, value in rules:
             if not ok:
                 raise HarnessError(f"{rule}, but got {value!r}")
+        if len(self.name) > STUDY_NAME_MAX:  # the name itself would be a page: its length
+            raise HarnessError(f"a study name must be at most {STUDY_NAME_MAX} characters (the "
+                               "storage's study_name column), but got one of "
+                               f"{len(self.name)}")  # fmt: skip
+        check_seed(self.seed)

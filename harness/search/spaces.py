@@ -24,9 +24,10 @@ from optuna.distributions import (
 
 from harness.choices import OPTIMIZERS, VARIANTS
 from harness.errors import HarnessError
+from harness.lab.data import PACKAGED_TRAIN_ROWS
 from harness.numbers import is_number
-from harness.paths import DEFAULT_SPACE
-from harness.search.config import DataSettings, FixedSettings
+from harness.paths import DEFAULT_SPACE, read_text
+from harness.search.config import MAX_EPOCHS_MAX, DataSettings, FixedSettings
 from harness.search.task import PARAM_KEYS, validate_params
 
 # Values for parameters a space leaves out (a subset search): the lab's RegularizedMLP choices.
@@ -134,10 +135,16 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
         if not isinstance(log, bool):
             raise _fail(source, f"{key}.log", f"must be true or false, but got {log!r}")
         step = table.get("step")
+        # an int step of 0 was read as 1 (`step or 1`): a typo must not pass silently
+        if step is not None and not _fits(step, expected if kind == "int" else float):
+            what = "an integer" if kind == "int" else "a number"
+            raise _fail(source, f"{key}.step", f"must be {what} > 0, but got {step!r}")
+        if kind == "int" and step is not None and step < 1:
+            raise _fail(source, f"{key}.step", f"step >= 1 must hold, but got {step!r}")
         cls = IntDistribution if kind == "int" else FloatDistribution
         low, high = table["low"], table["high"]
         if kind == "int":
-            build = lambda: cls(low, high, log=log, step=step or 1)  # noqa: E731
+            build = lambda: cls(low, high, log=log, step=1 if step is None else step)  # noqa: E731
         else:
             build = lambda: cls(low, high, log=log, step=step)  # noqa: E731
     try:
@@ -174,7 +181,7 @@ def load_space(path: str | Path = DEFAULT_SPACE) -> SearchSpace:
     source = str(path)
     if not path.is_file():
         raise HarnessError(f"search space file not found: {source}")
-    return parse_space(path.read_text(), source)
+    return parse_space(read_text(path), source)
 
 
 def parse_space(text: str, source: str) -> SearchSpace:
@@ -216,9 +223,17 @@ def parse_space(text: str, source: str) -> SearchSpace:
     for key in ("max_epochs", "patience"):
         if key in fixed and fixed[key] < 1:
             raise _fail(source, f"fixed.{key}", f"{key} >= 1 must hold, but got {fixed[key]}")
+    if fixed.get("max_epochs", 0) > MAX_EPOCHS_MAX:
+        raise _fail(source, "fixed.max_epochs", f"max_epochs <= {MAX_EPOCHS_MAX} must hold "
+                    f"(a trial's ceiling; the lab uses 300), but got "
+                    f"{fixed['max_epochs']}")  # fmt: skip
     data = _typed_table(source, "data", document.get("data", {}), DATA_KEYS)
     if "train_rows" in data and data["train_rows"] < 2:
         raise _fail(source, "data.train_rows", f"must be >= 2, but got {data['train_rows']}")
+    if data.get("train_rows", 0) > PACKAGED_TRAIN_ROWS:  # the rest would be silently all rows
+        raise _fail(source, "data.train_rows", f"must be <= {PACKAGED_TRAIN_ROWS} (the packaged "
+                    f"training rows), but got {data['train_rows']}")  # fmt: skip
+    _check_batch_fits(source, distributions, fixed_params, data.get("train_rows"))
     if "variant" in data and data["variant"] not in VARIANTS:
         raise _fail(source, "data.variant", f"must be one of {list(VARIANTS)}, "
                                             f"but got {data['variant']!r}")  # fmt: skip
@@ -230,6 +245,21 @@ def parse_space(text: str, source: str) -> SearchSpace:
         fixed=FixedSettings(**fixed),
         data=DataSettings(**data),
     )
+
+
+def _check_batch_fits(source: str, distributions: dict[str, BaseDistribution],
+                      fixed_params: dict[str, Any], train_rows: int | None) -> None:  # fmt: skip
+    """A batch larger than the training rows is silently the whole set: refuse it."""
+    dist = distributions.get("batch_size")
+    if dist is None:
+        largest = fixed_params["batch_size"]
+    else:
+        largest = max(dist.choices) if isinstance(dist, CategoricalDistribution) else dist.high
+    rows, name = ((train_rows, f"data.train_rows ({train_rows})") if train_rows else
+                  (PACKAGED_TRAIN_ROWS, f"the training rows ({PACKAGED_TRAIN_ROWS})"))  # fmt: skip
+    if largest > rows:
+        raise _fail(source, "params.batch_size", f"batch_size <= {name} must hold, but the "
+                                                 f"space allows {largest}")  # fmt: skip
 
 
 def _typed_table(source: str, section: str, table: Any, keys: dict[str, type]) -> dict[str, Any]:

@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from harness.engine.population import PopulationHook
 
 PARAM_KEYS = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
+# The net's second layer has N x N/2 weights: at 16,384 that is 2**27 (512 MiB in float32,
+# 2 GiB with its gradient and Adam's two moments), what four workers can share on a 16 GiB
+# GPU beside the resident data; the lab searches up to 1,024. 2e9 was accepted before and
+# failed only as an out-of-memory deep inside a worker.
+HIDDEN_SIZE_MAX = 16_384
 
 
 def _number(params: dict[str, Any], key: str) -> float:
@@ -47,6 +52,11 @@ def validate_params(params: Any) -> dict[str, Any]:
     dropout = _number(params, "dropout")
     rules = [
         (hidden >= 2 and float(hidden).is_integer(), "hidden_size must be an integer >= 2", hidden),
+        (
+            hidden <= HIDDEN_SIZE_MAX,
+            f"hidden_size <= {HIDDEN_SIZE_MAX} must hold (the second layer is N x N/2 weights)",
+            hidden,
+        ),
         (batch >= 1 and float(batch).is_integer(), "batch_size must be an integer >= 1", batch),
         (lr > 0, "lr > 0 must hold", lr),
         (decay >= 0, "weight_decay >= 0 must hold", decay),
