@@ -177,3 +177,32 @@ def test_gpu_workers_without_cuda_refuse_to_start_in_one_line(tmp_path):
     the pool refuses to start with one clear line instead of losing trial after trial."""
     output = _gpu_script(tmp_path, "real")
     assert "ERROR a worker could not start: device 'cuda' was asked for" in output, output
+
+
+@pytest.mark.slow
+def test_a_second_driver_on_a_live_study_is_refused(tmp_path):
+    """Two drivers on one study: the second is refused in one line naming the holder and
+    changes nothing; the first finishes every trial (before the lease, the second failed the
+    first's RUNNING trials as stale and the first crashed on UpdateFinishedTrialError)."""
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    first = start_driver(space, storage, trials=3)
+    try:
+        wait_for(storage, lambda ts: count(ts, TrialState.RUNNING) >= 1, first)
+        before = optuna.load_study(study_name="s", storage=storage).get_trials()
+        second = start_driver(space, storage, trials=3)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 2, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith("harness: error: study 's' is being run by another driver (pid")
+        assert str(first.pid) in last and "Traceback" not in err
+        during = optuna.load_study(study_name="s", storage=storage).get_trials()
+        assert count(during, TrialState.FAIL) == 0, "the second driver failed nothing"
+        assert len(during) >= len(before)
+        _, err = first.communicate(timeout=300)
+    finally:
+        cleanup(first)
+    assert first.returncode == 0, err
+    after = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(after, TrialState.COMPLETE) == 3
+    assert count(after, TrialState.RUNNING) == 0 and count(after, TrialState.FAIL) == 0

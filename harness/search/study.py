@@ -25,6 +25,7 @@ from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
+from harness.search.lease import Lease
 from harness.search.progress import StudyProgress
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.scheduler import JobSource, Scheduler, Usage
@@ -74,6 +75,7 @@ class Driver:
     url: str
     asked: dict[int, optuna.Trial] = field(default_factory=dict)
     failures: int = 0
+    lease: Lease | None = None  # this driver's hold on the study (harness.search.lease)
 
     @property
     def complete(self) -> int:
@@ -81,6 +83,8 @@ class Driver:
 
     # -- per-epoch hook, called by the pools from the driver's thread
     def on_epoch(self, number: int, epoch: int, value: float) -> bool:
+        if self.lease is not None:  # the local executor trains inside this call: beat here too
+            self.lease.renew()
         trial = self.asked.get(number)
         if trial is None:
             return True
@@ -179,6 +183,8 @@ def open_study(config: StudyConfig) -> Driver:
         direction=DIRECTIONS[config.objective],
         load_if_exists=True,
     )
+    lease = Lease(study)
+    lease.acquire()  # before anything is written: a second driver changes nothing
     if existing is None:
         for key, value in _study_attrs(config, space, url, settings).items():
             study.set_user_attr(key, value)
@@ -194,7 +200,7 @@ def open_study(config: StudyConfig) -> Driver:
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
         "pid": os.getpid(), "sampler_seed": stored_seed(settings) if seed is None else seed,
         "existing_trials": n_existing}])  # fmt: skip
-    driver = Driver(config, space, study, url)
+    driver = Driver(config, space, study, url, lease=lease)
     _recover_stale(driver)
     return driver
 
@@ -230,8 +236,8 @@ def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) 
 
 
 def _recover_stale(driver: Driver) -> None:
-    """RUNNING trials at start belong to a driver that died (one driver per study): FAIL them
-    with the reason and retry their parameters."""
+    """RUNNING trials at start belong to a driver that died (this one holds the study's
+    lease, so no other driver is alive): FAIL them with the reason and retry their parameters."""
     stale = driver.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in stale:
         driver.fail(trial, "stale: the driver stopped before the trial finished", retry=True)
@@ -358,12 +364,16 @@ def run_studies(
                     progress.message(task, "starting workers…")
                 pool = make_pool(config, space)
             limit = config.concurrency or pool.slots
-            scheduler = Scheduler(
-                pool,
-                on_done=on_done,
-                check_interrupt=check_interrupt,
-                on_tick=_show_progress(progress, tasks, time.monotonic()),
-            )
+            show = _show_progress(progress, tasks, time.monotonic())
+
+            def tick(scheduler: Scheduler) -> None:
+                show(scheduler)
+                for driver in drivers:  # heartbeats: each at most every lease.HEARTBEAT s
+                    if driver.lease is not None:
+                        driver.lease.renew()
+
+            scheduler = Scheduler(pool, on_done=on_done, check_interrupt=check_interrupt,
+                                  on_tick=tick)  # fmt: skip
             for source in [*(StudySource(d, limit) for d in drivers), *others]:
                 scheduler.add(source)
             return scheduler.run()
@@ -371,6 +381,9 @@ def run_studies(
         progress.close()
         if owns_pool and pool is not None:
             pool.close()
+        for driver in drivers:
+            if driver.lease is not None:
+                driver.lease.release()
 
 
 def run_study(config: StudyConfig, pool: LocalPool | RayPool | None = None) -> optuna.Study:
