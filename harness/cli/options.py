@@ -122,6 +122,12 @@ def worker_options() -> argparse.ArgumentParser:
         "--executor", choices=EXECUTORS, default=StudyConfig.executor,
         help="'local' runs trials one by one in this process (default: ray)",
     )  # fmt: skip
+    parser.add_argument(
+        "--trial-timeout", type=positive_float, default=None, metavar="SECONDS",
+        help="stop a trial running longer than this: FAIL 'timeout after N s', not retried. On "
+             "Ray its worker is killed and replaced; --executor local stops it at its next "
+             "epoch's end (default: none)",
+    )  # fmt: skip
     return parser
 
 
@@ -182,7 +188,7 @@ def comparison_options() -> argparse.ArgumentParser:
 
 # StudyConfig fields that shared options set; a command passes on those it has
 STUDY_OPTIONS = ("storage", "objective", "pruner", "executor", "cpu_workers", "gpu_workers",
-                 "address", "device", "concurrency")  # fmt: skip
+                 "address", "device", "concurrency", "trial_timeout")  # fmt: skip
 
 
 def study_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -16,7 +16,8 @@ from optuna.trial import FrozenTrial
 
 from harness.experiment.runs import RunStudy, read_records
 from harness.numbers import is_number, json_safe
-from harness.search.workers import Outcome, TrialJob
+from harness.search.outcomes import Outcome, classify
+from harness.search.workers import TrialJob
 
 # Retraining seeds start far above any search seed (harness.search.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
@@ -77,8 +78,10 @@ class RetrainCache:
 
 class RetrainSource:
     """A study's best configuration retrained with seeds RETRAIN_SEED_BASE + 0..k-1, as a
-    source of the scheduler (``harness.search.scheduler``); never pruned; a job whose worker
-    died is tried once more. When all seeds are back, the record goes to the cache."""
+    source of the scheduler (``harness.search.scheduler``); never pruned; each outcome is
+    classified as a study's trial is (``outcomes.classify``): a job whose worker died is tried
+    once more, one that raised or timed out is recorded failed with its reason. When all seeds
+    are back, the record goes to the cache."""
 
     def __init__(self, run_study: RunStudy, trial: FrozenTrial, k: int, cache: RetrainCache):
         self.name = f"{run_study.name}/retrain"
@@ -107,12 +110,13 @@ class RetrainSource:
 
     def tell(self, outcome: Outcome) -> None:
         number = outcome.job.number
-        if outcome.lost is not None and number not in self.retried:
+        verdict = classify(outcome)
+        if verdict.retry and number not in self.retried:
             self.retried.add(number)
             self.queue.append(outcome.job)
             return
         self.records[number] = outcome.record or {"status": "failed",
-                                                  "fail_reason": outcome.lost}  # fmt: skip
+                                                  "fail_reason": verdict.reason}  # fmt: skip
         if self.done():
             results = [{"seed": RETRAIN_SEED_BASE + i,
                         **{key: self.records[i].get(key) for key in RETRAIN_KEYS[1:]}}

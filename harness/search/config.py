@@ -103,6 +103,9 @@ class StudyConfig:
     # Trials of this study in flight at once; None: as many as there are workers. 1 makes a
     # seeded study's trials the same for any pool (TPE sees every earlier result).
     concurrency: int | None = None
+    # Seconds a trial may run; past it, Ray kills its worker (FAIL "timeout after N s", a
+    # replacement worker starts); the local executor stops it at its next epoch's end.
+    trial_timeout: float | None = None
 
     def __post_init__(self) -> None:
         check_sampler(self.sampler)  # imports only a user's sampler module, never for a name
@@ -115,6 +118,8 @@ class StudyConfig:
             (self.trials >= 1, "trials >= 1 must hold", self.trials),
             (self.concurrency is None or self.concurrency >= 1,
              "concurrency >= 1 must hold", self.concurrency),
+            (self.trial_timeout is None or 0 < self.trial_timeout < float("inf"),
+             "trial_timeout > 0 must hold", self.trial_timeout),
             (bool(self.name.strip()), "a study name must not be empty", self.name),
         ]  # fmt: skip
         for ok, rule, value in rules:

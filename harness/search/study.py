@@ -2,8 +2,9 @@
 
 The Optuna storage is the one source of truth: only this driver asks and tells, so any storage
 works, resuming is opening it again, and optuna-dashboard sees every epoch live. Failures are
-recorded, never lost: a trial whose worker died or whose driver was stopped is marked FAIL with
-its reason and its parameters are enqueued once more.
+recorded, never lost: every job outcome is mapped to a state by ``outcomes.classify``; a trial
+whose worker died or whose driver was stopped is marked FAIL with its reason and its
+parameters are enqueued once more; one that raised, diverged or timed out is FAIL, not retried.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls
 from harness.search.lease import Lease
+from harness.search.outcomes import Outcome, classify
 from harness.search.progress import StudyProgress
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.scheduler import JobSource, Scheduler, Usage
 from harness.search.spaces import SearchSpace, load_space
 from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
-from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
+from harness.search.workers import LocalPool, RayPool, TrialJob
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -106,9 +108,7 @@ class Driver:
         """Write the outcome to the storage; the state the trial ended in."""
         trial = self.asked.pop(outcome.job.number)
         trial.set_user_attr("worker", outcome.worker)
-        if outcome.lost is not None:
-            self.fail(trial, f"worker lost: {outcome.lost}", retry=True)
-            return TrialState.FAIL
+        verdict = classify(outcome)
         record = outcome.record or {}
         trial.set_user_attr("host", record.get("host", outcome.host))
         if record.get("node"):
@@ -117,15 +117,15 @@ class Driver:
                     "val_loss", "val_auroc", "threshold"):  # fmt: skip
             if key in record and _finite_or_str(record[key]):
                 trial.set_user_attr(key, record[key])
-        status = record.get("status", "failed")
-        trial.set_user_attr("status", status)
-        if status == "ok":
+        if "status" in record:
+            trial.set_user_attr("status", record["status"])
+        if verdict.state == "complete":
             self.study.tell(trial, record[self.config.objective])
             return TrialState.COMPLETE
-        if status == "pruned":
+        if verdict.state == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
             return TrialState.PRUNED
-        self.fail(trial, status, retry=False)  # diverged: deterministic, so not retried
+        self.fail(trial, verdict.reason or "failed", retry=verdict.retry)
         return TrialState.FAIL
 
     def fail(self, trial: optuna.Trial | optuna.trial.FrozenTrial, reason: str,
@@ -251,9 +251,10 @@ def make_pool(config: StudyConfig, space: SearchSpace) -> LocalPool | RayPool:
     """The workers of ``config.executor`` for ``space`` (their epoch hook is set by the
     scheduler)."""
     if config.executor == "local":
-        return LocalPool(space.text, space.source, config.device, _stop_nothing)
+        return LocalPool(space.text, space.source, config.device, _stop_nothing,
+                         config.trial_timeout)  # fmt: skip
     return RayPool(space.text, space.source, _stop_nothing, config.cpu_workers,
-                   config.gpu_workers, config.address)  # fmt: skip
+                   config.gpu_workers, config.address, config.trial_timeout)  # fmt: skip
 
 
 def _stop_nothing(token: str, epoch: int, value: float) -> bool:

@@ -9,6 +9,11 @@ job it is not running (a late prune must not hit the next job that reuses a tria
 ``LocalPool`` runs trials in this process;
 ``RayPool`` runs them on Ray actors (CPU and GPU workers in one pool) and replaces a worker
 whose process dies, reporting its trial as lost so the driver can retry it.
+
+Every job ends as an ``Outcome`` (``harness.search.outcomes``): an exception raised in
+training is caught by the pool and reported as the exception's own line; with a trial
+timeout, Ray kills a worker whose job runs past it and starts a replacement, while the local
+pool, which cannot stop a thread, checks the deadline at each epoch's end.
 """
 
 from __future__ import annotations
@@ -18,10 +23,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from harness.errors import HarnessError, first_line
+from harness.search.outcomes import Outcome, exception_line, lost_line, task_error_line
+
+__all__ = ["LocalPool", "Outcome", "RayPool", "TrialJob", "TrialRunner", "TrialTimedOut"]
 
 # epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
 EpochHook = Callable[[str, int, float], bool]
@@ -41,19 +49,16 @@ class TrialJob:
     token: str = ""  # unique per submission (the scheduler sets it); stops name it
 
 
-@dataclass
-class Outcome:
-    """A finished job: ``record`` from ``run_trial`` or ``lost`` with the reason."""
-
-    job: TrialJob
-    worker: str
-    record: dict[str, Any] | None = None
-    lost: str | None = None
-    host: str = field(default_factory=socket.gethostname)
-
-
 class TrialStopped(Exception):
     """Raised inside training when the driver asked to stop (prune) the trial."""
+
+
+class TrialTimedOut(Exception):
+    """Raised at an epoch's end when the trial has run past its timeout (seconds)."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"timeout after {timeout:g} s")
+        self.timeout = timeout
 
 
 class TrialRunner:
@@ -88,7 +93,10 @@ class TrialRunner:
         return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device,
                 "node": self.node}  # fmt: skip
 
-    def run(self, job: TrialJob, hook: EpochHook | None = None) -> dict[str, Any]:
+    def run(self, job: TrialJob, hook: EpochHook | None = None,
+            timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
+        """Train ``job``; with ``timeout``, raise ``TrialTimedOut`` at the first epoch's end
+        past it (a thread cannot be stopped mid-epoch)."""
         from harness.search.task import run_trial
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
@@ -96,11 +104,13 @@ class TrialRunner:
             if hook is not None:
                 if hook(job.token, epoch, value):
                     raise TrialStopped
-                return
-            with self._lock:
-                self._pending.append((job.token, epoch, value))
-                if self._stop_requested:
-                    raise TrialStopped
+            else:
+                with self._lock:
+                    self._pending.append((job.token, epoch, value))
+                    if self._stop_requested:
+                        raise TrialStopped
+            if timeout is not None and time.perf_counter() - started > timeout:
+                raise TrialTimedOut(timeout)
 
         started = time.perf_counter()
         with self._lock:
@@ -137,11 +147,14 @@ class TrialRunner:
 
 
 class LocalPool:
-    """One in-process worker: for debugging, and to measure what Ray costs."""
+    """One in-process worker: for debugging, and to measure what Ray costs. An exception in a
+    trial becomes its outcome (the study goes on); ``trial_timeout`` acts at epoch ends."""
 
-    def __init__(self, space_text: str, space_source: str, device: str, hook: EpochHook):
+    def __init__(self, space_text: str, space_source: str, device: str, hook: EpochHook,
+                 trial_timeout: float | None = None) -> None:  # fmt: skip
         self.runner = TrialRunner(space_text, space_source, device, threads=None)
         self.hook = hook
+        self.trial_timeout = trial_timeout
         self.slots = 1
         self.names = [f"local:{self.runner.device}"]
         self._queue: list[TrialJob] = []
@@ -159,9 +172,16 @@ class LocalPool:
         if not self._queue:
             return []
         job = self._queue[0]  # stays queued while it runs, so Ctrl-C can still FAIL it
-        record = self.runner.run(job, self.hook)
+        try:
+            record = self.runner.run(job, self.hook, self.trial_timeout)
+        except TrialTimedOut as err:
+            outcome = Outcome(job, self.names[0], timed_out=err.timeout)
+        except Exception as err:  # a KeyboardInterrupt still ends the loop (and FAILs the job)
+            outcome = Outcome(job, self.names[0], error=exception_line(err))
+        else:
+            outcome = Outcome(job, self.names[0], record=record)
         self._queue.pop(0)
-        return [Outcome(job, self.names[0], record=record)]
+        return [outcome]
 
     def stop_all(self) -> list[TrialJob]:
         jobs, self._queue = self._queue, []
@@ -189,11 +209,13 @@ class RayPool:
         cpu_workers: int | None,
         gpu_workers: int | None,
         address: str | None = None,
+        trial_timeout: float | None = None,
     ) -> None:
         import ray
 
         self.ray = ray
         self.hook = hook
+        self.trial_timeout = trial_timeout
         self.space_args = (space_text, space_source)
         self.owns_ray = not ray.is_initialized()
         if self.owns_ray:
@@ -219,6 +241,9 @@ class RayPool:
         self._check_started()
         self.idle = [spec.name for spec in self.specs]
         self.busy: dict[Any, tuple[str, TrialJob]] = {}  # result ref -> (worker, job)
+        # result ref -> when its job started (None: its worker, a replacement, is starting)
+        self.started: dict[Any, float | None] = {}
+        self.starting: dict[str, Any] = {}  # replacement worker -> its describe() ref
         self.slots = len(self.specs)
         self.names = [spec.name for spec in self.specs]
 
@@ -259,7 +284,9 @@ class RayPool:
 
     def submit(self, job: TrialJob) -> None:
         worker = self.idle.pop(0)
-        self.busy[self.actors[worker].run.remote(job)] = (worker, job)
+        ref = self.actors[worker].run.remote(job)
+        self.busy[ref] = (worker, job)
+        self.started[ref] = None if worker in self.starting else time.monotonic()
 
     def _poll_epochs(self) -> None:
         workers = {worker: job for worker, job in self.busy.values()}
@@ -280,24 +307,51 @@ class RayPool:
         ready, rest = self.ray.wait(list(self.busy), num_returns=1, timeout=timeout)
         if ready and rest:
             ready += self.ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+        outcomes = self._stop_overdue(set(ready))
         self._poll_epochs()
-        outcomes = []
         for ref in ready:
             worker, job = self.busy.pop(ref)
+            self.started.pop(ref, None)
             try:
                 outcomes.append(Outcome(job, worker, record=self.ray.get(ref)))
                 self.idle.append(worker)
-            except self.ray.exceptions.RayActorError as err:
-                outcomes.append(Outcome(job, worker, lost=first_line(err)))
+            except self.ray.exceptions.RayActorError as err:  # the worker's process died
+                outcomes.append(Outcome(job, worker, lost=lost_line(err)))
                 self._replace(worker)
-            except self.ray.exceptions.RayTaskError as err:
-                outcomes.append(Outcome(job, worker, lost=f"worker error: {first_line(err)}"))
+            except self.ray.exceptions.RayTaskError as err:  # training raised: the worker lives
+                outcomes.append(Outcome(job, worker, error=task_error_line(err)))
                 self.idle.append(worker)
+        return outcomes
+
+    def _stop_overdue(self, ready: set[Any]) -> list[Outcome]:
+        """Kill the worker of each job running past the trial timeout (an actor cannot be
+        stopped mid-call otherwise) and start its replacement. The clock of a job on a
+        replacement starts when that worker has started (loaded its data)."""
+        if self.trial_timeout is None:
+            return []
+        now = time.monotonic()
+        for worker, ref in list(self.starting.items()):
+            if self.ray.wait([ref], timeout=0)[0]:
+                del self.starting[worker]
+        outcomes = []
+        for ref, (worker, job) in list(self.busy.items()):
+            if ref in ready:
+                continue
+            if self.started[ref] is None:
+                if worker not in self.starting:
+                    self.started[ref] = now
+                continue
+            if now - self.started[ref] > self.trial_timeout:
+                del self.busy[ref], self.started[ref]
+                self.ray.kill(self.actors[worker], no_restart=True)
+                outcomes.append(Outcome(job, worker, timed_out=self.trial_timeout))
+                self._replace(worker)
         return outcomes
 
     def _replace(self, worker: str) -> None:
         spec = next(s for s in self.specs if s.name == worker)
         self.actors[worker] = self._spawn(spec)
+        self.starting[worker] = self.actors[worker].describe.remote()
         self.idle.append(worker)
 
     def stop_all(self) -> list[TrialJob]:
@@ -305,6 +359,7 @@ class RayPool:
         for worker, job in self.busy.values():
             self.actors[worker].stop.remote(job.token)
         self.busy.clear()
+        self.started.clear()
         return jobs
 
     def worker_pid(self, worker: str) -> int:
