@@ -118,10 +118,11 @@ import json, os, sys
 import ray
 import harness.search.workers as workers
 from harness.errors import HarnessError
-ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
+gpus, n_workers = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (1, 2)
+ray.init(address="local", num_cpus=4, num_gpus=gpus, include_dashboard=False,
          log_to_driver=False, object_store_memory=80 * 1024**2)
 space = open(sys.argv[1]).read()
-if sys.argv[2] == "probe":
+if sys.argv[2] in ("probe", "crowded"):
     class Probe:  # stands in for TrialRunner: says where Ray put it and what it was told
         def __init__(self, space_text, space_source, device, threads):
             self.told = {"device": device, "threads": threads}
@@ -129,8 +130,22 @@ if sys.argv[2] == "probe":
             return {**self.told, "gpu_ids": [str(i) for i in ray.get_gpu_ids()],
                     "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
     workers.TrialRunner = Probe
-    pool = workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None,
-                           gpu_workers=2)
+    if sys.argv[2] == "crowded":  # another job holds most of the one GPU: nothing fits
+        @ray.remote(num_gpus=0.9, num_cpus=0)
+        class Squatter:
+            def ready(self):
+                return True
+        squatter = Squatter.remote()
+        ray.get(squatter.ready.remote())
+        workers.START_TIMEOUT = 5.0
+        try:
+            workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=0,
+                            gpu_workers=n_workers)
+        except HarnessError as err:
+            print("ERROR", err)
+        sys.exit(0)
+    pool = workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=0,
+                           gpu_workers=n_workers)
     placed = {name: ray.get(actor.describe.remote()) for name, actor in pool.actors.items()}
     print("PLACED", json.dumps({"specs": [[s.name, s.kind, s.gpu_fraction] for s in pool.specs],
                                 "placed": placed}))
@@ -143,12 +158,12 @@ else:
 """
 
 
-def _gpu_script(tmp_path, mode: str) -> str:
+def _gpu_script(tmp_path, mode: str, gpus: int = 1, workers: int = 2) -> str:
     space = write_space(tmp_path, TINY)
     script = tmp_path / "gpu.py"
     script.write_text(GPU_SCRIPT)
-    result = subprocess.run([sys.executable, str(script), str(space), mode], capture_output=True,
-                            text=True, timeout=180)  # fmt: skip
+    command = [sys.executable, str(script), str(space), mode, str(gpus), str(workers)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     return result.stdout + "\n" + result.stderr[-3000:]
 
 
@@ -166,6 +181,32 @@ def test_gpu_workers_are_placed_on_a_declared_gpu(tmp_path):
     for name in ("gpu-0", "gpu-1"):
         assert found["placed"][name] == {"device": "cuda", "threads": 1, "gpu_ids": ["0"],
                                          "cuda_visible": "0"}, name  # fmt: skip
+
+
+@pytest.mark.slow
+def test_three_gpu_workers_fit_on_two_declared_gpus(tmp_path):
+    """3 GPU workers on 2 GPUs take half a GPU each (2/3 each could never share a card), so
+    Ray places all three: two on one card, one on the other."""
+    output = _gpu_script(tmp_path, "probe", gpus=2, workers=3)
+    line = next((x for x in output.splitlines() if x.startswith("PLACED ")), None)
+    assert line is not None, output
+    found = json.loads(line.removeprefix("PLACED "))
+    assert [spec[2] for spec in found["specs"]] == [0.5, 0.5, 0.5]
+    cards = sorted(placed["gpu_ids"][0] for placed in found["placed"].values())
+    assert cards in (["0", "0", "1"], ["0", "1", "1"]), found
+
+
+@pytest.mark.slow
+def test_workers_ray_cannot_place_are_refused_naming_what_is_missing(tmp_path):
+    """Another job holds 0.9 of the only GPU: no GPU worker fits. The pool is refused after
+    its start timeout with one line naming the workers, what each needs and what is free,
+    instead of waiting forever."""
+    output = _gpu_script(tmp_path, "crowded", gpus=1, workers=2)
+    line = next((x for x in output.splitlines() if x.startswith("ERROR ")), None)
+    assert line is not None, output
+    assert "2 of 2 workers could not be placed within 5 s (gpu-0, gpu-1; each needs 1 CPU " \
+           "and 0.5 of one GPU); Ray has" in line, line  # fmt: skip
+    assert "'GPU': 0.1" in line
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ pool, which cannot stop a thread, checks the deadline at each epoch's end.
 
 from __future__ import annotations
 
+import math
 import os
 import socket
 import threading
@@ -28,6 +29,10 @@ from typing import Any
 
 from harness.errors import HarnessError, first_line
 from harness.search.outcomes import Outcome, exception_line, lost_line, task_error_line
+
+# Seconds for every worker to be placed and to load its data: past that, the pool is refused
+# with what is missing (a worker Ray cannot place would otherwise be waited for forever).
+START_TIMEOUT = 120.0
 
 __all__ = ["LocalPool", "Outcome", "RayPool", "TrialJob", "TrialRunner", "TrialTimedOut"]
 
@@ -261,10 +266,27 @@ class RayPool:
         )
 
     def _check_started(self) -> None:
-        """Surface a worker that cannot start (no CUDA, bad data) as one clear error now,
-        rather than as endless lost trials later."""
+        """Surface a worker that cannot start (no CUDA, bad data) or that Ray cannot place
+        (not enough free CPUs or GPU share on any node) as one clear error now, rather than as
+        endless lost trials or an endless wait later."""
+        refs = {name: actor.describe.remote() for name, actor in self.actors.items()}
+        _, pending = self.ray.wait(list(refs.values()), num_returns=len(refs),
+                                   timeout=START_TIMEOUT)  # fmt: skip
+        if pending:
+            missing = [name for name, ref in refs.items() if ref in pending]
+            free = {k: round(v, 2) for k, v in self.ray.available_resources().items()
+                    if k in ("CPU", "GPU")}  # fmt: skip
+            need = {s.name: s for s in self.specs}[missing[0]]
+            each = f"1 CPU and {need.gpu_fraction:g} of one GPU" if need.kind == "gpu" \
+                else "1 CPU"  # fmt: skip
+            self.close()
+            raise HarnessError(
+                f"{len(missing)} of {len(refs)} workers could not be placed within "
+                f"{START_TIMEOUT:.0f} s ({', '.join(missing)}; each needs {each}); Ray has "
+                f"{free or 'nothing'} free: ask for fewer workers (--cpu-workers, --gpu-workers)"
+            )
         try:
-            self.ray.get([actor.describe.remote() for actor in self.actors.values()])
+            self.ray.get(list(refs.values()))
         except self.ray.exceptions.RayError as err:
             self.close()
             # Ray wraps the worker's exception in text; keep the worker's own one-line message.
@@ -409,7 +431,11 @@ def plan_workers(
     if cpu_workers + gpu_workers > cpus:
         raise HarnessError(f"each worker needs one CPU: {cpu_workers} CPU + {gpu_workers} GPU "
                            f"workers asked for, but Ray has {cpus} CPUs")  # fmt: skip
-    fraction = round(gpus / gpu_workers, 4) if gpu_workers else 0.0
+    # Ray places a fractional GPU worker on one card: k workers per card must each take at
+    # most 1/k of it (3 workers on 2 GPUs take 0.5 each, not 2/3, which no card could hold
+    # twice); rounded down so k of them never add up to more than one card.
+    per_card = math.ceil(gpu_workers / gpus) if gpu_workers else 1
+    fraction = math.floor(10_000 / per_card) / 10_000 if gpu_workers else 0.0
     specs = [WorkerSpec(f"cpu-{i}", "cpu") for i in range(cpu_workers)]
     specs += [WorkerSpec(f"gpu-{i}", "gpu", min(1.0, fraction)) for i in range(gpu_workers)]
     return specs
