@@ -15,3 +15,16 @@ def first_line(error: BaseException | str, limit: int = 300) -> str:
     if lines:
         return lines[0][:limit]
     return type(error).__name__ if isinstance(error, BaseException) else "unknown error"
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost error it was raised from: the database driver's own
+    (``sqlite3.OperationalError: database or disk is full``) behind SQLAlchemy's wrapper
+    (``.orig``) and Optuna's StorageInternalError (``raise ... from``)."""
+    seen = {id(error)}
+    while True:
+        inner = getattr(error, "orig", None) or error.__cause__
+        if not isinstance(inner, BaseException) or id(inner) in seen:
+            return error
+        seen.add(id(inner))
+        error = inner

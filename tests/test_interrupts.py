@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from harness.search.interrupts import interrupt_between_calls
+from harness.search.interrupts import Terminated, interrupt_between_calls, sigterm_as_interrupt
 
 
 @pytest.fixture(autouse=True)
@@ -39,3 +39,21 @@ def test_disabled_it_leaves_ctrl_c_alone():
         with pytest.raises(KeyboardInterrupt):
             press_ctrl_c()
         check()
+
+
+def send_sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.05)
+
+
+def test_sigterm_is_taken_like_ctrl_c_and_its_handler_restored():
+    before = signal.getsignal(signal.SIGTERM)
+    with sigterm_as_interrupt():
+        with interrupt_between_calls() as check:
+            send_sigterm()  # taken quietly between Ray calls, as the first Ctrl-C
+            with pytest.raises(Terminated):
+                check()
+        with pytest.raises(Terminated):
+            send_sigterm()  # outside a Ray pool: at once
+        assert issubclass(Terminated, KeyboardInterrupt), "every Ctrl-C clean-up runs for it"
+    assert signal.getsignal(signal.SIGTERM) is before

@@ -247,3 +247,25 @@ def test_a_second_driver_on_a_live_study_is_refused(tmp_path):
     after = optuna.load_study(study_name="s", storage=storage).get_trials()
     assert count(after, TrialState.COMPLETE) == 3
     assert count(after, TrialState.RUNNING) == 0 and count(after, TrialState.FAIL) == 0
+
+
+@pytest.mark.slow
+def test_sigterm_under_ray_marks_in_flight_trials_failed_and_exits_143(tmp_path):
+    """SIGTERM while Ray workers train: taken between Ray calls (Ray's own handler, which
+    would sys.exit from inside a Ray call, is undone), so the same clean-up as Ctrl-C."""
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    process = start_driver(space, storage, trials=2)
+    try:
+        wait_for(storage, lambda ts: count(ts, TrialState.RUNNING) >= 1, process)
+        time.sleep(1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        cleanup(process)
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("harness: terminated by SIGTERM; ")
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(trials, TrialState.RUNNING) == 0
+    assert [t for t in trials if t.user_attrs.get("fail_reason") == "interrupted: SIGTERM"]

@@ -1,6 +1,8 @@
 """The ``harness`` command: one registry of subcommands, one parser, one place for exit codes.
 
-Exit codes: 0 success, 2 bad input or unusable environment (one line on stderr), 130 Ctrl-C.
+Exit codes: 0 success, 2 bad input or unusable environment (one line on stderr), 130 Ctrl-C,
+143 SIGTERM (taken like Ctrl-C by the commands that run studies: trials in flight are marked
+FAIL, Ray is shut down).
 To add a command, write a ``Command`` (harness/cli/command.py) and register it in COMMANDS.
 """
 
@@ -16,6 +18,7 @@ from harness.cli.lab import Data, Trial
 from harness.cli.report import Report
 from harness.cli.studies import Compare, Run, Study
 from harness.errors import HarnessError
+from harness.search.interrupts import Terminated, sigterm_as_interrupt
 
 # name -> command, in the order of `harness --help`; "GROUP NAME" is a nested command
 COMMANDS: dict[str, type[Command]] = {
@@ -60,11 +63,17 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str] | None = None) -> int:
     """Parse and dispatch; return the exit code (for tests and ``main``)."""
     args = build_parser().parse_args(argv)
+    command = args.handler.__self__
     try:
-        args.handler(args)
+        with sigterm_as_interrupt(enabled=command.stops_on_sigterm):
+            args.handler(args)
     except HarnessError as err:
         err_console.print(f"harness: error: {err}", markup=False, highlight=False, soft_wrap=True)
         return 2
+    except Terminated:
+        err_console.print(f"harness: terminated by SIGTERM; {command.resume_hint}", markup=False,
+                          highlight=False, soft_wrap=True)  # fmt: skip
+        return 143
     except KeyboardInterrupt:
         err_console.print("harness: interrupted", markup=False)
         return 130

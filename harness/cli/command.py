@@ -30,6 +30,10 @@ class Command:
     description: ClassVar[str | None] = None  # the paragraph of ``harness NAME --help``
     # shared options, as parent parsers (harness.cli.options); they are listed first
     parents: ClassVar[tuple[Callable[[], argparse.ArgumentParser], ...]] = ()
+    # SIGTERM taken like Ctrl-C (clean-up, then exit 143), with this line's hint on stderr;
+    # False: SIGTERM keeps its usual behaviour
+    stops_on_sigterm: ClassVar[bool] = False
+    resume_hint: ClassVar[str] = ""
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         """Declare this command's own options."""

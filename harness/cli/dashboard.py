@@ -25,7 +25,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from harness.cli.command import Command
 from harness.cli.options import storage_options
 from harness.errors import HarnessError
-from harness.search.config import DEFAULT_STORAGE
+from harness.search.config import storage_url
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8080
@@ -169,7 +169,7 @@ class Dashboard(Command):
                                  "method but GET and HEAD answers 405")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
-        serve(args.storage or DEFAULT_STORAGE, args.host, args.port, args.allow_writes)
+        serve(storage_url(args.storage), args.host, args.port, args.allow_writes)
 
 
 if __name__ == "__main__":  # python -m harness.cli.dashboard: the same options, without the CLI

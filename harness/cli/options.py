@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, VARIANTS
-from harness.search.config import DEFAULT_STORAGE, StudyConfig
+from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, StudyConfig
 
 
 def count(minimum: int) -> Callable[[str], int]:
@@ -99,8 +99,11 @@ def storage_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
         "--storage", metavar="URL", default=None,
-        help=f"Optuna storage URL: sqlite:///file.db (default: {DEFAULT_STORAGE}), "
-             "postgresql://user:pass@host/db, mysql://..., or journal:///path/file.log",
+        help="Optuna storage URL: sqlite:///file.db, postgresql://user@host/db (libpq then "
+             "takes the password from PGPASSWORD or ~/.pgpass), mysql://..., or "
+             f"journal:///path/file.log (default: ${STORAGE_ENV} if set, else "
+             f"{DEFAULT_STORAGE}); a URL with a password is best given in ${STORAGE_ENV}, out "
+             "of the command line",
     )  # fmt: skip
     return parser
 

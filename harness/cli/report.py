@@ -32,9 +32,9 @@ class Report(Command):
     def run(self, args: argparse.Namespace) -> None:
         from harness.experiment.runs import check_run_name
         from harness.report.write import write_report
-        from harness.search.storage import DEFAULT_STORAGE
+        from harness.search.storage import storage_url
 
         check_run_name(args.name)  # before a 300-character name becomes a file name
         out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
-        path = write_report(args.name, args.storage or DEFAULT_STORAGE, out, args.runs_dir)
+        path = write_report(args.name, storage_url(args.storage), out, args.runs_dir)
         print(f"report written to {path}", file=sys.stderr)

@@ -26,6 +26,7 @@ from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
 from harness.paths import DEFAULT_RUNS_ROOT, writable_file
 from harness.search.config import StudyConfig
+from harness.search.interrupts import Terminated
 from harness.search.samplers import SPEC_HELP
 
 # Checked where the config is built (HarnessError: one line, exit 2), not as argparse choices:
@@ -67,6 +68,14 @@ def verdict_line(report: str) -> str | None:
     return next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
 
 
+def check_address(config: StudyConfig) -> None:
+    """An unreachable ``--address`` is refused in seconds, before any study is created."""
+    if config.executor == "ray" and config.address:
+        from harness.search.workers import check_ray_address
+
+        check_ray_address(config.address)
+
+
 def _budget(args: argparse.Namespace, minutes: float | None = None) -> float | None:
     minutes = args.time_budget if args.time_budget is not None else minutes
     return None if minutes is None else 60.0 * minutes
@@ -80,6 +89,9 @@ class Study(Command):
         "resumes until --trials trials have finished (COMPLETE, or PRUNED with --pruner)."
     )
     parents = (storage_options, search_options, worker_options)
+    stops_on_sigterm = True
+    resume_hint = ("trials in flight were marked FAIL and will be retried; to resume, run the "
+                   "same command again")  # fmt: skip
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, help="study name in the storage")
@@ -93,27 +105,28 @@ class Study(Command):
                                  f"{StudyConfig.seed})")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
-        from harness.search.spaces import load_space
-        from harness.search.storage import DEFAULT_STORAGE, redact_url
-        from harness.search.study import run_study
-
         config = StudyConfig(name=args.name, sampler=args.sampler, trials=args.trials,
                              space_path=args.space or StudyConfig.space_path, seed=args.seed,
                              **study_settings(args))  # fmt: skip
+        check_address(config)  # in seconds, before importing torch or opening any storage
+        from harness.search.spaces import load_space
+        from harness.search.storage import redact_url, storage_errors, storage_url
+        from harness.search.study import run_study
+
         load_space(config.space_path)  # refuse a bad space before printing or creating anything
-        url = redact_url(args.storage or DEFAULT_STORAGE)
-        err_console.print(f"storage: {url}", markup=False, highlight=False)
-        err_console.print(f"watch it live: harness dashboard --storage '{url}'", markup=False,
+        url = storage_url(args.storage)
+        shown = redact_url(url)
+        err_console.print(f"storage: {shown}", markup=False, highlight=False)
+        err_console.print(f"watch it live: harness dashboard --storage '{shown}'", markup=False,
                           highlight=False)  # fmt: skip
-        try:
-            study = run_study(config)
-        except KeyboardInterrupt:
-            err_console.print(
-                "interrupted: trials in flight were marked FAIL and will be retried; to resume, "
-                "run the same command again", markup=False,
-            )  # fmt: skip
-            raise
-        summarize_study(study)
+        with storage_errors(url):
+            try:
+                study = run_study(config)
+            except KeyboardInterrupt as err:
+                if not isinstance(err, Terminated):  # SIGTERM: main() prints the one line
+                    err_console.print(f"interrupted: {self.resume_hint}", markup=False)
+                raise
+            summarize_study(study)
 
 
 def summarize_study(study: Any) -> None:
@@ -144,6 +157,9 @@ class Compare(Command):
         "under runs/RUN/ for 'harness report'."
     )
     parents = (storage_options, search_options, worker_options, comparison_options)
+    stops_on_sigterm = True
+    resume_hint = ("trials in flight were marked FAIL and will be retried; to resume, run the "
+                   "same command again")  # fmt: skip
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         defaults = CompareConfig  # the dataclass's field defaults
@@ -177,9 +193,6 @@ class Compare(Command):
                                  "auto)")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
-        from harness.experiment.compare import run_compare
-        from harness.search.storage import redact_url
-
         study = replace(
             STUDY_TEMPLATE,
             trials=args.trials,
@@ -192,7 +205,12 @@ class Compare(Command):
             retrain_seeds=args.retrain_seeds, bench_seeds=args.bench_seeds,
             reference_seeds=args.reference_seeds, runs_root=args.runs_dir,
         )  # fmt: skip
-        directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
+        check_address(study)  # in seconds, before importing torch or opening any storage
+        from harness.experiment.compare import run_compare
+        from harness.search.storage import redact_url, storage_errors
+
+        with storage_errors(study.storage):
+            directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
         storage = ""
         if args.storage:  # never the password on the screen (or in a terminal's scrollback)
             shown = redact_url(args.storage)
@@ -211,6 +229,9 @@ class Run(Command):
         "report. Re-running continues where it stopped."
     )
     parents = (storage_options, worker_options, comparison_options)
+    stops_on_sigterm = True
+    resume_hint = ("trials in flight were marked FAIL and will be retried; run the same command "
+                   "again to continue the run")  # fmt: skip
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         lab, smoke = PRESETS["lab"], PRESETS["smoke"]
@@ -238,16 +259,11 @@ class Run(Command):
                                  "auto)")  # fmt: skip
 
     def run(self, args: argparse.Namespace) -> None:
-        from harness.experiment.compare import run_compare
         from harness.experiment.runs import check_run_name
-        from harness.report.write import write_report
-        from harness.search.spaces import load_space
-        from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
 
         preset = PRESETS[args.preset]
         # an empty --name is refused, not replaced by the preset's (another run's) name
         name = check_run_name(preset.name if args.name is None else args.name)
-        url = args.storage or DEFAULT_STORAGE
         out = Path(args.out) if args.out else Path("reports") / f"{name}.md"
         if out.suffix != ".md":  # refuse an unusable report path before an hour of training
             raise HarnessError(f"--out must be a .md file, but got {str(out)!r}")
@@ -264,9 +280,17 @@ class Run(Command):
             bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
             reference_seeds=preset.reference_seeds,
         )  # fmt: skip
-        # Every check before the first file: the space, the storage, then the report's folder
-        # (writable_file creates it), so a refused run leaves no empty reports/ or runs/RUN/.
+        # Every check before the first file: the address (in seconds, before importing torch),
+        # the space, the storage, then the report's folder (writable_file creates it), so a
+        # refused run leaves no empty reports/ or runs/RUN/.
+        check_address(study)
+        from harness.experiment.compare import run_compare
+        from harness.report.write import write_report
+        from harness.search.spaces import load_space
+        from harness.search.storage import open_storage, redact_url, storage_errors, storage_url
+
         load_space(study.space_path)
+        url = storage_url(args.storage)
         open_storage(url)
         writable_file(out)
         _log(
@@ -274,12 +298,14 @@ class Run(Command):
             f"storage {redact_url(url)}" + (f"; {preset.hint}" if preset.hint else "")
         )
         _log(f"watch it live: harness dashboard --storage '{redact_url(url)}'")
-        try:
-            run_compare(config, log=_log)
-        except KeyboardInterrupt:
-            _log(f"interrupted; run the same command again to continue run {name!r}")
-            raise
-        path = write_report(name, url, out)
+        with storage_errors(url):
+            try:
+                run_compare(config, log=_log)
+            except KeyboardInterrupt as err:
+                if not isinstance(err, Terminated):  # SIGTERM: main() prints the one line
+                    _log(f"interrupted; run the same command again to continue run {name!r}")
+                raise
+            path = write_report(name, url, out)
         verdict = verdict_line(path.read_text())
         if verdict:
             print(f"verdict: {verdict}")

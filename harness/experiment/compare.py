@@ -46,9 +46,9 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     any number of workers); a free worker takes the next trial of the study furthest behind, and
     a study's retraining enters the queue as soon as the study is done."""
     from harness.search.spaces import load_space
-    from harness.search.storage import DEFAULT_STORAGE, open_storage
+    from harness.search.storage import open_storage, storage_url
 
-    url = config.study.storage or DEFAULT_STORAGE
+    url = storage_url(config.study.storage)
     space = load_space(config.study.space_path)
     # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
     storage = open_storage(url)

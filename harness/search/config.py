@@ -7,6 +7,7 @@ study; the key tables of space files are derived from these fields.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,17 @@ from harness.paths import DEFAULT_SPACE
 from harness.search.samplers import check_sampler
 
 DEFAULT_STORAGE = "sqlite:///runs/harness.db"
+# The storage URL when --storage is not given: a password then stays out of the command line
+# (shell history, ps, Ray's job table, which records the driver's command line).
+STORAGE_ENV = "HARNESS_STORAGE"
+
+
+def storage_url(given: str | None) -> str:
+    """The storage to use: ``--storage`` > ``$HARNESS_STORAGE`` (if not empty) > the default
+    SQLite file."""
+    return given or os.environ.get(STORAGE_ENV) or DEFAULT_STORAGE
+
+
 # Optuna's samplers seed numpy's RandomState, which takes [0, 2**32 - 1] only; a seed outside
 # it would fail deep inside the first trial (or, for torch, wrap around silently).
 SEED_MAX = 2**32 - 1

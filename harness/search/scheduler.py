@@ -17,13 +17,14 @@ reports and stop requests, so a late stop cannot reach another job.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from harness.errors import first_line
+from harness.search.interrupts import interrupt_reason
 from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
 
 Pool = LocalPool | RayPool
@@ -122,11 +123,14 @@ class Scheduler:
         except BaseException as err:
             # Whatever ends the loop early, no job is left behind: each source hears about
             # every job still in flight (a study marks its trials FAIL, to be retried).
-            reason = "interrupted (Ctrl-C)" if isinstance(err, KeyboardInterrupt) else \
-                f"aborted: {first_line(err)}"  # fmt: skip
-            self.pool.stop_all()
+            # A storage that fails here too (a full disk) must neither hide the error that
+            # ended the loop nor keep the other sources from hearing of their jobs.
+            reason = interrupt_reason(err)
+            with contextlib.suppress(Exception):
+                self.pool.stop_all()
             for item in self.in_flight.values():
-                item.source.interrupted(item.job, reason)
+                with contextlib.suppress(Exception):
+                    item.source.interrupted(item.job, reason)
             self.in_flight.clear()
             raise
         finally:

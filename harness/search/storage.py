@@ -7,12 +7,21 @@ journal file (``journal:///path/file.log``) work the same way.
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 
-from harness.errors import HarnessError, first_line
-from harness.search.config import DEFAULT_STORAGE
+from harness.errors import HarnessError, first_line, root_cause
+from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, storage_url
+
+__all__ = ["DEFAULT_STORAGE", "STORAGE_ENV", "open_existing_storage", "open_storage",
+           "redact_text", "redact_url", "storage_errors", "storage_url"]  # fmt: skip
+
+# scheme://user:PASSWORD@host anywhere in a text (a command line, an error message)
+_PASSWORD_IN_URL = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
 
 
 def redact_url(url: str) -> str:
@@ -23,6 +32,11 @@ def redact_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def redact_text(text: str) -> str:
+    """``text`` with the password of every URL in it replaced by ***."""
+    return _PASSWORD_IN_URL.sub(r"\1***@", text)
 
 
 def _password(url: str) -> str | None:
@@ -46,7 +60,7 @@ def _file_of(url: str) -> Path | None:
 def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     """An Optuna storage for a URL: SQLite (default), PostgreSQL, MySQL, or a journal file
     (``journal:///path/to/file.log``); a file's folder is created."""
-    url = url or DEFAULT_STORAGE
+    url = storage_url(url)
     try:
         path = _file_of(url)
         if path is not None:
@@ -91,3 +105,25 @@ def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
         raise HarnessError(f"storage {redact_url(url)} cannot be opened: file {path} "
                            "does not exist")  # fmt: skip
     return open_storage(url)
+
+
+def _storage_exceptions() -> tuple[type[BaseException], ...]:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (SQLAlchemyError, optuna.exceptions.StorageInternalError)
+
+
+@contextlib.contextmanager
+def storage_errors(url: str | None) -> Iterator[None]:
+    """Turn a storage failure in the block (a full disk, a read-only file, a lost database
+    server) into one line: ``storage URL: <the root cause's first line>``, password hidden.
+    The driver has already marked its in-flight trials FAIL where the storage still took it."""
+    try:
+        yield
+    except _storage_exceptions() as err:
+        url = storage_url(url)
+        message = first_line(root_cause(err))
+        secret = _password(url)
+        if secret:
+            message = message.replace(secret, "***")
+        raise HarnessError(f"storage {redact_url(url)}: {redact_text(message)}") from None

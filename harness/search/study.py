@@ -9,6 +9,7 @@ parameters are enqueued once more; one that raised, diverged or timed out is FAI
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -25,14 +26,14 @@ from harness.choices import DIRECTIONS
 from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
-from harness.search.interrupts import interrupt_between_calls
+from harness.search.interrupts import interrupt_between_calls, interrupt_reason
 from harness.search.lease import Lease
 from harness.search.outcomes import Outcome, classify
 from harness.search.progress import StudyProgress
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.scheduler import JobSource, Scheduler, Usage
 from harness.search.spaces import SearchSpace, load_space
-from harness.search.storage import DEFAULT_STORAGE, open_storage, redact_url
+from harness.search.storage import open_storage, redact_url, storage_url
 from harness.search.workers import LocalPool, RayPool, TrialJob
 
 if TYPE_CHECKING:
@@ -105,8 +106,18 @@ class Driver:
         return TrialJob(trial.number, params, seed, self.config.objective)
 
     def tell(self, outcome: Outcome) -> TrialState:
-        """Write the outcome to the storage; the state the trial ended in."""
+        """Write the outcome to the storage; the state the trial ended in. When the storage
+        fails midway (a full disk), the trial is marked FAIL if it still takes that."""
         trial = self.asked.pop(outcome.job.number)
+        try:
+            return self._tell(trial, outcome)
+        except Exception as err:
+            if _state_of(trial) == TrialState.RUNNING:
+                with contextlib.suppress(Exception):
+                    self.fail(trial, interrupt_reason(err), retry=True)
+            raise
+
+    def _tell(self, trial: optuna.Trial, outcome: Outcome) -> TrialState:
         trial.set_user_attr("worker", outcome.worker)
         verdict = classify(outcome)
         record = outcome.record or {}
@@ -140,6 +151,24 @@ class Driver:
             self.study.enqueue_trial(trial.params, user_attrs={"retry_of": trial.number})
 
 
+def _state_of(trial: optuna.Trial) -> TrialState | None:
+    with contextlib.suppress(Exception):
+        return trial.study._storage.get_trial(trial._trial_id).state
+    return None
+
+
+def fail_asked(drivers: Sequence[Driver], error: BaseException) -> None:
+    """Mark FAIL every trial still asked when ``error`` ended the loop (the scheduler has told
+    its sources of the jobs in flight; this catches one asked but not yet submitted), where
+    the storage still takes the write."""
+    reason = interrupt_reason(error)
+    for driver in drivers:
+        for number, trial in list(driver.asked.items()):
+            with contextlib.suppress(Exception):
+                driver.fail(trial, reason, retry=True)
+                del driver.asked[number]
+
+
 def _finite_or_str(value: Any) -> bool:
     return isinstance(value, str | int) or (isinstance(value, float) and np.isfinite(value))
 
@@ -164,7 +193,7 @@ def _study_attrs(config: StudyConfig, space: SearchSpace, url: str,
 def open_study(config: StudyConfig) -> Driver:
     """Create the study, or resume it after checking that the settings still agree."""
     space = load_space(config.space_path)
-    url = config.storage or DEFAULT_STORAGE
+    url = storage_url(config.storage)
     storage = open_storage(url)
     existing = _existing_study(storage, config.name)
     n_existing = len(existing.trials) if existing else 0
@@ -378,6 +407,9 @@ def run_studies(
             for source in [*(StudySource(d, limit) for d in drivers), *others]:
                 scheduler.add(source)
             return scheduler.run()
+    except BaseException as err:
+        fail_asked(drivers, err)
+        raise
     finally:
         progress.close()
         if owns_pool and pool is not None:

@@ -18,12 +18,13 @@ pool, which cannot stop a thread, checks the deadline at each epoch's end.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,15 +225,16 @@ class RayPool:
         self.space_args = (space_text, space_source)
         self.owns_ray = not ray.is_initialized()
         if self.owns_ray:
-            if address:
-                try:
-                    ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-                except Exception as err:
-                    message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
-                    raise HarnessError(message) from None
-            else:
-                # address="local": always a fresh Ray of our own, never a stray one left behind
-                start_local_ray()
+            with ray_init_guard():
+                if address:
+                    try:
+                        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+                    except Exception as err:
+                        message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
+                        raise HarnessError(message) from None
+                else:
+                    # address="local": always a fresh Ray of our own, never a stray one left
+                    start_local_ray()
         self.actors: dict[str, Any] = {}
         try:
             resources = ray.cluster_resources()
@@ -404,6 +406,52 @@ def _ray_node_id() -> str | None:
         return ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
     except Exception:  # no Ray installed, or a context without a node
         return None
+
+
+@contextlib.contextmanager
+def ray_init_guard() -> Iterator[None]:
+    """Around ``ray.init``: keep our SIGTERM handler (Ray's own one calls ``sys.exit`` from
+    anywhere, even inside a Ray call, with no trial marked), and give Ray's job table the
+    driver's command line with every password hidden (Ray records it as the job's
+    entrypoint, visible to anyone who can list the cluster's jobs: a --storage URL must not
+    carry its password there; better still, pass it in $HARNESS_STORAGE)."""
+    import signal
+
+    import ray._private.utils as ray_utils
+
+    from harness.search.storage import redact_text
+
+    entrypoint = ray_utils.get_entrypoint_name
+    main_thread = threading.current_thread() is threading.main_thread()
+    sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
+    ray_utils.get_entrypoint_name = lambda: redact_text(entrypoint())
+    try:
+        yield
+    finally:
+        ray_utils.get_entrypoint_name = entrypoint
+        if main_thread and sigterm is not None:
+            signal.signal(signal.SIGTERM, sigterm)
+
+
+def check_ray_address(address: str, timeout: float = 3.0) -> None:
+    """Refuse an ``--address`` where nothing listens (a TCP connect to its port), in seconds:
+    ``ray.init`` would retry for minutes. "auto", "local" and an address without a port are
+    left to Ray."""
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return
+    host = host.strip("[]")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            pass
+    except OSError as err:
+        reason = "no answer" if isinstance(err, TimeoutError) else (err.strerror or str(err))
+        raise HarnessError(
+            f"--address {address}: no Ray cluster answers there (TCP connect to {host} port "
+            f"{port} within {timeout:g} s: {reason}); start one with 'ray start --head', or "
+            "leave out --address for a Ray of this machine"
+        ) from None
 
 
 def start_local_ray(num_cpus: int | None = None) -> None:
