@@ -196,6 +196,19 @@ def test_redact_url_hides_passwords():
     assert redact_url("sqlite:///runs/harness.db") == "sqlite:///runs/harness.db"
 
 
+@pytest.mark.parametrize(("message", "expected"), [
+    # a short password inside other words stays: masking it there would spell it out
+    ("connection refused", "connection refused"),
+    ("password ne was rejected", "password *** was rejected"),
+    ("could not reach postgresql://al:ne@db:5432/x", "could not reach postgresql://al:***@db:5432/x"),
+    ("ne", "***"),
+])  # fmt: skip
+def test_one_redaction_for_storage_messages(message, expected):
+    from harness.search.storage import redact_message
+
+    assert redact_message(message, "postgresql://al:ne@db:5432/x") == expected
+
+
 def test_unopenable_storage_is_one_line_without_password(capsys, tmp_path):
     code = run(["study", "--name", "x", "--sampler", "tpe", "--executor", "local",
                 "--storage", "postgresql://bob:hunter2@127.0.0.1:1/none"])  # fmt: skip

@@ -18,7 +18,8 @@ from harness.errors import HarnessError, first_line, root_cause
 from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, storage_url
 
 __all__ = ["DEFAULT_STORAGE", "STORAGE_ENV", "open_existing_storage", "open_storage",
-           "redact_text", "redact_url", "storage_errors", "storage_url"]  # fmt: skip
+           "redact_message", "redact_text", "redact_url", "storage_errors",
+           "storage_url"]  # fmt: skip
 
 # scheme://user:PASSWORD@host anywhere in a text (a command line, an error message)
 _PASSWORD_IN_URL = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
@@ -37,6 +38,18 @@ def redact_url(url: str) -> str:
 def redact_text(text: str) -> str:
     """``text`` with the password of every URL in it replaced by ***."""
     return _PASSWORD_IN_URL.sub(r"\1***@", text)
+
+
+def redact_message(message: str, url: str) -> str:
+    """An error message about storage ``url``, safe to print: URLs in it lose their password,
+    and the password itself is hidden where it stands as a token of its own. Not by substring:
+    a short password such as "ne" would turn "connection" into "con***ction" and so give
+    itself away."""
+    message = redact_text(message)
+    secret = _password(url)
+    if secret:
+        message = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", message)
+    return message
 
 
 def _password(url: str) -> str | None:
@@ -73,10 +86,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
             _write_ahead_log(storage)
         return storage
     except Exception as err:
-        message = first_line(err)
-        secret = _password(url)
-        if secret:
-            message = message.replace(secret, "***")
+        message = redact_message(first_line(err), url)
         raise HarnessError(f"cannot open storage {redact_url(url)}: {message}") from None
 
 
@@ -122,8 +132,5 @@ def storage_errors(url: str | None) -> Iterator[None]:
         yield
     except _storage_exceptions() as err:
         url = storage_url(url)
-        message = first_line(root_cause(err))
-        secret = _password(url)
-        if secret:
-            message = message.replace(secret, "***")
-        raise HarnessError(f"storage {redact_url(url)}: {redact_text(message)}") from None
+        message = redact_message(first_line(root_cause(err)), url)
+        raise HarnessError(f"storage {redact_url(url)}: {message}") from None
