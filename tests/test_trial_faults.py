@@ -173,3 +173,30 @@ def test_a_hung_trial_on_ray_times_out_and_its_worker_is_replaced(tmp_path, monk
     assert time.monotonic() - started < 50, "the hung trial did not hold the study"
     check_faulty_study(study, clean, "timeout after 3 s")
     assert first != last, "a replacement worker trained the trials after the timeout"
+
+
+def test_too_many_failures_stop_the_study_in_one_line_with_nothing_running(
+    tmp_path, monkeypatch, clean
+):
+    """Every trial after the first raises: once more trials failed than were asked for, the
+    study stops with one HarnessError line, and no trial is left RUNNING; the trial that
+    completed before is the fault-free study's."""
+    from harness.errors import HarnessError
+
+    run_trial = task.run_trial
+
+    def raising(params, splits, *, seed, **kwargs):
+        if seed >= FAULTY:
+            raise ValueError("broken")
+        return run_trial(params, splits, seed=seed, **kwargs)
+
+    monkeypatch.setattr(task, "run_trial", raising)
+    cfg = config(tmp_path, "many")
+    with pytest.raises(HarnessError, match=r"4 trials of s failed in this session \(more than"):
+        run_study(cfg)
+    trials = optuna.load_study(study_name="s", storage=cfg.storage).get_trials()
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    assert [t.number for t in trials if t.state == TrialState.COMPLETE] == [0]
+    assert trials[0].params == clean[0][0]
+    assert trials[0].value == pytest.approx(clean[0][1], abs=1e-6)
+    assert {t.user_attrs["fail_reason"] for t in trials[1:]} == {"ValueError: broken"}
