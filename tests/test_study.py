@@ -193,6 +193,9 @@ def test_plan_workers_refuses_impossible_pools(cpus, gpus, cpu_workers, gpu_work
 def test_redact_url_hides_passwords():
     url = "postgresql://alice:s3cret@127.0.0.1:5432/optuna"
     assert "s3cret" not in redact_url(url)
+    # a URL that does not parse still loses its password (the regex fallback)
+    assert redact_url("post gres://alice:s3cret@host:notaport/db") == \
+        "post gres://alice:***@host:notaport/db"  # fmt: skip
     assert redact_url("sqlite:///runs/harness.db") == "sqlite:///runs/harness.db"
 
 

@@ -31,8 +31,8 @@ def redact_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
+    except Exception:  # a URL SQLAlchemy cannot parse may still hold user:password@
+        return redact_text(url)
 
 
 def redact_text(text: str) -> str:
