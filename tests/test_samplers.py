@@ -210,6 +210,7 @@ def test_resumed_qmc_keeps_its_seed_and_tpe_reseeds(tmp_path):
         driver = open_study(config)
         driver.study.enqueue_trial({"lr": 0.005})
         driver.study.ask()  # one trial exists now
+        driver.lease.release()  # the first session ends
         again = open_study(config)
         seeds = [s["sampler_seed"] for s in again.study.user_attrs["sessions"]]
         assert (seeds[1] != seeds[0]) is reseeded, (name, seeds)
