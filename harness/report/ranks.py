@@ -149,10 +149,13 @@ def _plot(path: Path, means: dict[str, float], nemenyi, critical: float,
 
     fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(means)))
     palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
-    scikit_posthocs.critical_difference_diagram(means, nemenyi, ax=ax, alpha=ALPHA, cd=critical,
+    # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
+    # difference goes in the title instead, and the axis spans every possible rank.
+    scikit_posthocs.critical_difference_diagram(means, nemenyi, ax=ax, alpha=ALPHA,
                                                 color_palette=palette)  # fmt: skip
-    # above the diagram's own rank axis and CD bar, which sit at the top of the axes
-    fig.suptitle(title + "\naxis: average rank, 1 = best", fontsize=9, y=1.16)
+    ax.set_xlim(1, len(means))
+    fig.suptitle(f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
+                 fontsize=9, y=1.12)  # fmt: skip
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path
