@@ -38,7 +38,9 @@ def measure(folder: Path, executor: str, workers: int, trials: int) -> dict[str,
                          cpu_workers=workers, gpu_workers=0, show_progress=False,
                          device="cpu")  # fmt: skip
     started = time.perf_counter()
-    pool = make_pool(config, open_study(config).space)
+    driver = open_study(config)  # created here; run_study opens it again as its driver
+    driver.release()
+    pool = make_pool(config, driver.space)
     startup = time.perf_counter() - started
     try:
         started = time.perf_counter()

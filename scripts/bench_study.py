@@ -58,7 +58,9 @@ def measure(folder: Path, label: str, executor: str, workers: int, n: int) -> di
                          show_progress=False)  # fmt: skip
     # The harness creates the study (with the attributes a resume checks), then the same
     # configurations are enqueued, so every executor trains exactly these trials.
-    study = open_study(config).study
+    driver = open_study(config)
+    driver.release()  # run_study below opens it again as its driver
+    study = driver.study
     for params in configurations(n):
         study.enqueue_trial(params)
     started = time.perf_counter()

@@ -84,6 +84,11 @@ class Driver:
     def complete(self) -> int:
         return finished_count(self.study)
 
+    def release(self) -> None:
+        """Give the study back (its lease) without running it: another driver may take it."""
+        if self.lease is not None:
+            self.lease.release()
+
     # -- per-epoch hook, called by the pools from the driver's thread
     def on_epoch(self, number: int, epoch: int, value: float) -> bool:
         if self.lease is not None:  # the local executor trains inside this call: beat here too

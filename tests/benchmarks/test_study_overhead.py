@@ -65,7 +65,7 @@ class Executor:
     def new_study(self) -> StudyConfig:
         """Create a fresh study (untimed), so that a timed round is the trial loop alone."""
         config = self.config()
-        open_study(config)
+        open_study(config).release()  # created; run_study opens it again as its driver
         return config
 
     def run(self, config: StudyConfig) -> optuna.Study:
@@ -95,7 +95,9 @@ def executors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Ex
             config = side.config()
             if side.name == "ray":
                 start_local_ray(num_cpus=2)
-            side.pool = make_pool(config, open_study(config).space)  # a study gives the space
+            driver = open_study(config)  # a study gives the space
+            driver.release()
+            side.pool = make_pool(config, driver.space)
             side.startup_s = time.perf_counter() - started
         yield sides
     finally:
