@@ -138,10 +138,15 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
     return RetrainSource(run_study, trial, k, cache)
 
 
+def retrained_test_aurocs(record: dict[str, Any]) -> list[float]:
+    """The test AUROC of each of a retrain record's seeds that trained."""
+    return [r["test_auroc"] for r in record.get("results", [])
+            if r.get("status") == "ok" and is_number(r.get("test_auroc"))]  # fmt: skip
+
+
 def retrained_test_auroc(record: dict[str, Any]) -> float | None:
     """The mean test AUROC over a retrain record's seeds that trained (None if none did)."""
-    values = [r["test_auroc"] for r in record.get("results", [])
-              if r.get("status") == "ok" and is_number(r.get("test_auroc"))]  # fmt: skip
+    values = retrained_test_aurocs(record)
     return sum(values) / len(values) if values else None
 
 

@@ -19,25 +19,25 @@ MAX_REGRET_AXIS = 3.0  # normalised regret above 3x random's shortfall: off the 
 def _draw(
     ax,
     x: np.ndarray,
-    matrix: np.ndarray,
-    agg: Aggregate,
-    c: str,
-    style: str,
-    title: str,
+    matrices: Mapping[str, np.ndarray],
+    aggs: Mapping[str, Aggregate],
+    titles: Mapping[str, str],
     where: str,
 ) -> None:
-    """Thin single repeats, the IQM on top and its band, as steps: ``where="mid"`` centres the
-    value after n trials on n (the last trial gets its own step), "post" holds a value from the
-    moment it was found (time)."""
-    band = "bootstrap CI of the IQM" if agg.is_ci else f"range of {agg.repeats} repeats"
-    alpha = 0.6 if len(matrix) <= 5 else 0.35  # many repeats: a haze, not a thicket
-    for index, row in enumerate(matrix):
-        label = f"{title}: single repeats" if index == 0 else None
-        ax.step(x, row, where=where, color=c, lw=0.8, alpha=alpha, label=label)
-    ax.step(x, agg.centre, where=where, color=c, lw=2.2, ls=style, label=f"{title}: IQM")
-    ax.fill_between(
-        x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0, label=f"{title}: {band}"
-    )
+    """Per sampler, in its colour and line style: thin single repeats, the IQM on top and its
+    band, as steps: ``where="mid"`` centres the value after n trials on n (the last trial gets
+    its own step), "post" holds a value from the moment it was found (time)."""
+    for index, (sampler, matrix) in enumerate(matrices.items()):
+        c, title, agg = colour(sampler, index), titles[sampler], aggs[sampler]
+        band = "bootstrap CI of the IQM" if agg.is_ci else f"range of {agg.repeats} repeats"
+        alpha = 0.6 if len(matrix) <= 5 else 0.35  # many repeats: a haze, not a thicket
+        for row_index, row in enumerate(matrix):
+            label = f"{title}: single repeats" if row_index == 0 else None
+            ax.step(x, row, where=where, color=c, lw=0.8, alpha=alpha, label=label)
+        ax.step(x, agg.centre, where=where, color=c, lw=2.2,
+                ls=LINE_STYLES[index % len(LINE_STYLES)], label=f"{title}: IQM")  # fmt: skip
+        ax.fill_between(x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0,
+                        label=f"{title}: {band}")  # fmt: skip
 
 
 def _legend_below(ax) -> None:
@@ -60,17 +60,7 @@ def plot_regret(
     """Regret by trial. Normalised: the axis runs from 0 (best known) past 1 (random search's
     expectation) and stops at MAX_REGRET_AXIS at most, with a note when lines run off it."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
-    for index, (sampler, matrix) in enumerate(matrices.items()):
-        _draw(
-            ax,
-            x,
-            matrix,
-            aggs[sampler],
-            colour(sampler, index),
-            LINE_STYLES[index % len(LINE_STYLES)],
-            titles[sampler],
-            where="mid",
-        )
+    _draw(ax, x, matrices, aggs, titles, where="mid")
     values = np.concatenate([m.ravel() for m in matrices.values()] or [np.empty(0)])
     values = values[np.isfinite(values)]
     centres = np.concatenate([a.high[1:] for a in aggs.values()] or [np.empty(0)])
@@ -122,17 +112,7 @@ def plot_by_time(
     the drawn values (for maximisation; the first poor trials would flatten all else) to the
     best known value; its width goes into the title, so a narrow window is never a secret."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
-    for index, (sampler, matrix) in enumerate(matrices.items()):
-        _draw(
-            ax,
-            x,
-            matrix,
-            aggs[sampler],
-            colour(sampler, index),
-            LINE_STYLES[index % len(LINE_STYLES)],
-            titles[sampler],
-            where="post",
-        )
+    _draw(ax, x, matrices, aggs, titles, where="post")
     ax.axhline(best_known, color="black", lw=0.8, label=f"best value known, {best_known:.4f}")
     if level is not None:
         ax.axhline(level, color="black", ls=":", lw=1.2, label=f"{level_label}, {level:.4f}")

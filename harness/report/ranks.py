@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.report.stats import ALPHA, trial_curve
+from harness.experiment.verdict import ALPHA
+from harness.report.stats import trial_curve
 from harness.report.tables import md_table
 
 if TYPE_CHECKING:

@@ -19,7 +19,6 @@ from scipy import stats as scipy_stats
 
 from harness.errors import HarnessError
 
-ALPHA = 0.05  # significance level of the verdict
 IDLE_GAP = 60.0  # seconds with no trial running that count as an interruption, not as work
 
 

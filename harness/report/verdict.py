@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.experiment.design import PRIMARY_OUTCOME, Design, read_design
-from harness.experiment.retrain import primary_pairs, retrained_test_auroc
+from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
 from harness.experiment.runs import run_dir
 from harness.experiment.verdict import (
     MORE_PAIRS_CAP,
@@ -65,13 +65,17 @@ class PrimaryAnalysis:
         return self.looks[-1] if self.looks else None
 
 
-def analyse(data: RunData, pair: tuple[str, str]) -> PrimaryAnalysis:
-    """The primary outcome of ``pair`` judged at the looks the run took (or, without a
-    recorded design, one look at every pair present)."""
+def analyse(data: RunData) -> PrimaryAnalysis:
+    """The primary outcome judged at the looks the run took: the design's pair when its
+    samplers are in the run, else the first two samplers judged as one look at every pair
+    present."""
     design = read_design(run_dir(data.run, data.runs_root) / "plan.json")
-    pairs = primary_pairs(data.retrain or {"records": []}, pair)
+    if design is not None and not set(design.pair) <= set(data.samplers):
+        design = None
+    pair = tuple(design.pair) if design is not None else (data.samplers[0], data.samplers[1])
+    pairs = primary_pairs(data.retrain or {"records": []}, pair)  # type: ignore[arg-type]
     n = len(pairs)
-    if design is not None and tuple(design.pair) == pair:
+    if design is not None:
         plan = design.plan
         looked_at = [int(look["pairs"]) for look in design.looks if int(look["pairs"]) <= n]
         if n > max(looked_at, default=0) and not design.decided:
@@ -88,7 +92,7 @@ def analyse(data: RunData, pair: tuple[str, str]) -> PrimaryAnalysis:
         if sd > 0:
             power = simulate(plan, float(d.mean()), sd, runs=SIMULATIONS, seed=1)
             null = simulate(plan, 0.0, sd, runs=SIMULATIONS, seed=2)
-    return PrimaryAnalysis(pair, design, plan, pairs, looks, more, power, null)
+    return PrimaryAnalysis(pair, design, plan, pairs, looks, more, power, null)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------- words
@@ -166,8 +170,8 @@ def section_verdict(data: RunData, figures: Figures) -> list[str]:
     if len(data.samplers) < 2:
         return [*lines, f"Only one sampler ({data.title(data.samplers[0])}) is in this run: "
                         "there is nothing to compare.", ""]  # fmt: skip
-    pair = _primary_pair(data)
-    analysis = analyse(data, pair)
+    analysis = analyse(data)
+    pair = analysis.pair
     names = (data.title(pair[0]), data.title(pair[1]))
     d = analysis.differences
     sd = float(np.std(d, ddof=1)) if d.size >= 2 else None
@@ -212,13 +216,6 @@ def _shared_note(data: RunData, first: str, other: str) -> list[str]:
     return [f"Both samplers of a repeat share its seed, and the first {k} trials{spread} of {a} "
             f"and {b} had identical configurations ({a}'s random start-up draws what {b} "
             f"draws): the paired differences come from the trials after them.", ""]  # fmt: skip
-
-
-def _primary_pair(data: RunData) -> tuple[str, str]:
-    design = read_design(run_dir(data.run, data.runs_root) / "plan.json")
-    if design is not None and set(design.pair) <= set(data.samplers):
-        return tuple(design.pair)  # type: ignore[return-value]
-    return data.samplers[0], data.samplers[1]
 
 
 def _declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
@@ -335,12 +332,8 @@ def _seed_sd(data: RunData) -> float | None:
     """The pooled seed-to-seed sd of one configuration's test AUROC (over retrain seeds)."""
     variances, weights = [], []
     for record in (data.retrain or {"records": []})["records"]:
-        values = [
-            r["test_auroc"]
-            for r in record.get("results", [])
-            if r.get("status") == "ok" and isinstance(r.get("test_auroc"), float)
-        ]
-        if len(values) >= 2 and retrained_test_auroc(record) is not None:
+        values = retrained_test_aurocs(record)
+        if len(values) >= 2:
             variances.append(float(np.var(values, ddof=1)))
             weights.append(len(values) - 1)
     if not weights:
@@ -392,15 +385,3 @@ def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return _save(fig, path)
-
-
-def primary_summary(data: RunData) -> dict[str, Any] | None:
-    """The verdict's numbers as plain values (for ``harness run``'s last line)."""
-    if len(data.samplers) < 2:
-        return None
-    analysis = analyse(data, _primary_pair(data))
-    final = analysis.final
-    if final is None:
-        return None
-    return {"pairs": final.pairs, "outcome": final.outcome, "mean": final.mean.estimate,
-            "low": final.mean.low, "high": final.mean.high}  # fmt: skip
