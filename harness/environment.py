@@ -11,8 +11,16 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 # What a study records; the report adds the libraries that only it uses.
-STUDY_PACKAGES = ("adult-harness", "torch", "optuna", "ray", "numpy", "scikit-learn", "pandas",
-                  "optuna-dashboard")  # fmt: skip
+STUDY_PACKAGES = (
+    "adult-harness",
+    "torch",
+    "optuna",
+    "ray",
+    "numpy",
+    "scikit-learn",
+    "pandas",
+    "optuna-dashboard",
+)
 
 
 def package_version(package: str) -> str:
@@ -37,8 +45,9 @@ def gpu_name() -> str:
         import torch
 
         if torch.cuda.is_available():
-            return ", ".join(torch.cuda.get_device_name(i)
-                             for i in range(torch.cuda.device_count()))  # fmt: skip
+            return ", ".join(
+                torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())
+            )
     except Exception:  # a broken CUDA set-up must not stop a study or a report
         return "unknown"
     return "none"

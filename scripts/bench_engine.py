@@ -58,8 +58,13 @@ def engine_model(n_features: int, seed: int = 0) -> tuple[nn.Module, torch.optim
     settings = lab_recipe.settings
     torch.manual_seed(seed)
     model = lab_recipe.make_model(n_features)
-    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
-                               settings.weight_decay, torch.device("cpu"))  # fmt: skip
+    optimizer = make_optimizer(
+        settings.optimizer,
+        model.parameters(),
+        settings.lr,
+        settings.weight_decay,
+        torch.device("cpu"),
+    )
     return model, optimizer
 
 
@@ -67,10 +72,14 @@ def lab_model(n_features: int, seed: int = 0) -> tuple[nn.Module, torch.optim.Op
     """The lab's RegularizedMLP as the lab wrote it, and its SGD optimizer."""
     torch.manual_seed(seed)
     model = nn.Sequential(
-        nn.Linear(n_features, 256), nn.ReLU(), nn.Dropout(0.5),
-        nn.Linear(256, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(n_features, 256),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(256, 128),
+        nn.ReLU(),
+        nn.Dropout(0.5),
         nn.Linear(128, 1),
-    )  # fmt: skip
+    )
     optimizer = torch.optim.SGD(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     return model, optimizer
 
@@ -163,12 +172,18 @@ def main() -> None:
     x, y = train_tensors(splits)
     for hidden, batch in SEARCH_SHAPES:
         medians = interleaved_medians(
-            {side: lambda h=hidden, b=batch, hand=(side == "hand"): search_epoch(x, y, h, b, hand)
-             for side in ("hand", "autograd")},
+            {
+                side: lambda h=hidden, b=batch, hand=(side == "hand"): search_epoch(
+                    x, y, h, b, hand
+                )
+                for side in ("hand", "autograd")
+            },
             args.repeats,
-        )  # fmt: skip
-        print(f"{hidden:>6}{batch:>7}{medians['hand']:>10.4f}{medians['autograd']:>12.4f}"
-              f"{medians['autograd'] / medians['hand']:>7.2f}x")  # fmt: skip
+        )
+        print(
+            f"{hidden:>6}{batch:>7}{medians['hand']:>10.4f}{medians['autograd']:>12.4f}"
+            f"{medians['autograd'] / medians['hand']:>7.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -49,8 +49,15 @@ def members(k: int, hidden: int, mixed: bool, seed0: int = 0) -> list[Member]:
 
 
 def solo_rate(splits, resident, device: str, hidden: int, batch: int, epochs: int) -> float:
-    settings = TrainSettings(optimizer="adam", lr=1e-3, weight_decay=1e-5, batch_size=batch,
-                             shuffle=True, max_epochs=epochs, patience=epochs)  # fmt: skip
+    settings = TrainSettings(
+        optimizer="adam",
+        lr=1e-3,
+        weight_decay=1e-5,
+        batch_size=batch,
+        shuffle=True,
+        max_epochs=epochs,
+        patience=epochs,
+    )
     make = partial(search_mlp, hidden_size=hidden, dropout=DROPOUT)
     started = time.perf_counter()
     train(make, splits, settings, seed=0, device=device, resident=resident)
@@ -58,10 +65,12 @@ def solo_rate(splits, resident, device: str, hidden: int, batch: int, epochs: in
     return epochs / (time.perf_counter() - started)
 
 
-def population_rate(splits, resident, device: str, group: list[Member], batch: int,
-                    epochs: int, graph: bool) -> float:  # fmt: skip
-    settings = PopulationSettings(batch_size=batch, max_epochs=epochs, patience=epochs,
-                                  cuda_graph=graph)  # fmt: skip
+def population_rate(
+    splits, resident, device: str, group: list[Member], batch: int, epochs: int, graph: bool
+) -> float:
+    settings = PopulationSettings(
+        batch_size=batch, max_epochs=epochs, patience=epochs, cuda_graph=graph
+    )
     started = time.perf_counter()
     results = train_population(group, splits, settings, device=device, resident=resident)
     _sync(device)
@@ -79,8 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--k", type=int, nargs="+", default=[1, 8, 32, 64])
-    parser.add_argument("--shapes", nargs="+", default=["32x32", "256x128"],
-                        help="hidden x batch of the search MLP")  # fmt: skip
+    parser.add_argument(
+        "--shapes", nargs="+", default=["32x32", "256x128"], help="hidden x batch of the search MLP"
+    )
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rows", type=int, default=None, help="first N training rows only")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
@@ -103,8 +113,10 @@ def main() -> None:
         f"device {name} ({kind}), torch {torch.__version__}, {args.epochs} epochs, "
         f"{resident.x_train.shape[0]} rows{', mixed hidden sizes' if args.mixed else ''}"
     )
-    print(f"{'hidden':>6} {'batch':>5} {'K':>4} {'mode':>10} {'model-ep/s':>11} {'solo ep/s':>10}"
-          f" {'speed-up':>8}")  # fmt: skip
+    print(
+        f"{'hidden':>6} {'batch':>5} {'K':>4} {'mode':>10} {'model-ep/s':>11} {'solo ep/s':>10}"
+        f" {'speed-up':>8}"
+    )
     modes = ["graph", "eager"] if kind == "cuda" else ["eager"]
     for shape in args.shapes:
         hidden, batch = (int(v) for v in shape.split("x"))
@@ -114,13 +126,16 @@ def main() -> None:
             group = members(k, hidden, args.mixed)
             if args.mixed:  # alone, each member trains at its own size: time a few of them
                 sample = group[:SOLO_SAMPLE]
-                seconds = [1 / solo_rate(splits, resident, kind, m.hidden_size, batch,
-                                         args.epochs) for m in sample]  # fmt: skip
+                seconds = [
+                    1 / solo_rate(splits, resident, kind, m.hidden_size, batch, args.epochs)
+                    for m in sample
+                ]
                 solo = len(seconds) / sum(seconds)
             for mode in modes:
                 try:
-                    rate = population_rate(splits, resident, kind, group, batch, args.epochs,
-                                           graph=mode == "graph")  # fmt: skip
+                    rate = population_rate(
+                        splits, resident, kind, group, batch, args.epochs, graph=mode == "graph"
+                    )
                     status = "ok"
                 except Exception as err:  # a row that fails is recorded, the others still run
                     rate, status = math.nan, f"error: {type(err).__name__}: {err}"[:300]
@@ -143,9 +158,15 @@ def main() -> None:
                     flush=True,
                 )
     if args.json:
-        meta = {"device": name, "kind": kind, "torch": torch.__version__, "epochs": args.epochs,
-                "rows": int(resident.x_train.shape[0]), "threads": args.threads,
-                "date": datetime.now(UTC).isoformat(timespec="seconds")}  # fmt: skip
+        meta = {
+            "device": name,
+            "kind": kind,
+            "torch": torch.__version__,
+            "epochs": args.epochs,
+            "rows": int(resident.x_train.shape[0]),
+            "threads": args.threads,
+            "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         with open(args.json, "w") as handle:
             json.dump({"meta": meta, "records": records}, handle, indent=1)
 

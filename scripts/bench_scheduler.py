@@ -32,11 +32,18 @@ TARGET_S = 0.05  # 5% of a 1-second trial
 
 
 def measure(folder: Path, executor: str, workers: int, trials: int) -> dict[str, float]:
-    config = StudyConfig(name=f"{executor}-{workers}", sampler="random", trials=trials,
-                         space_path=write_space(folder, TINY),
-                         storage=f"sqlite:///{folder / 'bench.db'}", executor=executor,
-                         cpu_workers=workers, gpu_workers=0, show_progress=False,
-                         device="cpu")  # fmt: skip
+    config = StudyConfig(
+        name=f"{executor}-{workers}",
+        sampler="random",
+        trials=trials,
+        space_path=write_space(folder, TINY),
+        storage=f"sqlite:///{folder / 'bench.db'}",
+        executor=executor,
+        cpu_workers=workers,
+        gpu_workers=0,
+        show_progress=False,
+        device="cpu",
+    )
     started = time.perf_counter()
     driver = open_study(config)  # created here; run_study opens it again as its driver
     driver.release()
@@ -50,9 +57,14 @@ def measure(folder: Path, executor: str, workers: int, trials: int) -> dict[str,
         pool.close()
     training = sum(t.user_attrs["seconds"] for t in study.trials)
     busy = study.user_attrs["pool_usage"]["busy_s"]
-    return {"wall": wall, "startup": startup, "jobs_per_min": trials * 60 / wall,
-            "training_per_job": training / trials, "busy_per_job": busy / trials,
-            "overhead_per_job": (workers * wall - busy) / trials}  # fmt: skip
+    return {
+        "wall": wall,
+        "startup": startup,
+        "jobs_per_min": trials * 60 / wall,
+        "training_per_job": training / trials,
+        "busy_per_job": busy / trials,
+        "overhead_per_job": (workers * wall - busy) / trials,
+    }
 
 
 def main() -> None:
@@ -62,19 +74,23 @@ def main() -> None:
     torch.set_num_threads(1)  # the local worker trains in this process, like a Ray worker
     import ray
 
-    print(f"{'executor':>8} {'workers':>7} {'jobs/min':>9} {'train s/job':>11} "
-          f"{'busy s/job':>10} {'overhead s/job':>14} {'of a 1-s trial':>14} "
-          f"{'start-up s':>10}")  # fmt: skip
+    print(
+        f"{'executor':>8} {'workers':>7} {'jobs/min':>9} {'train s/job':>11} "
+        f"{'busy s/job':>10} {'overhead s/job':>14} {'of a 1-s trial':>14} "
+        f"{'start-up s':>10}"
+    )
     with tempfile.TemporaryDirectory() as folder:
         for executor, workers in (("local", 1), ("ray", 1), ("ray", 2)):
             if executor == "ray" and not ray.is_initialized():
                 start_local_ray(num_cpus=2)
             r = measure(Path(folder), executor, workers, args.trials)
             verdict = "" if r["overhead_per_job"] <= TARGET_S else "  (over the 5% target)"
-            print(f"{executor:>8} {workers:>7} {r['jobs_per_min']:>9.1f} "
-                  f"{r['training_per_job']:>11.3f} {r['busy_per_job']:>10.3f} "
-                  f"{r['overhead_per_job']:>14.3f} {100 * r['overhead_per_job']:>13.1f}% "
-                  f"{r['startup']:>10.1f}{verdict}")  # fmt: skip
+            print(
+                f"{executor:>8} {workers:>7} {r['jobs_per_min']:>9.1f} "
+                f"{r['training_per_job']:>11.3f} {r['busy_per_job']:>10.3f} "
+                f"{r['overhead_per_job']:>14.3f} {100 * r['overhead_per_job']:>13.1f}% "
+                f"{r['startup']:>10.1f}{verdict}"
+            )
         if ray.is_initialized():
             ray.shutdown()
 

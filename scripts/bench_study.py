@@ -46,16 +46,25 @@ patience = {epochs}
 
 
 def configurations(n: int) -> list[dict]:
-    return [{"hidden_size": 64 + (i * 37) % 192, "lr": 10 ** (-4 + 2 * i / max(1, n - 1))}
-            for i in range(n)]  # fmt: skip
+    return [
+        {"hidden_size": 64 + (i * 37) % 192, "lr": 10 ** (-4 + 2 * i / max(1, n - 1))}
+        for i in range(n)
+    ]
 
 
 def measure(folder: Path, label: str, executor: str, workers: int, n: int) -> dict:
     storage = f"sqlite:///{folder / 'bench.db'}"
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    config = StudyConfig(name=label, sampler="random", trials=n, space_path=folder / "space.toml",
-                         storage=storage, executor=executor, cpu_workers=workers,
-                         show_progress=False)  # fmt: skip
+    config = StudyConfig(
+        name=label,
+        sampler="random",
+        trials=n,
+        space_path=folder / "space.toml",
+        storage=storage,
+        executor=executor,
+        cpu_workers=workers,
+        show_progress=False,
+    )
     # The harness creates the study (with the attributes a resume checks), then the same
     # configurations are enqueued, so every executor trains exactly these trials.
     driver = open_study(config)
@@ -70,8 +79,14 @@ def measure(folder: Path, label: str, executor: str, workers: int, n: int) -> di
     first = min(t.datetime_start for t in trials)
     last = max(t.datetime_complete for t in trials)
     loop = (last - first).total_seconds()
-    return {"label": label, "total": total, "loop": loop, "startup": total - loop,
-            "train": sum(t.user_attrs["seconds"] for t in trials), "n": len(trials)}  # fmt: skip
+    return {
+        "label": label,
+        "total": total,
+        "loop": loop,
+        "startup": total - loop,
+        "train": sum(t.user_attrs["seconds"] for t in trials),
+        "n": len(trials),
+    }
 
 
 def main() -> None:
@@ -93,8 +108,13 @@ def main() -> None:
     for column in ("executor", "start-up s", "trial loop s", "training s (sum)", "s / trial"):
         table.add_column(column, justify="right")
     for r in rows:
-        table.add_row(r["label"], f"{r['startup']:.1f}", f"{r['loop']:.1f}", f"{r['train']:.1f}",
-                      f"{r['loop'] / r['n']:.2f}")  # fmt: skip
+        table.add_row(
+            r["label"],
+            f"{r['startup']:.1f}",
+            f"{r['loop']:.1f}",
+            f"{r['train']:.1f}",
+            f"{r['loop'] / r['n']:.2f}",
+        )
     console = Console()
     console.print(table)
     per_trial_local = by["local"]["loop"] / args.trials

@@ -23,13 +23,33 @@ def population_table(path: Path) -> list[str]:
     document = json.loads(path.read_text())
     meta, rows = document["meta"], []
     for r in document["records"]:
-        hidden = r["hidden"] if isinstance(r["hidden"], int) else \
-            f"{min(r['hidden'])}-{max(r['hidden'])} (mixed)"  # fmt: skip
-        rows.append([str(hidden), str(r["batch"]), str(r["k"]), r["mode"],
-                     f"{r['model_epochs_per_s']:.1f}", f"{r['solo_epochs_per_s']:.1f}",
-                     f"{r['speedup']:.1f}x", r["status"]])  # fmt: skip
-    header = ["hidden", "batch", "K", "mode", "model-epochs/s", "solo epochs/s", "speed-up",
-              "status"]  # fmt: skip
+        hidden = (
+            r["hidden"]
+            if isinstance(r["hidden"], int)
+            else f"{min(r['hidden'])}-{max(r['hidden'])} (mixed)"
+        )
+        rows.append(
+            [
+                str(hidden),
+                str(r["batch"]),
+                str(r["k"]),
+                r["mode"],
+                f"{r['model_epochs_per_s']:.1f}",
+                f"{r['solo_epochs_per_s']:.1f}",
+                f"{r['speedup']:.1f}x",
+                r["status"],
+            ]
+        )
+    header = [
+        "hidden",
+        "batch",
+        "K",
+        "mode",
+        "model-epochs/s",
+        "solo epochs/s",
+        "speed-up",
+        "status",
+    ]
     return [
         f"{meta['device']}, torch {meta['torch']}, {meta['epochs']} epochs of "
         f"{meta['rows']:,} rows, {meta['date']}:",
@@ -47,9 +67,11 @@ def study_lines(path: Path) -> list[str]:
         seconds = [t.user_attrs.get("seconds", 0.0) for t in trials]
         workers = sorted({t.user_attrs.get("worker", "?") for t in trials})
         devices = sorted({t.user_attrs.get("device", "?") for t in trials})
-        lines.append(f"- `{name}`: {len(trials)} trials on {', '.join(workers)} "
-                     f"({', '.join(devices)}); trial seconds summed {sum(seconds):.1f}, "
-                     f"longest {max(seconds):.1f}")  # fmt: skip
+        lines.append(
+            f"- `{name}`: {len(trials)} trials on {', '.join(workers)} "
+            f"({', '.join(devices)}); trial seconds summed {sum(seconds):.1f}, "
+            f"longest {max(seconds):.1f}"
+        )
     return lines
 
 
@@ -68,8 +90,9 @@ def main() -> None:
     out = [f"# GPU check on {name}: `scripts/gpu_check.sh`", ""]
     versions = (folder / f"{name}-versions.txt").read_text().strip().splitlines()
     out += [f"Software: {'; '.join(versions)}.", ""]
-    tests, first = (_pytest_summary(folder / f"{name}-pytest-cuda{suffix}.txt")
-                    for suffix in ("", "-first-run"))  # fmt: skip
+    tests, first = (
+        _pytest_summary(folder / f"{name}-pytest-cuda{suffix}.txt") for suffix in ("", "-first-run")
+    )
     out += ["## CUDA tests", "", f"- last run: `{tests}`", f"- first run: `{first}`", ""]
     out += ["## Population mode (K trials in one stacked step) against one trial alone", ""]
     for suffix in ("population", "population-mixed"):

@@ -47,8 +47,7 @@ train_rows = 1500
 
 
 def harness(*args: str) -> None:
-    subprocess.run([sys.executable, "-m", "harness", *args], check=True,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run([sys.executable, "-m", "harness", *args], check=True, stdout=subprocess.DEVNULL)
 
 
 def trials_of(url: str) -> dict[tuple[str, int], tuple[dict, float | None, str | None]]:
@@ -70,29 +69,64 @@ def check(folder: Path) -> dict[str, object]:
     space.write_text(SPACE)
     common = ["--space", str(space), "--trials", "6"]
     study = ["study", "--name", "s", "--sampler", "random", *common]
-    compare = ["compare", "--name", "c", "--repeats", "1", "--retrain-seeds", "1",
-               "--bench-seeds", "0", "--reference-seeds", "0", *common]  # fmt: skip
+    compare = [
+        "compare",
+        "--name",
+        "c",
+        "--repeats",
+        "1",
+        "--retrain-seeds",
+        "1",
+        "--bench-seeds",
+        "0",
+        "--reference-seeds",
+        "0",
+        *common,
+    ]
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     try:
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
         on_cluster = ["--address", cluster.address, "--cpu-workers", "2"]
         harness(*study, "--storage", f"sqlite:///{folder / 'cluster.db'}", *on_cluster)
-        harness(*compare, "--storage", f"sqlite:///{folder / 'cluster.db'}", "--runs-dir",
-                str(folder / "runs-cluster"), *on_cluster)  # fmt: skip
+        harness(
+            *compare,
+            "--storage",
+            f"sqlite:///{folder / 'cluster.db'}",
+            "--runs-dir",
+            str(folder / "runs-cluster"),
+            *on_cluster,
+        )
     finally:
         cluster.shutdown()
     harness(*study, "--storage", f"sqlite:///{folder / 'local.db'}", "--executor", "local")
-    harness(*compare, "--storage", f"sqlite:///{folder / 'local.db'}", "--runs-dir",
-            str(folder / "runs-local"), "--executor", "local")  # fmt: skip
-    remote, local = trials_of(f"sqlite:///{folder / 'cluster.db'}"), \
-        trials_of(f"sqlite:///{folder / 'local.db'}")  # fmt: skip
-    mismatches = [key for key in local
-                  if key not in remote or remote[key][0] != local[key][0]
-                  or abs((remote[key][1] or 0) - (local[key][1] or 0)) > 1e-6]  # fmt: skip
+    harness(
+        *compare,
+        "--storage",
+        f"sqlite:///{folder / 'local.db'}",
+        "--runs-dir",
+        str(folder / "runs-local"),
+        "--executor",
+        "local",
+    )
+    remote, local = (
+        trials_of(f"sqlite:///{folder / 'cluster.db'}"),
+        trials_of(f"sqlite:///{folder / 'local.db'}"),
+    )
+    mismatches = [
+        key
+        for key in local
+        if key not in remote
+        or remote[key][0] != local[key][0]
+        or abs((remote[key][1] or 0) - (local[key][1] or 0)) > 1e-6
+    ]
     nodes = collections.Counter(node for _, _, node in remote.values())
-    return {"nodes": dict(nodes), "trials": len(remote), "local_trials": len(local),
-            "mismatches": mismatches}  # fmt: skip
+    return {
+        "nodes": dict(nodes),
+        "trials": len(remote),
+        "local_trials": len(local),
+        "mismatches": mismatches,
+    }
 
 
 def main() -> None:
@@ -107,8 +141,11 @@ def main() -> None:
             result = check(Path(folder))
     print(f"trials on the cluster: {result['trials']}, by Ray node: {result['nodes']}")
     print(f"in-process trials: {result['local_trials']}; differing: {result['mismatches']}")
-    ok = len(result["nodes"]) == 2 and not result["mismatches"] \
-        and result["trials"] == result["local_trials"]  # fmt: skip
+    ok = (
+        len(result["nodes"]) == 2
+        and not result["mismatches"]
+        and result["trials"] == result["local_trials"]
+    )
     print("two-node check: " + ("passed" if ok else "FAILED"))
     sys.exit(0 if ok else 1)
 

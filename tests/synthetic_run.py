@@ -57,31 +57,55 @@ def _auroc(params: dict, rng: np.random.Generator) -> float:
     return float(np.clip(value + rng.normal(0, 0.002), 0.5, 0.93))
 
 
-def _trial(number: int, params: dict, value: float | None, state: TrialState,
-           start: datetime, seconds: float, repeat: int) -> FrozenTrial:  # fmt: skip
+def _trial(
+    number: int,
+    params: dict,
+    value: float | None,
+    state: TrialState,
+    start: datetime,
+    seconds: float,
+    repeat: int,
+) -> FrozenTrial:
     epochs = 12
     curve = {e: (value or 0.85) - 0.03 * np.exp(-e / 3) for e in range(1, epochs + 1)}
     attrs = {
-        "epochs": epochs, "best_epoch": epochs - 2, "seconds": seconds,
-        "seconds_per_epoch": seconds / epochs, "device": "cpu", "worker": f"cpu-{number % 2}",
-        "host": "synthetic-host", "train_seed": repeat * 100_000 + number,
+        "epochs": epochs,
+        "best_epoch": epochs - 2,
+        "seconds": seconds,
+        "seconds_per_epoch": seconds / epochs,
+        "device": "cpu",
+        "worker": f"cpu-{number % 2}",
+        "host": "synthetic-host",
+        "train_seed": repeat * 100_000 + number,
         "status": {TrialState.COMPLETE: "ok", TrialState.PRUNED: "pruned"}.get(state, "failed"),
         "fixed_params": {},
-    }  # fmt: skip
+    }
     if value is not None:
         attrs.update(val_auroc=value, val_loss=0.3, threshold=0.4)  # search trials: no test
     if state == TrialState.FAIL:
         attrs["fail_reason"] = "worker lost: synthetic"
     return FrozenTrial(
-        number=number, state=state, value=value, datetime_start=start,
-        datetime_complete=start + timedelta(seconds=seconds), params=params,
-        distributions=DISTRIBUTIONS, user_attrs=attrs, system_attrs={},
-        intermediate_values=curve if state != TrialState.FAIL else {}, trial_id=number,
-    )  # fmt: skip
+        number=number,
+        state=state,
+        value=value,
+        datetime_start=start,
+        datetime_complete=start + timedelta(seconds=seconds),
+        params=params,
+        distributions=DISTRIBUTIONS,
+        user_attrs=attrs,
+        system_attrs={},
+        intermediate_values=curve if state != TrialState.FAIL else {},
+        trial_id=number,
+    )
 
 
-def make_run(url: str, run: str, repeats: int = 3, trials: int = 12,
-             samplers: tuple[str, ...] = ("tpe", "random")) -> dict[str, optuna.Study]:  # fmt: skip
+def make_run(
+    url: str,
+    run: str,
+    repeats: int = 3,
+    trials: int = 12,
+    samplers: tuple[str, ...] = ("tpe", "random"),
+) -> dict[str, optuna.Study]:
     """Create the studies in ``url``; tpe/r0 gets one extra FAIL trial, random/r1 a PRUNED."""
     space = Path(DEFAULT_SPACE).read_text()
     studies = {}
@@ -89,15 +113,30 @@ def make_run(url: str, run: str, repeats: int = 3, trials: int = 12,
         for index, sampler in enumerate(samplers):
             name = f"{run}/{sampler}/r{repeat}"
             study = optuna.create_study(study_name=name, storage=url, direction="maximize")
-            settings = ({"name": "TPESampler", "n_startup_trials": 4, "multivariate": True,
-                         "constant_liar": True, "seed": repeat} if sampler == "tpe"
-                        else {"name": "RandomSampler", "seed": repeat})  # fmt: skip
+            settings = (
+                {
+                    "name": "TPESampler",
+                    "n_startup_trials": 4,
+                    "multivariate": True,
+                    "constant_liar": True,
+                    "seed": repeat,
+                }
+                if sampler == "tpe"
+                else {"name": "RandomSampler", "seed": repeat}
+            )
             for key, value in {
-                "sampler": settings, "seed": repeat, "objective": "val_auroc", "pruner": "none",
-                "space": space, "space_source": str(DEFAULT_SPACE), "space_sha256": "0" * 64,
+                "sampler": settings,
+                "seed": repeat,
+                "objective": "val_auroc",
+                "pruner": "none",
+                "space": space,
+                "space_source": str(DEFAULT_SPACE),
+                "space_sha256": "0" * 64,
                 "versions": {"python": "3.11.2", "optuna": optuna.__version__, "cpu": "Synth"},
-                "storage": url, "target_trials": trials, "executor": "local",
-            }.items():  # fmt: skip
+                "storage": url,
+                "target_trials": trials,
+                "executor": "local",
+            }.items():
                 study.set_user_attr(key, value)
             rng = np.random.default_rng([repeat, index])
             clock, best, number = ORIGIN, None, 0
@@ -113,8 +152,9 @@ def make_run(url: str, run: str, repeats: int = 3, trials: int = 12,
                 params = _sample(rng, near)
                 value = _auroc(params, rng)
                 seconds = 4.0 + 600.0 / params["batch_size"]
-                study.add_trial(_trial(number, params, value, TrialState.COMPLETE, clock, seconds,
-                                       repeat))  # fmt: skip
+                study.add_trial(
+                    _trial(number, params, value, TrialState.COMPLETE, clock, seconds, repeat)
+                )
                 clock += timedelta(seconds=seconds + 0.5)
                 if best is None or value > best[0]:
                     best = (value, params)
@@ -130,32 +170,95 @@ def write_caches(folder: Path, studies: dict[str, optuna.Study], k: int = 3) -> 
     for name, study in studies.items():
         best = study.best_trial
         sampler, repeat = name.split("/")[-2], int(name.split("/")[-1][1:])
-        results = [{"seed": 10_000_000 + i, "status": "ok", "device": "cpu",
-                    "val_auroc": best.value, "threshold": 0.4,
-                    "test_auroc": best.value - 0.004 + 0.001 * i, "test_f1": 0.70 + 0.002 * i,
-                    "test_precision": 0.64 + 0.003 * i, "test_recall": 0.78 - 0.002 * i,
-                    "epochs": 20, "seconds": 10.0} for i in range(k)]  # fmt: skip
-        records.append({"study": name, "sampler": sampler, "repeat": repeat,
-                        "trial": best.number, "value": best.value,
-                        "params": {**best.params}, "results": results})  # fmt: skip
+        results = [
+            {
+                "seed": 10_000_000 + i,
+                "status": "ok",
+                "device": "cpu",
+                "val_auroc": best.value,
+                "threshold": 0.4,
+                "test_auroc": best.value - 0.004 + 0.001 * i,
+                "test_f1": 0.70 + 0.002 * i,
+                "test_precision": 0.64 + 0.003 * i,
+                "test_recall": 0.78 - 0.002 * i,
+                "epochs": 20,
+                "seconds": 10.0,
+            }
+            for i in range(k)
+        ]
+        records.append(
+            {
+                "study": name,
+                "sampler": sampler,
+                "repeat": repeat,
+                "trial": best.number,
+                "value": best.value,
+                "params": {**best.params},
+                "results": results,
+            }
+        )
     (folder / "retrain.json").write_text(json.dumps({"records": records}, indent=2))
     lab = {"auroc": 0.9080, "f1": 0.7017, "precision": 0.6361, "recall": 0.7825}
-    bench = [{"recipe": "normalizing_mlp", "title": "NormalizingMLP", "seed": s, "device": "cpu",
-              "auroc": 0.905 + 0.001 * s, "f1": 0.69, "precision": 0.62, "recall": 0.79,
-              "threshold": 0.6, "epochs": 25 + s, "seconds": 20.0, "seconds_per_epoch": 0.8,
-              "status": "ok", "val_auroc": 0.90 + 0.002 * s, "lab": lab}
-             for s in range(2)]  # fmt: skip
-    bench.append({"recipe": "linear_regression", "title": "Linear regression (synthetic)",
-                  "seed": 0, "device": "cpu", "mse": 0.01008, "mse_pytorch": 0.0101,
-                  "epochs": 1000, "seconds": 0.2, "seconds_per_epoch": 0.0002, "status": "ok",
-                  "auroc": None, "f1": None, "precision": None, "recall": None,
-                  "threshold": None, "lab": {"mse": 0.01008}})  # fmt: skip
+    bench = [
+        {
+            "recipe": "normalizing_mlp",
+            "title": "NormalizingMLP",
+            "seed": s,
+            "device": "cpu",
+            "auroc": 0.905 + 0.001 * s,
+            "f1": 0.69,
+            "precision": 0.62,
+            "recall": 0.79,
+            "threshold": 0.6,
+            "epochs": 25 + s,
+            "seconds": 20.0,
+            "seconds_per_epoch": 0.8,
+            "status": "ok",
+            "val_auroc": 0.90 + 0.002 * s,
+            "lab": lab,
+        }
+        for s in range(2)
+    ]
+    bench.append(
+        {
+            "recipe": "linear_regression",
+            "title": "Linear regression (synthetic)",
+            "seed": 0,
+            "device": "cpu",
+            "mse": 0.01008,
+            "mse_pytorch": 0.0101,
+            "epochs": 1000,
+            "seconds": 0.2,
+            "seconds_per_epoch": 0.0002,
+            "status": "ok",
+            "auroc": None,
+            "f1": None,
+            "precision": None,
+            "recall": None,
+            "threshold": None,
+            "lab": {"mse": 0.01008},
+        }
+    )
     (folder / "bench.json").write_text(json.dumps(bench, indent=2))
-    reference = {"model": "HistGradientBoostingClassifier", "settings": {"max_iter": 1000},
-                 "data": {"variant": "lab", "train_rows": 20838},
-                 "records": [{"model": "HistGradientBoostingClassifier", "seed": s,
-                              "status": "ok", "test_auroc": 0.924 + 0.0005 * s,
-                              "test_f1": 0.72, "test_precision": 0.66, "test_recall": 0.8,
-                              "val_auroc": 0.922, "threshold": 0.3, "seconds": 1.0,
-                              "iterations": 90} for s in range(3)]}  # fmt: skip
+    reference = {
+        "model": "HistGradientBoostingClassifier",
+        "settings": {"max_iter": 1000},
+        "data": {"variant": "lab", "train_rows": 20838},
+        "records": [
+            {
+                "model": "HistGradientBoostingClassifier",
+                "seed": s,
+                "status": "ok",
+                "test_auroc": 0.924 + 0.0005 * s,
+                "test_f1": 0.72,
+                "test_precision": 0.66,
+                "test_recall": 0.8,
+                "val_auroc": 0.922,
+                "threshold": 0.3,
+                "seconds": 1.0,
+                "iterations": 90,
+            }
+            for s in range(3)
+        ],
+    }
     (folder / "reference.json").write_text(json.dumps(reference, indent=2))

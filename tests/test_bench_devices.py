@@ -61,9 +61,18 @@ def _one_line_error(capsys, code: int) -> str:
         (["--recipe", "mlp", "--no-recipes"], "not allowed with argument"),
         (["--shapes", "64x32", "--no-search"], "not allowed with argument"),
     ],
-    ids=["epochs 1", "epochs not int", "shape no x", "hidden 1", "rows 0", "workers 0",
-         "bad device", "recipe and no-recipes", "shapes and no-search"],
-)  # fmt: skip
+    ids=[
+        "epochs 1",
+        "epochs not int",
+        "shape no x",
+        "hidden 1",
+        "rows 0",
+        "workers 0",
+        "bad device",
+        "recipe and no-recipes",
+        "shapes and no-search",
+    ],
+)
 def test_argparse_errors(capsys, argv, piece):
     with pytest.raises(SystemExit) as caught:
         run(["bench", "devices", *argv])
@@ -106,8 +115,19 @@ def test_help_explains_the_measurements(capsys):
 
 def test_tiny_cpu_run_writes_the_records(capsys, tmp_path):
     path = tmp_path / "out" / "devices.json"
-    argv = ["bench", "devices", "--device", "cpu", "--recipe", "normalizing_mlp",
-            "--shapes", "32x128", *TINY, "--json", str(path)]  # fmt: skip
+    argv = [
+        "bench",
+        "devices",
+        "--device",
+        "cpu",
+        "--recipe",
+        "normalizing_mlp",
+        "--shapes",
+        "32x128",
+        *TINY,
+        "--json",
+        str(path),
+    ]
     assert run(argv) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "records written to" in out and "normalizing_mlp" in out
@@ -120,9 +140,11 @@ def test_tiny_cpu_run_writes_the_records(capsys, tmp_path):
     assert all(d["matmul"]["flops"] > 1e8 for d in document["devices"])
     records = document["records"]
     assert [(r["workload"], r["device"]) for r in records] == [  # workload by workload
-        ("normalizing_mlp", "cpu-1t"), ("normalizing_mlp", "cpu"),
-        ("search h32 b128", "cpu-1t"), ("search h32 b128", "cpu"),
-    ]  # fmt: skip
+        ("normalizing_mlp", "cpu-1t"),
+        ("normalizing_mlp", "cpu"),
+        ("search h32 b128", "cpu-1t"),
+        ("search h32 b128", "cpu"),
+    ]
     for record in records:
         assert record["status"] == "ok" and record["mode"] == "eager"
         assert record["train_rows"] == 300 and len(record["epoch_seconds"]) == 2
@@ -138,15 +160,33 @@ def test_tiny_cpu_run_writes_the_records(capsys, tmp_path):
 def test_tiny_cuda_run_has_every_path(tmp_path):
     path = tmp_path / "devices.json"
     throughput = ["--workers-per-gpu", "1", "2", "--trials-per-worker", "1", "--trial-epochs", "1"]
-    argv = ["bench", "devices", "--device", "cuda", "--recipe", "normalizing_mlp",
-            "--shapes", "64x128", "--rows", "2000", "--epochs", "3", *throughput,
-            "--json", str(path)]  # fmt: skip
+    argv = [
+        "bench",
+        "devices",
+        "--device",
+        "cuda",
+        "--recipe",
+        "normalizing_mlp",
+        "--shapes",
+        "64x128",
+        "--rows",
+        "2000",
+        "--epochs",
+        "3",
+        *throughput,
+        "--json",
+        str(path),
+    ]
     assert run(argv) == 0
     document = json.loads(path.read_text())
     found = {(r["workload"], r["mode"]): r["status"] for r in document["records"]}
-    assert found == {("normalizing_mlp", "graph"): "ok", ("normalizing_mlp", "eager"): "ok",
-                     ("normalizing_mlp", "lab"): "ok", ("search h64 b128", "graph"): "ok",
-                     ("search h64 b128", "eager"): "ok"}  # fmt: skip
+    assert found == {
+        ("normalizing_mlp", "graph"): "ok",
+        ("normalizing_mlp", "eager"): "ok",
+        ("normalizing_mlp", "lab"): "ok",
+        ("search h64 b128", "graph"): "ok",
+        ("search h64 b128", "eager"): "ok",
+    }
     assert [r["status"] for r in document["throughput"]] == ["ok", "ok"]
     assert document["devices"][0]["matmul"]["flops"] > 1e12
 
@@ -166,9 +206,15 @@ def test_a_failing_path_is_recorded_not_raised(monkeypatch, tiny_splits):
     monkeypatch.setattr(bench_devices, "harness_epoch_seconds", capture_fails)
     cpu = Device("cpu", "cpu", threads=1)
     splits = tiny_splits.subset(300)
-    record = bench_devices.time_workload(search_workload(16, 64), "eager", splits,
-                                         ResidentSplits(splits, torch.device("cpu")), cpu,
-                                         epochs=2, flops=1e10)  # fmt: skip
+    record = bench_devices.time_workload(
+        search_workload(16, 64),
+        "eager",
+        splits,
+        ResidentSplits(splits, torch.device("cpu")),
+        cpu,
+        epochs=2,
+        flops=1e10,
+    )
     assert record["status"] == "error: CUDA error: operation not permitted when stream is capturing"
     assert "seconds_per_epoch" not in record
 
@@ -238,8 +284,9 @@ def test_cpu_thread_count_is_restored():
     before = torch.get_num_threads()
     devices = list_devices("cpu")
     assert [(d.name, d.threads) for d in devices] == [("cpu-1t", 1), ("cpu", before)]
-    config = DeviceBenchConfig(recipes=(), shapes=((16, 256),), device="cpu", rows=300,
-                               throughput=False)  # fmt: skip
+    config = DeviceBenchConfig(
+        recipes=(), shapes=((16, 256),), device="cpu", rows=300, throughput=False
+    )
     from harness.bench.devices import run_devices_bench
     from harness.lab.data import load_splits
 
@@ -253,8 +300,9 @@ def test_cpu_thread_count_is_restored():
 def test_throughput_plan():
     config = DeviceBenchConfig(recipes=(), workers_per_gpu=(1, 4))
     cpu = list_devices("cpu")
-    plan = throughput_plan(config, [*cpu, Device("cuda:0", "cuda", index=0),
-                                    Device("cuda:1", "cuda", index=1)])  # fmt: skip
+    plan = throughput_plan(
+        config, [*cpu, Device("cuda:0", "cuda", index=0), Device("cuda:1", "cuda", index=1)]
+    )
     cores = [("cpu", 1), ("cpu", cpu_count())]
     expected = [*dict.fromkeys(cores), ("cuda:0", 1), ("cuda:0", 4)]  # the first card only
     assert [(r.device, r.workers) for r in plan] == expected
@@ -284,25 +332,51 @@ def tiny_config() -> DeviceBenchConfig:
 
 def _record(workload: str, device: str, mode: str, per_epoch: float, **extra) -> dict:
     rows = 20_838
-    return {"workload": workload, "family": "recipe", "device": device, "mode": mode,
-            "hidden": [256, 128], "batch_size": 128, "optimizer": "adamw", "parameters": 61_697,
-            "train_rows": rows, "epochs": 3, "status": "ok",
-            "epoch_seconds": [9 * per_epoch, per_epoch, per_epoch],
-            "first_epoch_s": 9 * per_epoch, "seconds_per_epoch": per_epoch,
-            "samples_per_second": rows / per_epoch, "floor_seconds": per_epoch / 50,
-            "floor_fraction": 0.02, **extra}  # fmt: skip
+    return {
+        "workload": workload,
+        "family": "recipe",
+        "device": device,
+        "mode": mode,
+        "hidden": [256, 128],
+        "batch_size": 128,
+        "optimizer": "adamw",
+        "parameters": 61_697,
+        "train_rows": rows,
+        "epochs": 3,
+        "status": "ok",
+        "epoch_seconds": [9 * per_epoch, per_epoch, per_epoch],
+        "first_epoch_s": 9 * per_epoch,
+        "seconds_per_epoch": per_epoch,
+        "samples_per_second": rows / per_epoch,
+        "floor_seconds": per_epoch / 50,
+        "floor_fraction": 0.02,
+        **extra,
+    }
 
 
-CPU = {"name": "cpu", "kind": "cpu", "description": "EPYC, 16 threads",
-       "matmul": {"flops": 9.0e11, "size": 1024}}  # fmt: skip
-CARD = {"name": "cuda:0", "kind": "cuda", "description": "NVIDIA H100 80GB HBM3",
-        "matmul": {"flops": 5.1e13, "size": 8192}}  # fmt: skip
+CPU = {
+    "name": "cpu",
+    "kind": "cpu",
+    "description": "EPYC, 16 threads",
+    "matmul": {"flops": 9.0e11, "size": 1024},
+}
+CARD = {
+    "name": "cuda:0",
+    "kind": "cuda",
+    "description": "NVIDIA H100 80GB HBM3",
+    "matmul": {"flops": 5.1e13, "size": 8192},
+}
 PARAMS = {"hidden_size": 256, "batch_size": 128}
 HAND_MADE = {
     "kind": "harness bench devices",
-    "environment": {"host": "gpu-box", "date": "2025-01-01 00:00 UTC", "torch": "2.13.0+cu126",
-                    "load_average_at_start": 0.5, "load_average_at_end": 1.25,
-                    "cpu_count": 16},
+    "environment": {
+        "host": "gpu-box",
+        "date": "2025-01-01 00:00 UTC",
+        "torch": "2.13.0+cu126",
+        "load_average_at_start": 0.5,
+        "load_average_at_end": 1.25,
+        "cpu_count": 16,
+    },
     "settings": {"epochs": 3, "trials_per_worker": 3, "trial_epochs": 5},
     "devices": [CPU, CARD],
     "records": [
@@ -313,14 +387,33 @@ HAND_MADE = {
         {**_record("search h64 b32", "cuda:0", "graph", 0.1), "status": "error: capture failed"},
     ],
     "throughput": [
-        {"device": "cuda:0", "workers": 1, "trials": 3, "status": "ok", "seconds": 6.0,
-         "trials_per_minute": 30.0, "params": PARAMS},
-        {"device": "cuda:0", "workers": 4, "trials": 12, "status": "ok", "seconds": 8.0,
-         "trials_per_minute": 90.0, "params": PARAMS},
-        {"device": "cuda:0", "workers": 8, "trials": 24, "status": "error: worker 3: boom",
-         "params": PARAMS},
+        {
+            "device": "cuda:0",
+            "workers": 1,
+            "trials": 3,
+            "status": "ok",
+            "seconds": 6.0,
+            "trials_per_minute": 30.0,
+            "params": PARAMS,
+        },
+        {
+            "device": "cuda:0",
+            "workers": 4,
+            "trials": 12,
+            "status": "ok",
+            "seconds": 8.0,
+            "trials_per_minute": 90.0,
+            "params": PARAMS,
+        },
+        {
+            "device": "cuda:0",
+            "workers": 8,
+            "trials": 24,
+            "status": "error: worker 3: boom",
+            "params": PARAMS,
+        },
     ],
-}  # fmt: skip
+}
 
 
 def _cells(text: str, *first: str) -> list[str]:
@@ -337,14 +430,30 @@ def test_report_section_from_a_hand_made_document(tmp_path):
     assert text.startswith("## Devices")
     assert "gpu-box" in text and "NVIDIA H100 80GB HBM3): 51.00 TFLOP/s" in text
     assert _cells(text, "normalizing_mlp", "cpu") == [
-        "normalizing_mlp", "cpu", "eager", "61,697", "1", "9", "20,838", "1x", "2"]  # fmt: skip
+        "normalizing_mlp",
+        "cpu",
+        "eager",
+        "61,697",
+        "1",
+        "9",
+        "20,838",
+        "1x",
+        "2",
+    ]
     assert _cells(text, "normalizing_mlp", "cuda:0", "graph")[4:] == [
-        "0.05", "0.45", "416,760", "20x", "2"]  # fmt: skip
+        "0.05",
+        "0.45",
+        "416,760",
+        "20x",
+        "2",
+    ]
     # the fast path against eager (4x) and the lab's path (12x), same run, same card
     fast = _cells(text, "normalizing_mlp", "cuda:0", "0.05")
     assert fast == ["normalizing_mlp", "cuda:0", "0.05", "0.2", "4x", "0.6", "12x"]
-    assert "normalizing_mlp on cuda:0: CUDA-graph path 0.05 s/epoch, the lab's path 0.6 " \
-           "s/epoch: 12.0x faster (same run, same card; goal >= 5x: met)" in text  # fmt: skip
+    assert (
+        "normalizing_mlp on cuda:0: CUDA-graph path 0.05 s/epoch, the lab's path 0.6 "
+        "s/epoch: 12.0x faster (same run, same card; goal >= 5x: met)" in text
+    )
     assert _cells(text, "search h64 b32", "cuda:0", "graph")[4] == "error: capture failed"
     assert "search h64 b32 on cuda:0 (graph): error: capture failed" in text
     assert _cells(text, "cuda:0", "4") == ["cuda:0", "4", "12", "8.0", "90.0", "3x"]
@@ -357,12 +466,14 @@ def test_report_section_from_a_hand_made_document(tmp_path):
 @pytest.mark.parametrize(
     ("environment", "expected"),
     [
-        ({"gpus": ["NVIDIA H200"], "gpu_driver": "580.159.04"},
-         ", NVIDIA H200 (driver 580.159.04);"),
+        (
+            {"gpus": ["NVIDIA H200"], "gpu_driver": "580.159.04"},
+            ", NVIDIA H200 (driver 580.159.04);",
+        ),
         ({"gpus": ["NVIDIA H200"], "gpu_driver": None}, ", NVIDIA H200;"),
         ({"gpus": []}, "torch 2.13.0+cu126;"),
     ],
-)  # fmt: skip
+)
 def test_environment_line_names_the_card_and_its_driver(environment, expected):
     from harness.report.devices import environment_line
 

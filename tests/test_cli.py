@@ -110,8 +110,13 @@ def test_data_json_packaged_in_a_subprocess():
     env = {k: v for k, v in os.environ.items() if k != "HARNESS_DATASET_DIR"}
     done = subprocess.run(
         [sys.executable, "-m", "harness", "data", "--json"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert summary["train"] == [20838, 108]
@@ -125,8 +130,12 @@ def test_error_in_a_subprocess_is_one_line_even_when_long(tmp_path):
     missing = tmp_path / ("a_long_folder_name_" * 6) / "adult.data"
     done = subprocess.run(
         [sys.executable, "-m", "harness", "data", "--data", str(missing)],
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.splitlines()
@@ -145,13 +154,35 @@ def test_console_script_is_declared():
 
 
 def test_trial_json(capsys, small_data_file):
-    code = run(["trial", "--params", _params(), "--max-epochs", "2", "--seed", "0",
-                "--device", "cpu", "--data", str(small_data_file), "--json"])  # fmt: skip
+    code = run(
+        [
+            "trial",
+            "--params",
+            _params(),
+            "--max-epochs",
+            "2",
+            "--seed",
+            "0",
+            "--device",
+            "cpu",
+            "--data",
+            str(small_data_file),
+            "--json",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     record = json.loads(captured.out)
-    for key in ("val_auroc", "val_loss", "test_auroc", "test_f1", "epochs", "seconds",
-                "seconds_per_epoch", "status"):  # fmt: skip
+    for key in (
+        "val_auroc",
+        "val_loss",
+        "test_auroc",
+        "test_f1",
+        "epochs",
+        "seconds",
+        "seconds_per_epoch",
+        "status",
+    ):
         assert key in record, key
     assert record["status"] == "ok"
     assert 1 <= record["epochs"] <= 2
@@ -165,8 +196,23 @@ def test_trial_autograd_flag_gives_the_same_trial(capsys, small_data_file):
     records = {}
     for flags in ([], ["--autograd"]):
         data = str(small_data_file)
-        code = run(["trial", "--params", _params(), "--max-epochs", "2", "--seed", "0",
-                    "--device", "cpu", "--data", data, "--json", *flags])  # fmt: skip
+        code = run(
+            [
+                "trial",
+                "--params",
+                _params(),
+                "--max-epochs",
+                "2",
+                "--seed",
+                "0",
+                "--device",
+                "cpu",
+                "--data",
+                data,
+                "--json",
+                *flags,
+            ]
+        )
         captured = capsys.readouterr()
         assert code == 0, captured.err
         records[bool(flags)] = json.loads(captured.out)
@@ -178,8 +224,19 @@ def test_trial_autograd_flag_gives_the_same_trial(capsys, small_data_file):
 
 @pytest.mark.usefixtures("wide_console")
 def test_trial_table(capsys, small_data_file):
-    code = run(["trial", "--params", _params(), "--max-epochs", "1", "--device", "cpu",
-                "--data", str(small_data_file)])  # fmt: skip
+    code = run(
+        [
+            "trial",
+            "--params",
+            _params(),
+            "--max-epochs",
+            "1",
+            "--device",
+            "cpu",
+            "--data",
+            str(small_data_file),
+        ]
+    )
     assert code == 0
     out = capsys.readouterr().out
     for key in ("status", "val_auroc", "test_f1", "seconds_per_epoch"):
@@ -189,16 +246,37 @@ def test_trial_table(capsys, small_data_file):
 @pytest.mark.usefixtures("wide_console")
 def test_bench_models_linear_regression_json(capsys, tmp_path, recipes_file, small_data_file):
     out_path = tmp_path / "out" / "bench.json"
-    code = run(["bench", "models", "--recipes", str(recipes_file), "--recipe",
-                "linear_regression", "--json", str(out_path),
-                "--data", str(small_data_file)])  # fmt: skip
+    code = run(
+        [
+            "bench",
+            "models",
+            "--recipes",
+            str(recipes_file),
+            "--recipe",
+            "linear_regression",
+            "--json",
+            str(out_path),
+            "--data",
+            str(small_data_file),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     records = json.loads(out_path.read_text())
     assert len(records) == 1
     record = records[0]
-    for key in ("recipe", "seed", "device", "auroc", "f1", "precision", "recall", "threshold",
-                "epochs", "seconds"):  # fmt: skip
+    for key in (
+        "recipe",
+        "seed",
+        "device",
+        "auroc",
+        "f1",
+        "precision",
+        "recall",
+        "threshold",
+        "epochs",
+        "seconds",
+    ):
         assert key in record, key
     assert record["recipe"] == "linear_regression"
     assert record["seed"] == 0
@@ -213,9 +291,24 @@ def test_bench_models_linear_regression_json(capsys, tmp_path, recipes_file, sma
 @pytest.mark.usefixtures("wide_console")
 def test_bench_models_logistic_two_seeds(capsys, tmp_path, recipes_file, small_data_file):
     out_path = tmp_path / "bench.json"
-    code = run(["bench", "models", "--recipes", str(recipes_file), "--recipe", "logistic",
-                "--seeds", "2", "--device", "cpu", "--json", str(out_path),
-                "--data", str(small_data_file)])  # fmt: skip
+    code = run(
+        [
+            "bench",
+            "models",
+            "--recipes",
+            str(recipes_file),
+            "--recipe",
+            "logistic",
+            "--seeds",
+            "2",
+            "--device",
+            "cpu",
+            "--json",
+            str(out_path),
+            "--data",
+            str(small_data_file),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0, captured.err
     records = json.loads(out_path.read_text())
@@ -247,14 +340,20 @@ def test_bench_with_a_wrong_checksum(capsys, corrupt_dataset_dir, recipes_file):
 
 
 def test_user_data_missing(capsys, tmp_path):
-    assert_one_line_error(capsys, run(["data", "--data", str(tmp_path / "no.data")]),
-                          "data file not found")  # fmt: skip
+    assert_one_line_error(
+        capsys, run(["data", "--data", str(tmp_path / "no.data")]), "data file not found"
+    )
 
 
 def test_user_data_with_14_columns(capsys, tmp_path, adult_rows, write_adult):
     path = write_adult(tmp_path / "short.data", [r.rsplit(",", 1)[0] for r in adult_rows[:300]])
-    assert_one_line_error(capsys, run(["data", "--data", str(path)]), str(path),
-                          "15 comma-separated columns", "has 14")  # fmt: skip
+    assert_one_line_error(
+        capsys,
+        run(["data", "--data", str(path)]),
+        str(path),
+        "15 comma-separated columns",
+        "has 14",
+    )
 
 
 def test_user_data_with_an_unknown_label(capsys, tmp_path, adult_rows, write_adult):
@@ -290,14 +389,21 @@ def test_missing_recipe_file(capsys, tmp_path):
 
 def test_unknown_recipe_name_lists_the_known_ones(capsys, recipes_file):
     code = run(["bench", "models", "--recipes", str(recipes_file), "--recipe", "resnet"])
-    assert_one_line_error(capsys, code, "unknown recipe 'resnet'",
-                          "known recipes: linear_regression, logistic")  # fmt: skip
+    assert_one_line_error(
+        capsys, code, "unknown recipe 'resnet'", "known recipes: linear_regression, logistic"
+    )
 
 
 def test_unknown_recipe_name_in_the_lab_file(capsys):
     code = run(["bench", "models", "--recipe", "regularised_mlp"])
-    assert_one_line_error(capsys, code, "unknown recipe 'regularised_mlp'", "regularized_mlp",
-                          "normalizing_mlp", "linear_regression")  # fmt: skip
+    assert_one_line_error(
+        capsys,
+        code,
+        "unknown recipe 'regularised_mlp'",
+        "regularized_mlp",
+        "normalizing_mlp",
+        "linear_regression",
+    )
 
 
 @pytest.mark.parametrize(
@@ -306,18 +412,32 @@ def test_unknown_recipe_name_in_the_lab_file(capsys):
         ("{hidden_size: 64}", ["--params must be a JSON object", "not JSON"]),
         ("", ["not JSON"]),
         ("[64, 0.001]", ["must be a JSON object"]),
-        (json.dumps({k: v for k, v in GOOD_PARAMS.items() if k != "dropout"}),
-         ["missing key 'dropout'"]),
+        (
+            json.dumps({k: v for k, v in GOOD_PARAMS.items() if k != "dropout"}),
+            ["missing key 'dropout'"],
+        ),
         (_params(batch_size=0), ["batch_size must be an integer >= 1", "but got 0"]),
         (_params(dropout=1.0), ["0 <= dropout < 1", "but got 1.0"]),
         (_params(lr=-0.1), ["lr > 0"]),
         (_params(hidden_size="big"), ["hidden_size must be a finite number"]),
-        ('{"hidden_size": 16, "lr": Infinity, "batch_size": 32, "weight_decay": 0, '
-         '"dropout": 0}', ["lr must be a finite number", "inf"]),
+        (
+            '{"hidden_size": 16, "lr": Infinity, "batch_size": 32, "weight_decay": 0, '
+            '"dropout": 0}',
+            ["lr must be a finite number", "inf"],
+        ),
     ],
-    ids=["not JSON", "empty", "not an object", "lacks a key", "batch_size 0", "dropout 1.0",
-         "lr negative", "hidden_size string", "lr Infinity"],
-)  # fmt: skip
+    ids=[
+        "not JSON",
+        "empty",
+        "not an object",
+        "lacks a key",
+        "batch_size 0",
+        "dropout 1.0",
+        "lr negative",
+        "hidden_size string",
+        "lr Infinity",
+    ],
+)
 def test_bad_params(capsys, params, pieces):
     # no --data: bad params are refused before any data is read
     code = run(["trial", "--params", params, "--max-epochs", "1"])
@@ -327,10 +447,12 @@ def test_bad_params(capsys, params, pieces):
 @pytest.mark.skipif(CUDA, reason="this machine has CUDA")
 @pytest.mark.parametrize(
     "argv",
-    [["trial", "--params", _params(), "--device", "cuda"],
-     ["bench", "models", "--recipe", "logistic_regression", "--device", "cuda"]],
+    [
+        ["trial", "--params", _params(), "--device", "cuda"],
+        ["bench", "models", "--recipe", "logistic_regression", "--device", "cuda"],
+    ],
     ids=["trial", "bench models"],
-)  # fmt: skip
+)
 def test_cuda_without_cuda(capsys, argv):
     assert_one_line_error(capsys, run(argv), "device 'cuda'", "no CUDA device")
 
@@ -338,8 +460,9 @@ def test_cuda_without_cuda(capsys, argv):
 def test_unwritable_json_path(capsys, tmp_path, recipes_file):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code = run(["bench", "models", "--recipes", str(recipes_file), "--json",
-                str(blocker / "bench.json")])  # fmt: skip
+    code = run(
+        ["bench", "models", "--recipes", str(recipes_file), "--json", str(blocker / "bench.json")]
+    )
     assert_one_line_error(capsys, code, "cannot write")
 
 
@@ -359,9 +482,18 @@ def test_unwritable_json_path(capsys, tmp_path, recipes_file):
         (["bench", "models", "--seeds", "0"], "must be >= 1, but got 0"),
         (["bench"], "KIND"),
     ],
-    ids=["no command", "unknown command", "bad variant", "no params", "bad device",
-         "max-epochs 0", "patience not int", "seeds 0", "no bench kind"],
-)  # fmt: skip
+    ids=[
+        "no command",
+        "unknown command",
+        "bad variant",
+        "no params",
+        "bad device",
+        "max-epochs 0",
+        "patience not int",
+        "seeds 0",
+        "no bench kind",
+    ],
+)
 def test_argparse_errors(capsys, argv, piece):
     with pytest.raises(SystemExit) as caught:
         run(argv)

@@ -30,18 +30,22 @@ def empty_storage(tmp_path) -> str:
     [
         (["report", "--name", "missing"], "no studies named 'missing/"),
         (["report", "--name", "x", "--storage", "sqlite:///{tmp}/absent.db"], "cannot be opened"),
-        (["report", "--name", "x", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
-         "cannot open storage"),
+        (
+            ["report", "--name", "x", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
+            "cannot open storage",
+        ),
         (["report", "--name", "missing", "--out", "{tmp}/file/r.md"], "cannot write"),
         (["report", "--name", "missing", "--out", "{tmp}/r.html"], ".md"),
         (["compare", "--name", "../up"], "--name must be letters"),
-        (["compare", "--name", "c", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
-         "cannot open storage"),
+        (
+            ["compare", "--name", "c", "--storage", "postgresql://u:pw@127.0.0.1:1/x"],
+            "cannot open storage",
+        ),
         (["run", "--out", "{tmp}/file/r.md", "--storage", "sqlite:///{tmp}/r.db"], "cannot write"),
         (["run", "--out", "{tmp}/r.txt"], ".md"),
         (["dashboard", "--storage", "sqlite:///{tmp}/absent.db"], "cannot be opened"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, argv, words):
     (tmp_path / "file").write_text("a file, not a folder")
     url = empty_storage(tmp_path)

@@ -39,11 +39,18 @@ class FakeRun:
         new = [r for r in range(pairs) if r not in done]
         self.batches.append(pairs)
         for repeat in new:
-            for sampler, auroc in (("tpe", 0.91 + self.effect + self.noise[repeat]),
-                                   ("random", 0.91)):  # fmt: skip
-                records.append({"study": f"{config.run}/{sampler}/r{repeat}", "sampler": sampler,
-                                "repeat": repeat, "results": [{"status": "ok",
-                                                               "test_auroc": auroc}]})  # fmt: skip
+            for sampler, auroc in (
+                ("tpe", 0.91 + self.effect + self.noise[repeat]),
+                ("random", 0.91),
+            ):
+                records.append(
+                    {
+                        "study": f"{config.run}/{sampler}/r{repeat}",
+                        "sampler": sampler,
+                        "repeat": repeat,
+                        "results": [{"status": "ok", "test_auroc": auroc}],
+                    }
+                )
         path.write_text(json.dumps({"records": records}))
         self.now += SECONDS_PER_PAIR * len(new)
 

@@ -41,10 +41,19 @@ def _chromium() -> str | None:
 
 
 def _chromium_args(binary: str, profile: Path) -> list[str]:
-    return [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-            "--no-first-run", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", f"--user-data-dir={profile}",
-            "--virtual-time-budget=10000"]  # fmt: skip
+    return [
+        binary,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=10000",
+    ]
 
 
 def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
@@ -54,8 +63,9 @@ def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
     url = _storage(tmp_path)
     command = [sys.executable, "-m", "harness.cli.dashboard", "--storage", url, "--port", "0"]
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env)  # fmt: skip
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         page = server.stdout.readline().strip()  # the URL, printed once listening
         assert page.startswith("http://127.0.0.1:") and page.endswith("/dashboard"), (
@@ -64,8 +74,12 @@ def test_dashboard_renders_both_studies_in_a_real_browser(tmp_path):
         # the served HTML is an empty app shell: the names below come from rendering it
         shell = urllib.request.urlopen(page, timeout=10).read().decode()
         assert not any(name in shell for name in STUDIES)
-        result = subprocess.run([*_chromium_args(binary, tmp_path / "profile"), "--dump-dom",
-                                 page], capture_output=True, text=True, timeout=90)  # fmt: skip
+        result = subprocess.run(
+            [*_chromium_args(binary, tmp_path / "profile"), "--dump-dom", page],
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
         for name in STUDIES:
             assert name in result.stdout, f"{name} not in the rendered page"
     finally:
@@ -90,11 +104,20 @@ def test_binds_loopback_by_default_and_prints_the_url(tmp_path):
     args = build_parser().parse_args(["dashboard"])
     assert (args.host, args.port, args.storage) == ("127.0.0.1", 8080, None)
     assert dashboard_url("::1", 9000) == "http://[::1]:9000/dashboard"
-    command = [sys.executable, "-m", "harness", "dashboard", "--storage", _storage(tmp_path),
-               "--port", "0"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "dashboard",
+        "--storage",
+        _storage(tmp_path),
+        "--port",
+        "0",
+    ]
     env = {**os.environ, "PYTHONPATH": str(PROJECT)}
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env)  # fmt: skip
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         page = server.stdout.readline().strip()
         assert page.startswith("http://127.0.0.1:") and page.endswith("/dashboard"), (
@@ -155,8 +178,13 @@ def _call(app, method: str = "GET", path: str = "/api/studies", host: str = "127
     """One request straight to the WSGI app (no server): (status line, headers, body)."""
     from wsgiref.util import setup_testing_defaults
 
-    environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": host,
-               "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080"}  # fmt: skip
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "HTTP_HOST": host,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+    }
     setup_testing_defaults(environ)
     started = {}
 
@@ -183,7 +211,7 @@ def _call(app, method: str = "GET", path: str = "/api/studies", host: str = "127
         ("HEAD", "localhost", False, "200"),
         ("DELETE", "127.0.0.1:8080", True, "204"),
     ],
-)  # fmt: skip
+)
 def test_guarded_dashboard(tmp_path, method, host, allow_writes, status):
     from harness.cli.dashboard import dashboard_app
 

@@ -124,11 +124,19 @@ def test_grouped_variant_merges_and_strips_categories(splits):
         n.startswith(" ") for c in CATEGORICAL for n in categories(grouped.feature_names, c)
     )
     assert categories(grouped.feature_names, "education") == {
-        "Bachelors", "CommunityCollege", "Doctorate", "HighGrad", "Masters", "dropout",
-    }  # fmt: skip
+        "Bachelors",
+        "CommunityCollege",
+        "Doctorate",
+        "HighGrad",
+        "Masters",
+        "dropout",
+    }
     assert categories(grouped.feature_names, "marital-status") == {
-        "Married", "NotMarried", "Separated", "Widowed",
-    }  # fmt: skip
+        "Married",
+        "NotMarried",
+        "Separated",
+        "Widowed",
+    }
     assert "Private" in categories(grouped.feature_names, "workclass")  # stripped, not merged
 
 
@@ -186,8 +194,9 @@ BAD_FILES = [
 ]
 
 
-@pytest.mark.parametrize(("change", "rows", "pieces"), [c[1:] for c in BAD_FILES],
-                         ids=[c[0] for c in BAD_FILES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("change", "rows", "pieces"), [c[1:] for c in BAD_FILES], ids=[c[0] for c in BAD_FILES]
+)
 def test_user_file_errors(tmp_path, adult_rows, write_adult, change, rows, pieces):
     lines = list(adult_rows[:200])
     for i in range(len(lines)) if rows == "all" else rows:

@@ -73,10 +73,25 @@ def test_sigterm_fails_trials_in_flight_and_exits_143(tmp_path):
     db = tmp_path / "studies.db"
     storage = f"sqlite:///{db}"
     process = subprocess.Popen(
-        harness("study", "--name", "s", "--sampler", "random", "--trials", "20", "--space",
-                str(space), "--storage", storage, "--executor", "local"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        harness(
+            "study",
+            "--name",
+            "s",
+            "--sampler",
+            "random",
+            "--trials",
+            "20",
+            "--space",
+            str(space),
+            "--storage",
+            storage,
+            "--executor",
+            "local",
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while not {"COMPLETE", "RUNNING"} <= states(db):  # plain SQL: polling stays cheap
@@ -103,15 +118,17 @@ def test_sigterm_fails_trials_in_flight_and_exits_143(tmp_path):
     for trial in before:
         if trial.state == TrialState.COMPLETE:
             kept = after[trial.number]
-            assert (kept.state, kept.params, kept.value) == (trial.state, trial.params,
-                                                             trial.value)  # fmt: skip
+            assert (kept.state, kept.params, kept.value) == (trial.state, trial.params, trial.value)
 
 
 def _disk_full() -> Exception:
     from sqlalchemy.exc import OperationalError
 
-    return OperationalError("UPDATE trials SET state=? WHERE trial_id = ?", (1, 1),
-                            sqlite3.OperationalError("database or disk is full"))  # fmt: skip
+    return OperationalError(
+        "UPDATE trials SET state=? WHERE trial_id = ?",
+        (1, 1),
+        sqlite3.OperationalError("database or disk is full"),
+    )
 
 
 def _disk_full_in_optuna() -> Exception:
@@ -125,10 +142,12 @@ def _disk_full_in_optuna() -> Exception:
         return err
 
 
-@pytest.mark.parametrize("make_error", [_disk_full, _disk_full_in_optuna],
-                         ids=["sqlalchemy", "optuna"])  # fmt: skip
-def test_a_storage_that_fails_ends_in_one_line_with_the_root_cause(tmp_path, capsys, monkeypatch,
-                                                                  make_error):  # fmt: skip
+@pytest.mark.parametrize(
+    "make_error", [_disk_full, _disk_full_in_optuna], ids=["sqlalchemy", "optuna"]
+)
+def test_a_storage_that_fails_ends_in_one_line_with_the_root_cause(
+    tmp_path, capsys, monkeypatch, make_error
+):
     """The storage refuses to record the first finished trial (once): exit 2, one line with
     the database's own words; the trial it refused is marked FAIL, none is left RUNNING."""
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
@@ -141,11 +160,27 @@ def test_a_storage_that_fails_ends_in_one_line_with_the_root_cause(tmp_path, cap
             raise make_error()
         return original(self, trial_id, state, values)
 
-    monkeypatch.setattr(optuna.storages.RDBStorage, "set_trial_state_values",
-                        set_trial_state_values)  # fmt: skip
+    monkeypatch.setattr(
+        optuna.storages.RDBStorage, "set_trial_state_values", set_trial_state_values
+    )
     space = str(write_space(tmp_path, TINY))
-    code = run(["study", "--name", "s", "--sampler", "random", "--trials", "3", "--space", space,
-                "--storage", storage, "--executor", "local"])  # fmt: skip
+    code = run(
+        [
+            "study",
+            "--name",
+            "s",
+            "--sampler",
+            "random",
+            "--trials",
+            "3",
+            "--space",
+            space,
+            "--storage",
+            storage,
+            "--executor",
+            "local",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "Traceback" not in err and "[SQL:" not in err
@@ -161,9 +196,13 @@ def test_an_unreachable_address_is_refused_in_seconds_before_any_study(tmp_path,
     db = tmp_path / "studies.db"
     argv = ["--name", "s", "--sampler", "random"] if command == "study" else ["--preset", "smoke"]
     started = time.monotonic()
-    done = subprocess.run(harness(command, *argv, "--storage", f"sqlite:///{db}", "--address",
-                                  "127.0.0.1:1"),
-                          capture_output=True, text=True, timeout=30, cwd=tmp_path)  # fmt: skip
+    done = subprocess.run(
+        harness(command, *argv, "--storage", f"sqlite:///{db}", "--address", "127.0.0.1:1"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
     elapsed = time.monotonic() - started
     assert done.returncode == 2, done.stderr
     assert elapsed < 15
@@ -189,8 +228,7 @@ def test_an_unreachable_address_is_refused_in_seconds_before_any_study(tmp_path,
         ("sqlite:///flag.db", None, "sqlite:///flag.db"),
     ],
 )
-def test_storage_precedence_flag_then_environment_then_default(monkeypatch, given, env,
-                                                               expected):  # fmt: skip
+def test_storage_precedence_flag_then_environment_then_default(monkeypatch, given, env, expected):
     from harness.search.config import STORAGE_ENV, storage_url
 
     if env is None:
@@ -242,8 +280,10 @@ def test_ray_init_gets_no_storage_url_nor_password(monkeypatch, address):
     from harness.errors import HarnessError
     from harness.search.workers import RayPool
 
-    command_line = (f"harness study --storage postgresql://user:{SECRET}@db/lab "
-                    f"--storage=mysql://me:{SECRET}@db/lab --address 10.0.0.1:6379")  # fmt: skip
+    command_line = (
+        f"harness study --storage postgresql://user:{SECRET}@db/lab "
+        f"--storage=mysql://me:{SECRET}@db/lab --address 10.0.0.1:6379"
+    )
     calls: list[dict] = []
 
     def fake_init(**kwargs):

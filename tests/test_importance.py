@@ -28,13 +28,20 @@ def paired_run() -> RunData:
     so TPE's start-up trials draw exactly what random search draws."""
     studies = []
     for repeat in range(REPEATS):
-        for sampler, make in (("tpe", lambda r: optuna.samplers.TPESampler(
-                seed=r, n_startup_trials=STARTUP, multivariate=True, constant_liar=True)),
-                ("random", lambda r: optuna.samplers.RandomSampler(seed=r))):  # fmt: skip
+        for sampler, make in (
+            (
+                "tpe",
+                lambda r: optuna.samplers.TPESampler(
+                    seed=r, n_startup_trials=STARTUP, multivariate=True, constant_liar=True
+                ),
+            ),
+            ("random", lambda r: optuna.samplers.RandomSampler(seed=r)),
+        ):
             study = optuna.create_study(direction="maximize", sampler=make(repeat))
             study.optimize(_objective, n_trials=TRIALS)
-            studies.append(RunStudy(f"p/{sampler}/r{repeat}", sampler, repeat, study,
-                                    study.get_trials()))  # fmt: skip
+            studies.append(
+                RunStudy(f"p/{sampler}/r{repeat}", sampler, repeat, study, study.get_trials())
+            )
     return RunData("p", "memory", studies, ["tpe", "random"], "val_auroc", True, TRIALS)
 
 
@@ -50,9 +57,11 @@ def test_start_up_trials_are_counted_once_and_fanova_sees_only_random(paired_run
     results, sets, problems = importances(paired_run, resamples=3)
     assert not problems
     counts = {r.label: r.trials for r in results}
-    assert counts == {"fANOVA, random-search trials": REPEATS * TRIALS,
-                      "PED-ANOVA, TPE trials": REPEATS * (TRIALS - STARTUP),
-                      "PED-ANOVA, random-search trials": REPEATS * TRIALS}  # fmt: skip
+    assert counts == {
+        "fANOVA, random-search trials": REPEATS * TRIALS,
+        "PED-ANOVA, TPE trials": REPEATS * (TRIALS - STARTUP),
+        "PED-ANOVA, random-search trials": REPEATS * TRIALS,
+    }
     tpe = {s.label: s for s in sets}["PED-ANOVA, TPE trials"]
     assert tpe.shared == REPEATS * STARTUP
     assert all(t.number >= STARTUP for t in tpe.trials)
@@ -95,8 +104,9 @@ def test_a_resample_that_cannot_be_evaluated_is_skipped_and_counted(synthetic):
     (ped,) = [s for s in trial_sets(synthetic) if s.label == "PED-ANOVA, TPE trials"]
     # repeats 0-2 without trials: a resample without repeat 3 has nothing to evaluate
     lonely = {0: [], 1: [], 2: [], 3: ped.by_repeat[3]}
-    result = estimate(importance.TrialSet("PED-ANOVA", "tpe", "TPE trials", lonely), True,
-                      resamples=60, seed=0)  # fmt: skip
+    result = estimate(
+        importance.TrialSet("PED-ANOVA", "tpe", "TPE trials", lonely), True, resamples=60, seed=0
+    )
     assert result.skipped > 0 and result.resamples + result.skipped == 60
 
 
@@ -105,41 +115,78 @@ PARAMS = ("lr", "weight_decay", "dropout", "hidden_size", "batch_size")
 
 def _table(label: str, values: tuple[float, ...], spread: float = 0.01) -> Importance:
     point = dict(zip(PARAMS, values, strict=True))
-    return Importance(label, "random", 30, 5, point, {p: v - spread for p, v in point.items()},
-                      {p: v + spread for p, v in point.items()}, dict.fromkeys(PARAMS, 1.0),
-                      200, 0)  # fmt: skip
+    return Importance(
+        label,
+        "random",
+        30,
+        5,
+        point,
+        {p: v - spread for p, v in point.items()},
+        {p: v + spread for p, v in point.items()},
+        dict.fromkeys(PARAMS, 1.0),
+        200,
+        0,
+    )
 
 
 @pytest.mark.parametrize(
     ("tables", "present", "absent"),
     [
-        ([_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.4, 0.3, 0.15, 0.1, 0.05))],
-         ["**All methods agree** on the 4 that matter most: **lr, weight_decay, dropout, "
-          "hidden_size** (least: batch_size)", "same order"],
-         ["disagree", "Unsettled"]),
-        ([_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.4, 0.1, 0.3, 0.15, 0.05))],
-         ["**All methods agree**", "They order them differently: A: lr > weight_decay > "
-          "dropout > hidden_size; B: lr > dropout > hidden_size > weight_decay"],
-         ["disagree"]),
-        ([_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.5, 0.2, 0.15, 0.05, 0.1))],
-         ["**The methods disagree** on which 4 matter most", "this report names no 4",
-          "Every method has **lr, weight_decay, dropout** in its top 4",
-          "- hidden_size: in the top 4 of A (4th); not of B (5th).",
-          "- batch_size: in the top 4 of B (4th); not of A (5th).",
-          "fANOVA measures", "PED-ANOVA compares the top 10%", "where it searched"],
-         ["agree on", "Unsettled"]),
-        ([_table("A", (0.5, 0.2, 0.15, 0.1, 0.05), spread=0.03)],
-         ["Only A could be computed, so nothing cross-checks it",
-          "- **Unsettled**, A: the interval of batch_size (5th, 0.05 [0.02, 0.08]) overlaps "
-          "those of hidden_size (4th)"],
-         ["agree", "disagree"]),
-        ([_table("A", (0.5, 0.2, 0.15, 0.1, 0.05), spread=0.03),
-          _table("B", (0.5, 0.2, 0.15, 0.1, 0.05))],
-         ["**All methods agree**", "these repeats leave the top-4 line unsettled",
-          "**Unsettled**, A"],
-         ["disagree", "Unsettled**, B"]),
+        (
+            [_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.4, 0.3, 0.15, 0.1, 0.05))],
+            [
+                "**All methods agree** on the 4 that matter most: **lr, weight_decay, dropout, "
+                "hidden_size** (least: batch_size)",
+                "same order",
+            ],
+            ["disagree", "Unsettled"],
+        ),
+        (
+            [_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.4, 0.1, 0.3, 0.15, 0.05))],
+            [
+                "**All methods agree**",
+                "They order them differently: A: lr > weight_decay > "
+                "dropout > hidden_size; B: lr > dropout > hidden_size > weight_decay",
+            ],
+            ["disagree"],
+        ),
+        (
+            [_table("A", (0.5, 0.2, 0.15, 0.1, 0.05)), _table("B", (0.5, 0.2, 0.15, 0.05, 0.1))],
+            [
+                "**The methods disagree** on which 4 matter most",
+                "this report names no 4",
+                "Every method has **lr, weight_decay, dropout** in its top 4",
+                "- hidden_size: in the top 4 of A (4th); not of B (5th).",
+                "- batch_size: in the top 4 of B (4th); not of A (5th).",
+                "fANOVA measures",
+                "PED-ANOVA compares the top 10%",
+                "where it searched",
+            ],
+            ["agree on", "Unsettled"],
+        ),
+        (
+            [_table("A", (0.5, 0.2, 0.15, 0.1, 0.05), spread=0.03)],
+            [
+                "Only A could be computed, so nothing cross-checks it",
+                "- **Unsettled**, A: the interval of batch_size (5th, 0.05 [0.02, 0.08]) overlaps "
+                "those of hidden_size (4th)",
+            ],
+            ["agree", "disagree"],
+        ),
+        (
+            [
+                _table("A", (0.5, 0.2, 0.15, 0.1, 0.05), spread=0.03),
+                _table("B", (0.5, 0.2, 0.15, 0.1, 0.05)),
+            ],
+            [
+                "**All methods agree**",
+                "these repeats leave the top-4 line unsettled",
+                "**Unsettled**, A",
+            ],
+            ["disagree", "Unsettled**, B"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_agreement_wording(tables, present, absent):
     text = "\n".join(agreement(tables))
     for phrase in present:

@@ -34,8 +34,22 @@ SPACES: dict[str, bytes] = {
 
 
 def _study(*extra: str) -> list[str]:
-    return ["study", "--name", "s", "--sampler", "random", "--storage", f"sqlite:///{STORE}",
-            "--executor", "local", "--trials", "1", "--space", SMOKE, *extra]  # fmt: skip
+    return [
+        "study",
+        "--name",
+        "s",
+        "--sampler",
+        "random",
+        "--storage",
+        f"sqlite:///{STORE}",
+        "--executor",
+        "local",
+        "--trials",
+        "1",
+        "--space",
+        SMOKE,
+        *extra,
+    ]
 
 
 def _space(name: str) -> list[str]:
@@ -43,8 +57,16 @@ def _space(name: str) -> list[str]:
 
 
 def _trial(*extra: str, **params) -> list[str]:
-    return ["trial", "--params", json.dumps({**PARAMS, **params}), "--max-epochs", "1",
-            "--data", "{data}", *extra]  # fmt: skip
+    return [
+        "trial",
+        "--params",
+        json.dumps({**PARAMS, **params}),
+        "--max-epochs",
+        "1",
+        "--data",
+        "{data}",
+        *extra,
+    ]
 
 
 # compare and run options that would keep a run tiny if a check were missing
@@ -60,43 +82,78 @@ BAD_INPUTS = [
     ("trial seed 2**32", _trial("--seed", "4294967296"), ["--seed", SEED_RULE, "4294967296"]),
     # 2. names longer than the storage's study_name column or a file name
     ("study name 513", [*_study(), "--name", LONG], ["study name", "at most 512", "513"]),
-    ("compare name 201", [*COMPARE, "--name", "a" * 201, "--storage", f"sqlite:///{STORE}"],
-     ["--name", "at most 200 characters", "201"]),
-    ("run name 201", [*RUN, "--name", "a" * 201, "--storage", f"sqlite:///{STORE}"],
-     ["--name", "at most 200 characters", "201"]),
-    ("report name 300", ["report", "--name", "a" * 300, "--storage", f"sqlite:///{STORE}"],
-     ["--name", "at most 200 characters", "300"]),
+    (
+        "compare name 201",
+        [*COMPARE, "--name", "a" * 201, "--storage", f"sqlite:///{STORE}"],
+        ["--name", "at most 200 characters", "201"],
+    ),
+    (
+        "run name 201",
+        [*RUN, "--name", "a" * 201, "--storage", f"sqlite:///{STORE}"],
+        ["--name", "at most 200 characters", "201"],
+    ),
+    (
+        "report name 300",
+        ["report", "--name", "a" * 300, "--storage", f"sqlite:///{STORE}"],
+        ["--name", "at most 200 characters", "300"],
+    ),
     # 3., 4. space files: encoding, step, caps
     ("space not UTF-8", _space("not_utf8"), ["not_utf8.toml", "UTF-8", "0xff"]),
     ("space step 0", _space("step_zero"), ["params.hidden_size.step", ">= 1", "0"]),
     ("space hidden_size 2e9", _space("huge_hidden"), ["hidden_size", "<= 16384", "2000000000"]),
-    ("space max_epochs 2**63-1", _space("huge_epochs"),
-     ["fixed.max_epochs", "<= 100000", "9223372036854775807"]),
-    ("space batch_size > train_rows", _space("batch_over_rows"),
-     ["params.batch_size", "<= data.train_rows (2000)", "4096"]),
+    (
+        "space max_epochs 2**63-1",
+        _space("huge_epochs"),
+        ["fixed.max_epochs", "<= 100000", "9223372036854775807"],
+    ),
+    (
+        "space batch_size > train_rows",
+        _space("batch_over_rows"),
+        ["params.batch_size", "<= data.train_rows (2000)", "4096"],
+    ),
     ("space train_rows > data", _space("rows_over_data"), ["data.train_rows", "20838", "99999"]),
-    ("trial hidden_size 2e9", _trial(hidden_size=2_000_000_000),
-     ["hidden_size", "<= 16384", "2000000000"]),
-    ("trial max-epochs 2**63-1", [*_trial(), "--max-epochs", "9223372036854775807"],
-     ["max_epochs", "<= 100000", "9223372036854775807"]),
+    (
+        "trial hidden_size 2e9",
+        _trial(hidden_size=2_000_000_000),
+        ["hidden_size", "<= 16384", "2000000000"],
+    ),
+    (
+        "trial max-epochs 2**63-1",
+        [*_trial(), "--max-epochs", "9223372036854775807"],
+        ["max_epochs", "<= 100000", "9223372036854775807"],
+    ),
     ("trial batch_size > rows", _trial(batch_size=5000), ["batch_size", "1920", "5000"]),
     # 5. an empty run name
-    ("run name empty", [*RUN, "--name", "", "--storage", f"sqlite:///{STORE}"],
-     ["--name", "empty"]),
+    (
+        "run name empty",
+        [*RUN, "--name", "", "--storage", f"sqlite:///{STORE}"],
+        ["--name", "empty"],
+    ),
     # 6. a storage that cannot be opened leaves no runs/NAME/ (nor reports/)
-    ("compare storage under a file", [*COMPARE, "--name", "x", "--storage",
-                                      "sqlite:///{tmp}/blocker/x.db"], ["cannot open storage"]),
-    ("compare storage foo://", [*COMPARE, "--name", "x", "--storage", "foo://x"],
-     ["cannot open storage foo://x"]),
-    ("run storage foo://", [*RUN, "--name", "x", "--storage", "foo://x"],
-     ["cannot open storage foo://x"]),
-]  # fmt: skip
+    (
+        "compare storage under a file",
+        [*COMPARE, "--name", "x", "--storage", "sqlite:///{tmp}/blocker/x.db"],
+        ["cannot open storage"],
+    ),
+    (
+        "compare storage foo://",
+        [*COMPARE, "--name", "x", "--storage", "foo://x"],
+        ["cannot open storage foo://x"],
+    ),
+    (
+        "run storage foo://",
+        [*RUN, "--name", "x", "--storage", "foo://x"],
+        ["cannot open storage foo://x"],
+    ),
+]
 
 
-@pytest.mark.parametrize(("argv", "pieces"), [case[1:] for case in BAD_INPUTS],
-                         ids=[case[0] for case in BAD_INPUTS])  # fmt: skip
-def test_bad_input_is_one_line_and_writes_nothing(capsys, monkeypatch, tmp_path,
-                                                  small_data_file, argv, pieces):  # fmt: skip
+@pytest.mark.parametrize(
+    ("argv", "pieces"), [case[1:] for case in BAD_INPUTS], ids=[case[0] for case in BAD_INPUTS]
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    capsys, monkeypatch, tmp_path, small_data_file, argv, pieces
+):
     inputs, work = tmp_path / "in", tmp_path / "work"
     inputs.mkdir()
     work.mkdir()
@@ -146,8 +203,11 @@ def test_no_command_prints_the_storage_password(capsys, monkeypatch, tmp_path, c
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(harness.search.storage, "open_storage", lambda url: object())
     monkeypatch.setattr(harness.search.study, "run_study", lambda config: FakeStudy())
-    monkeypatch.setattr(harness.experiment.compare, "run_compare",
-                        lambda config, log: Path(config.runs_root) / config.run)  # fmt: skip
+    monkeypatch.setattr(
+        harness.experiment.compare,
+        "run_compare",
+        lambda config, log: Path(config.runs_root) / config.run,
+    )
     monkeypatch.setattr(harness.report.write, "write_report", fake_report)
     monkeypatch.setattr(studies, "summarize_study", lambda study: None)
     argv = {
@@ -165,8 +225,9 @@ def test_no_command_prints_the_storage_password(capsys, monkeypatch, tmp_path, c
         assert "password not shown" in captured.out
 
 
-def test_a_storage_that_refuses_the_connection_does_not_show_its_password(capsys, tmp_path,
-                                                                          monkeypatch):  # fmt: skip
+def test_a_storage_that_refuses_the_connection_does_not_show_its_password(
+    capsys, tmp_path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     code = run([*COMPARE, "--name", "x", "--storage", SECRET_URL])
     captured = capsys.readouterr()
@@ -193,8 +254,11 @@ def test_compare_study_names_fit_the_column(monkeypatch):
     monkeypatch.setattr(samplers, "check_sampler", lambda spec: spec)
     monkeypatch.setattr(samplers, "sampler_label", lambda spec: spec)
     label = "x" * 510
-    with pytest.raises(HarnessError, match=r"study name .* at most 512 characters "
-                                           r"\(.*\), but 'r/x{510}/r29' has 516"):  # fmt: skip
+    with pytest.raises(
+        HarnessError,
+        match=r"study name .* at most 512 characters "
+        r"\(.*\), but 'r/x{510}/r29' has 516",
+    ):
         CompareConfig(run="r", samplers=("tpe", label))
 
 

@@ -34,8 +34,9 @@ def test_help_imports_no_heavy_library(argv):
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
     )
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=60, check=True)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     seconds = time.perf_counter() - started
     assert "usage: harness" in result.stdout
     assert json.loads(result.stderr.strip().splitlines()[-1]) == []
@@ -51,8 +52,12 @@ def test_every_command_builds_and_says_what_it_is_for():
 
 
 def _required(key: str) -> list[str]:
-    return {"trial": ["--params", "{}"], "study": ["--name", "s", "--sampler", "tpe"],
-            "compare": ["--name", "c"], "report": ["--name", "r"]}.get(key, [])  # fmt: skip
+    return {
+        "trial": ["--params", "{}"],
+        "study": ["--name", "s", "--sampler", "tpe"],
+        "compare": ["--name", "c"],
+        "report": ["--name", "r"],
+    }.get(key, [])
 
 
 def test_public_names_are_listed_and_load_on_first_use():

@@ -42,10 +42,18 @@ def test_an_expired_lease_is_taken_over(study):
 
 
 def test_a_dead_holder_on_this_host_has_no_lease(study):
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
-    holder = {"token": "x", "host": socket.gethostname(), "pid": int(dead.stdout),
-              "heartbeat": time.time()}  # fmt: skip
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    holder = {
+        "token": "x",
+        "host": socket.gethostname(),
+        "pid": int(dead.stdout),
+        "heartbeat": time.time(),
+    }
     study._storage.set_study_system_attr(study._study_id, KEY, holder)
     Lease(study).acquire()  # no error: the holder's process is gone
 

@@ -17,10 +17,14 @@ CASES = [
     ("one swap", [0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8]),
     ("reversed", [1, 1, 0, 0], [0.1, 0.2, 0.7, 0.9]),
     ("ties", [0, 1, 0, 1, 1, 0], [0.5, 0.5, 0.2, 0.9, 0.3, 0.3]),
-    ("imbalanced", [0, 0, 0, 0, 0, 0, 0, 1, 0, 1], [.05, .1, .2, .3, .35, .4, .5, .55, .6, .9]),
+    (
+        "imbalanced",
+        [0, 0, 0, 0, 0, 0, 0, 1, 0, 1],
+        [0.05, 0.1, 0.2, 0.3, 0.35, 0.4, 0.5, 0.55, 0.6, 0.9],
+    ),
     ("hand-worked", [0, 0, 1, 0, 1, 1], [0.1, 0.2, 0.3, 0.4, 0.6, 0.9]),
     ("all equal", [0, 1, 0, 1], [0.5, 0.5, 0.5, 0.5]),
-]  # fmt: skip
+]
 IDS = [c[0] for c in CASES]
 PAIRS = [c[1:] for c in CASES]
 
@@ -117,8 +121,13 @@ def test_single_class_auroc_is_nan(label):
 def test_scores_as_dict():
     got = score(np.array([0, 1]), np.array([0.2, 0.8]), loss=0.1)
     assert got.as_dict() == {
-        "loss": 0.1, "auroc": 1.0, "threshold": 0.8, "f1": 1.0, "precision": 1.0, "recall": 1.0,
-    }  # fmt: skip
+        "loss": 0.1,
+        "auroc": 1.0,
+        "threshold": 0.8,
+        "f1": 1.0,
+        "precision": 1.0,
+        "recall": 1.0,
+    }
 
 
 @pytest.mark.parametrize("ties", [False, True])

@@ -87,12 +87,21 @@ def test_steps_follow_autograd_and_optimizer_step(optimizer):
 def test_train_follows_the_autograd_path(tiny_splits):
     """A search-task training run: batch 96 leaves a ragged last batch; shuffled, dropout,
     pos_weight, early stopping. Both paths give the same history and test scores."""
-    settings = TrainSettings(optimizer="adam", lr=3e-3, weight_decay=1e-4, batch_size=96,
-                             shuffle=True, max_epochs=8, patience=3, pos_weight=True)  # fmt: skip
+    settings = TrainSettings(
+        optimizer="adam",
+        lr=3e-3,
+        weight_decay=1e-4,
+        batch_size=96,
+        shuffle=True,
+        max_epochs=8,
+        patience=3,
+        pos_weight=True,
+    )
     make_model = partial(search_mlp, hidden_size=40, dropout=0.3)
     hand = train(make_model, tiny_splits, settings, seed=5, device="cpu")
-    autograd = train(make_model, tiny_splits, replace(settings, hand_backward=False), seed=5,
-                     device="cpu")  # fmt: skip
+    autograd = train(
+        make_model, tiny_splits, replace(settings, hand_backward=False), seed=5, device="cpu"
+    )
     assert tiny_splits.x_train.shape[0] % 96 not in (0, 1)
     assert hand.epochs == autograd.epochs and hand.best_epoch == autograd.best_epoch
     for mine, theirs in zip(hand.history, autograd.history, strict=True):
@@ -114,8 +123,9 @@ def test_train_uses_the_hand_step_only_where_it_applies(tiny_splits, monkeypatch
     train(partial(MLP, hidden=(8,)), tiny_splits, settings, device="cpu")
     train(partial(MLP, hidden=(8,), batchnorm=True), tiny_splits, settings, device="cpu")
     train(LogisticRegression, tiny_splits, settings, device="cpu")
-    train(partial(MLP, hidden=(8,)), tiny_splits, replace(settings, hand_backward=False),
-          device="cpu")  # fmt: skip
+    train(
+        partial(MLP, hidden=(8,)), tiny_splits, replace(settings, hand_backward=False), device="cpu"
+    )
     assert built == ["MLP"]
 
 

@@ -35,10 +35,16 @@ def small(splits):
 
 
 def _solo(member: Member, settings: PopulationSettings, splits, device="cpu"):
-    solo = TrainSettings(optimizer=settings.optimizer, lr=member.lr,
-                         weight_decay=member.weight_decay, batch_size=settings.batch_size,
-                         shuffle=True, max_epochs=settings.max_epochs,
-                         patience=settings.patience, cuda_graph=False)  # fmt: skip
+    solo = TrainSettings(
+        optimizer=settings.optimizer,
+        lr=member.lr,
+        weight_decay=member.weight_decay,
+        batch_size=settings.batch_size,
+        shuffle=True,
+        max_epochs=settings.max_epochs,
+        patience=settings.patience,
+        cuda_graph=False,
+    )
     make = partial(search_mlp, hidden_size=member.hidden_size, dropout=member.dropout)
     return train(make, splits, solo, seed=member.seed, device=device)
 
@@ -77,8 +83,12 @@ def test_batched_auroc_equals_sklearn(make_scores):
 
 # --- members equal solo runs (CPU, exact stream) --------------------------------------------
 
-MIXED = [Member(32, 1e-3, 0.0, 0.0, 1), Member(64, 3e-3, 1e-4, 0.3, 2),
-         Member(16, 1e-2, 1e-5, 0.5, 3), Member(17, 3e-4, 1e-3, 0.1, 4)]  # fmt: skip
+MIXED = [
+    Member(32, 1e-3, 0.0, 0.0, 1),
+    Member(64, 3e-3, 1e-4, 0.3, 2),
+    Member(16, 1e-2, 1e-5, 0.5, 3),
+    Member(17, 3e-4, 1e-3, 0.1, 4),
+]
 
 
 @pytest.mark.parametrize(
@@ -128,15 +138,17 @@ def test_padded_units_stay_zero(small):
 
 
 def test_hashed_masks_do_not_depend_on_the_cohort(small):
-    settings = PopulationSettings(batch_size=64, max_epochs=4, patience=None,
-                                  dropout_stream="hashed")  # fmt: skip
+    settings = PopulationSettings(
+        batch_size=64, max_epochs=4, patience=None, dropout_stream="hashed"
+    )
     member = Member(24, 2e-3, 1e-5, 0.4, 7)
     alone = train_population([member], small, settings, device="cpu")[0]
     others = [Member(64, 1e-3, 0.0, 0.2, 1), Member(8, 1e-2, 0.0, 0.5, 2)]
     crowd = train_population([others[0], member, others[1]], small, settings, device="cpu")[1]
     _assert_same_training(crowd, alone, rel=1e-5, abs_=1e-6)
-    no_dropout = train_population([Member(24, 2e-3, 1e-5, 0.0, 7)], small, settings,
-                                  device="cpu")[0]  # fmt: skip
+    no_dropout = train_population([Member(24, 2e-3, 1e-5, 0.0, 7)], small, settings, device="cpu")[
+        0
+    ]
     assert no_dropout.history[-1]["val_loss"] != alone.history[-1]["val_loss"]  # masks applied
 
 
@@ -144,8 +156,12 @@ def test_hashed_dropout_keeps_one_minus_p():
     from harness.engine.population import Population
 
     p = 0.3
-    population = Population([Member(512, 1e-3, 0.0, p, 3)], 5, PopulationSettings(batch_size=8,
-                            dropout_stream="hashed"), torch.device("cpu"))  # fmt: skip
+    population = Population(
+        [Member(512, 1e-3, 0.0, p, 3)],
+        5,
+        PopulationSettings(batch_size=8, dropout_stream="hashed"),
+        torch.device("cpu"),
+    )
     mask = population._mask(0, torch.ones(1, 256, 512))
     kept = (mask > 0).float().mean().item()
     assert kept == pytest.approx(1 - p, abs=0.01)
@@ -156,8 +172,11 @@ def test_hashed_dropout_keeps_one_minus_p():
 
 
 def test_pruned_and_diverged_members_leave_and_others_carry_on(small):
-    group = [Member(16, 1e-2, 0.0, 0.0, 0), Member(16, 1e9, 0.0, 0.0, 1),
-             Member(16, 1e-2, 0.0, 0.0, 2)]  # fmt: skip
+    group = [
+        Member(16, 1e-2, 0.0, 0.0, 0),
+        Member(16, 1e9, 0.0, 0.0, 1),
+        Member(16, 1e-2, 0.0, 0.0, 2),
+    ]
     settings = PopulationSettings(batch_size=64, optimizer="sgd", max_epochs=5, patience=None)
     asked = []
 
@@ -178,16 +197,22 @@ def test_pruned_and_diverged_members_leave_and_others_carry_on(small):
 
 def test_population_records_equal_run_trial_records(small):
     fixed = FixedSettings(max_epochs=4, patience=2)
-    trials = [({"hidden_size": 32, "lr": 3e-3, "batch_size": 64, "weight_decay": 1e-5,
-                "dropout": 0.2}, 5),
-              ({"hidden_size": 20, "lr": 1e-3, "batch_size": 64, "weight_decay": 0.0,
-                "dropout": 0.0}, 6)]  # fmt: skip
+    trials = [
+        (
+            {"hidden_size": 32, "lr": 3e-3, "batch_size": 64, "weight_decay": 1e-5, "dropout": 0.2},
+            5,
+        ),
+        ({"hidden_size": 20, "lr": 1e-3, "batch_size": 64, "weight_decay": 0.0, "dropout": 0.0}, 6),
+    ]
     records = run_population_trials(trials, small, device="cpu", fixed=fixed)
     for (params, seed), record in zip(trials, records, strict=True):
         alone = run_trial(params, small, seed=seed, device="cpu", fixed=fixed)
         assert set(record) == set(alone)
-        assert (record["status"], record["epochs"], record["seed"]) == \
-            (alone["status"], alone["epochs"], alone["seed"])  # fmt: skip
+        assert (record["status"], record["epochs"], record["seed"]) == (
+            alone["status"],
+            alone["epochs"],
+            alone["seed"],
+        )
         for key in ("val_auroc", "test_auroc", "test_f1", "val_loss"):
             assert record[key] == pytest.approx(alone[key], abs=1e-5), key
 
@@ -195,13 +220,37 @@ def test_population_records_equal_run_trial_records(small):
 @pytest.mark.parametrize(
     ("trials", "message"),
     [
-        ([({"hidden_size": 8, "lr": 1e-3, "batch_size": 32, "weight_decay": 0, "dropout": 0}, 0),
-          ({"hidden_size": 8, "lr": 1e-3, "batch_size": 64, "weight_decay": 0, "dropout": 0}, 1)],
-         r"one batch size, but got batch sizes \[32, 64\]"),
-        ([({"hidden_size": 8, "lr": -1, "batch_size": 32, "weight_decay": 0, "dropout": 0}, 0)],
-         r"lr > 0 must hold"),
+        (
+            [
+                (
+                    {
+                        "hidden_size": 8,
+                        "lr": 1e-3,
+                        "batch_size": 32,
+                        "weight_decay": 0,
+                        "dropout": 0,
+                    },
+                    0,
+                ),
+                (
+                    {
+                        "hidden_size": 8,
+                        "lr": 1e-3,
+                        "batch_size": 64,
+                        "weight_decay": 0,
+                        "dropout": 0,
+                    },
+                    1,
+                ),
+            ],
+            r"one batch size, but got batch sizes \[32, 64\]",
+        ),
+        (
+            [({"hidden_size": 8, "lr": -1, "batch_size": 32, "weight_decay": 0, "dropout": 0}, 0)],
+            r"lr > 0 must hold",
+        ),
     ],
-)  # fmt: skip
+)
 def test_population_refuses_bad_trials(small, trials, message):
     with pytest.raises(HarnessError, match=message):
         run_population_trials(trials, small, device="cpu")
@@ -213,9 +262,12 @@ def test_exact_stream_needs_cpu():
     from harness.engine.population import Population
 
     with pytest.raises(HarnessError, match="exact dropout stream"):
-        Population([Member(8, 1e-3, 0.0, 0.1, 0)], 5,
-                   PopulationSettings(batch_size=8, dropout_stream="exact"),
-                   torch.device("cuda"))  # fmt: skip
+        Population(
+            [Member(8, 1e-3, 0.0, 0.1, 0)],
+            5,
+            PopulationSettings(batch_size=8, dropout_stream="exact"),
+            torch.device("cuda"),
+        )
 
 
 # --- CUDA ---------------------------------------------------------------------------------
@@ -228,8 +280,12 @@ def test_cuda_population_graph_matches_eager(splits):
     settings = PopulationSettings(batch_size=96, max_epochs=4, patience=2)
     group = MIXED * 2
     graph = train_population(group, splits, settings, device="cuda")
-    eager = train_population(group, splits, PopulationSettings(
-        batch_size=96, max_epochs=4, patience=2, cuda_graph=False), device="cuda")  # fmt: skip
+    eager = train_population(
+        group,
+        splits,
+        PopulationSettings(batch_size=96, max_epochs=4, patience=2, cuda_graph=False),
+        device="cuda",
+    )
     for g, e in zip(graph, eager, strict=True):
         _assert_same_training(g, e, rel=1e-3, abs_=1e-4, threshold=False)
 
@@ -247,8 +303,13 @@ def test_cuda_member_without_dropout_equals_solo(splits):
     results = train_population(group, few, settings, device="cuda")
     for member, result in zip(group, results, strict=True):
         # the F1-optimal threshold is an argmax: it may move on such differences
-        _assert_same_training(result, _solo(member, settings, few, device="cuda"),
-                              rel=5e-3, abs_=1e-4, threshold=False)  # fmt: skip
+        _assert_same_training(
+            result,
+            _solo(member, settings, few, device="cuda"),
+            rel=5e-3,
+            abs_=1e-4,
+            threshold=False,
+        )
 
 
 def test_the_hook_sees_every_trained_epoch_as_in_train(small):

@@ -19,28 +19,58 @@ NETWORKS = ["logistic_regression", "mlp", "regularized_mlp", "normalizing_mlp"]
 # LAB.md's table, models 1-5: (model, hidden, dropout, batchnorm, settings)
 LAB = {
     "linear_regression": (
-        "linear_regression", (), 0.0, False,
+        "linear_regression",
+        (),
+        0.0,
+        False,
         TrainSettings(optimizer="sgd", lr=0.1, max_epochs=1000),
     ),
     "logistic_regression": (
-        "logistic", (), 0.0, False,
+        "logistic",
+        (),
+        0.0,
+        False,
         TrainSettings(optimizer="sgd", lr=1e-3, batch_size=None, max_epochs=3000),
     ),
     "mlp": (
-        "mlp", (256, 128), 0.0, False,
+        "mlp",
+        (256, 128),
+        0.0,
+        False,
         TrainSettings(optimizer="sgd", lr=1e-3, batch_size=None, max_epochs=2000),
     ),
     "regularized_mlp": (
-        "mlp", (256, 128), 0.5, False,
-        TrainSettings(optimizer="sgd", lr=1e-3, weight_decay=1e-4, batch_size=128,
-                      shuffle=False, max_epochs=300, patience=4),
+        "mlp",
+        (256, 128),
+        0.5,
+        False,
+        TrainSettings(
+            optimizer="sgd",
+            lr=1e-3,
+            weight_decay=1e-4,
+            batch_size=128,
+            shuffle=False,
+            max_epochs=300,
+            patience=4,
+        ),
     ),
     "normalizing_mlp": (
-        "mlp", (256, 128), 0.5, True,
-        TrainSettings(optimizer="adamw", lr=1e-3, weight_decay=1e-4, batch_size=128,
-                      shuffle=False, max_epochs=300, patience=4, pos_weight=True),
+        "mlp",
+        (256, 128),
+        0.5,
+        True,
+        TrainSettings(
+            optimizer="adamw",
+            lr=1e-3,
+            weight_decay=1e-4,
+            batch_size=128,
+            shuffle=False,
+            max_epochs=300,
+            patience=4,
+            pos_weight=True,
+        ),
     ),
-}  # fmt: skip
+}
 LAB_PRINTED = {
     "linear_regression": {"mse": 0.01008},
     "logistic_regression": {"auroc": 0.8487},
@@ -81,13 +111,26 @@ def _layers(module: nn.Module) -> list[str]:
 def test_lab_networks_are_built_as_the_lab_wrote_them(recipes):
     assert _layers(recipes["mlp"].make_model(108)) == ["Linear", "ReLU", "Linear", "ReLU", "Linear"]
     assert _layers(recipes["regularized_mlp"].make_model(108)) == [
-        "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear",
-    ]  # fmt: skip
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "Dropout",
+        "Linear",
+    ]
     normalizing = recipes["normalizing_mlp"].make_model(108)
     assert _layers(normalizing) == [
-        "Linear", "ReLU", "BatchNorm1d", "Dropout", "Linear", "ReLU", "BatchNorm1d", "Dropout",
         "Linear",
-    ]  # fmt: skip
+        "ReLU",
+        "BatchNorm1d",
+        "Dropout",
+        "Linear",
+        "ReLU",
+        "BatchNorm1d",
+        "Dropout",
+        "Linear",
+    ]
     widths = [(m.in_features, m.out_features) for m in normalizing if isinstance(m, nn.Linear)]
     assert widths == [(108, 256), (256, 128), (128, 1)]
     assert all(m.p == 0.5 for m in normalizing if isinstance(m, nn.Dropout))
@@ -156,21 +199,31 @@ BAD_RECIPES = [
     ("zero width", _with(hidden="[8, 0]"), "r", ["hidden", "every width >= 1"]),
     ("hidden not ints", _with(hidden='["wide"]'), "r", ["hidden must be a list of integers"]),
     ("shuffle string", _with(shuffle='"yes"'), "r", ["shuffle must be a boolean", "'yes'"]),
-    ("batchnorm with batch 1", _with(batchnorm="true", batch_size="1"), "r",
-     ["batch_size", "batchnorm", "but got 1"]),
+    (
+        "batchnorm with batch 1",
+        _with(batchnorm="true", batch_size="1"),
+        "r",
+        ["batch_size", "batchnorm", "but got 1"],
+    ),
     ("lab metric unknown", GOOD + "[r.lab]\naccuracy = 0.9\n", "r", ["lab", "keys among"]),
     ("lab metric above 1", GOOD + "[r.lab]\nauroc = 90.2\n", "r", ["lab", "[0, 1]"]),
-    ("second recipe broken", GOOD + '[other]\nmodel = "logistic"\noptimizer = "sgd"\n'
-     "lr = 0.1\nmax_epochs = 3\npatience = 0\n", "other", ["patience >= 1"]),
+    (
+        "second recipe broken",
+        GOOD + '[other]\nmodel = "logistic"\noptimizer = "sgd"\n'
+        "lr = 0.1\nmax_epochs = 3\npatience = 0\n",
+        "other",
+        ["patience >= 1"],
+    ),
     ("not a table", 'title = "x"\n' + GOOD, None, ["top-level key 'title' must be a [table]"]),
     ("invalid TOML", GOOD + "lr = = 2\n", None, ["not valid TOML", "line 8"]),
     ("duplicate key", GOOD + "lr = 2\n", None, ["not valid TOML"]),
     ("empty file", "", None, ["no recipes"]),
-]  # fmt: skip
+]
 
 
-@pytest.mark.parametrize(("text", "name", "pieces"), [c[1:] for c in BAD_RECIPES],
-                         ids=[c[0] for c in BAD_RECIPES])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "name", "pieces"), [c[1:] for c in BAD_RECIPES], ids=[c[0] for c in BAD_RECIPES]
+)
 def test_bad_recipe_files(tmp_path, text, name, pieces):
     path = tmp_path / "recipes.toml"
     path.write_text(text)

@@ -62,8 +62,14 @@ def test_per_study_table_matches_the_storage(run_files):
     text = run_files["text"]
     for name, study in run_files["studies"].items():
         cells = _row(text, f"`{name}`")
-        states = [study.get_trials(states=(s,)) for s in (optuna.trial.TrialState.COMPLETE,
-                  optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)]  # fmt: skip
+        states = [
+            study.get_trials(states=(s,))
+            for s in (
+                optuna.trial.TrialState.COMPLETE,
+                optuna.trial.TrialState.PRUNED,
+                optuna.trial.TrialState.FAIL,
+            )
+        ]
         assert cells[4:7] == [str(len(s)) for s in states]
         assert cells[7] == f"{study.best_value:.4f}"
         assert cells[8] == str(study.best_trial.number)
@@ -76,15 +82,18 @@ def test_verdict_recomputes_from_the_storage(run_files):
     configuration minus random's; a run without plan.json is judged as one look at 0.05 and
     the report says it was not pre-declared."""
     retrain = json.loads((run_files["folder"] / "runs" / RUN / "retrain.json").read_text())
-    mean = {(r["sampler"], r["repeat"]): np.mean([x["test_auroc"] for x in r["results"]])
-            for r in retrain["records"]}  # fmt: skip
+    mean = {
+        (r["sampler"], r["repeat"]): np.mean([x["test_auroc"] for x in r["results"]])
+        for r in retrain["records"]
+    }
     d = np.array([mean[("tpe", r)] - mean[("random", r)] for r in range(REPEATS)])
     low, high = scipy_stats.t.interval(0.95, REPEATS - 1, loc=d.mean(), scale=scipy_stats.sem(d))
     text = run_files["text"]
     cells = _row(text, str(REPEATS), "Verdict")
     assert cells[1] == "0.0500" and cells[2] == "95.0%"
-    assert cells[3] == (f"{signed_difference(d.mean())} [{signed_difference(low)}, "
-                        f"{signed_difference(high)}]")  # fmt: skip
+    assert cells[3] == (
+        f"{signed_difference(d.mean())} [{signed_difference(low)}, {signed_difference(high)}]"
+    )
     assert "**Not pre-declared**" in text
     verdict = text[text.index("## Verdict") :].split("\n")[2]
     assert verdict.startswith("**") and ("Not yet decided" in verdict) == (low < 0 < high)
@@ -168,8 +177,11 @@ def test_retrained_test_numbers_match_the_cache(run_files):
         auroc = [r["test_auroc"] for r in record["results"]]
         cells = _row(run_files["text"], record["study"])
         assert cells[4] == f"{np.mean(auroc):.4f} ± {np.std(auroc, ddof=1):.4f}"
-    tpe_means = [np.mean([r["test_f1"] for r in rec["results"]])
-                 for rec in retrain["records"] if rec["sampler"] == "tpe"]  # fmt: skip
+    tpe_means = [
+        np.mean([r["test_f1"] for r in rec["results"]])
+        for rec in retrain["records"]
+        if rec["sampler"] == "tpe"
+    ]
     cells = _row(run_files["text"], f"TPE search, best of {TRIALS} trials")
     assert cells[3] == f"{np.mean(tpe_means):.4f} ± {np.std(tpe_means, ddof=1):.4f}"
     assert _row(run_files["text"], "reference: HistGradientBoostingClassifier")[2].startswith(
@@ -191,9 +203,13 @@ def test_figures_exist_and_are_linked_relatively(run_files):
 def test_report_sections_in_order(run_files):
     headings = re.findall(r"^## (.+)$", run_files["text"], flags=re.M)
     assert headings[0] == "Verdict"
-    for expected in ("Honest test numbers", "Which hyperparameters matter most",
-                     "The lab's fixed models against its printed numbers", "Device timings",
-                     "Environment"):  # fmt: skip
+    for expected in (
+        "Honest test numbers",
+        "Which hyperparameters matter most",
+        "The lab's fixed models against its printed numbers",
+        "Device timings",
+        "Environment",
+    ):
         assert expected in headings
     assert "storage: `sqlite:///" in run_files["text"]
     assert '"multivariate": true' in run_files["text"]
@@ -296,8 +312,9 @@ def test_command_line_entry_points(run_files, tmp_path):
     args.handler(args)
     assert out.read_text().startswith(f"# Run `{RUN}`")
     with pytest.raises(HarnessError, match="no studies named"):
-        args = parser.parse_args(["report", "--name", "nope", "--storage", run_files["url"],
-                                  "--out", str(out)])  # fmt: skip
+        args = parser.parse_args(
+            ["report", "--name", "nope", "--storage", run_files["url"], "--out", str(out)]
+        )
         args.handler(args)
 
 
@@ -378,8 +395,15 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
         device="cpu",
         show_progress=False,
     )
-    config = CompareConfig(run="tiny", study=study, repeats=1, retrain_seeds=2, bench_seeds=0,
-                           reference_seeds=1, runs_root=tmp_path / "runs")  # fmt: skip
+    config = CompareConfig(
+        run="tiny",
+        study=study,
+        repeats=1,
+        retrain_seeds=2,
+        bench_seeds=0,
+        reference_seeds=1,
+        runs_root=tmp_path / "runs",
+    )
     folder = run_compare(config, log=lambda text: None)
     retrain = json.loads((folder / "retrain.json").read_text())
     assert {r["study"] for r in retrain["records"]} == {"tiny/tpe/r0", "tiny/random/r0"}

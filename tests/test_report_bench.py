@@ -28,28 +28,60 @@ BENCH_CONFTEST = Path(__file__).parent / "benchmarks" / "conftest.py"
 def _bench(group: str | None, name: str, median: float, **extra) -> dict:
     """One entry of ``benchmarks`` as pytest-benchmark writes it (stats trimmed)."""
     return {
-        "group": group, "name": name, "fullname": f"tests/benchmarks/test_x.py::{name}",
-        "params": None, "param": None, "extra_info": extra,
-        "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds": 5,
-                    "max_time": 1.0, "min_time": 5e-06, "warmup": False},
-        "stats": {"min": median * 0.9, "max": median * 1.5, "mean": median * 1.1,
-                  "stddev": median * 0.2, "rounds": 5, "median": median, "iqr": median * 0.1,
-                  "q1": median * 0.95, "q3": median * 1.05, "iqr_outliers": 0,
-                  "stddev_outliers": 1, "outliers": "1;0", "ld15iqr": median * 0.9,
-                  "hd15iqr": median * 1.5, "ops": 1 / median, "total": median * 5.5,
-                  "data": [median] * 5, "iterations": 1},
-    }  # fmt: skip
+        "group": group,
+        "name": name,
+        "fullname": f"tests/benchmarks/test_x.py::{name}",
+        "params": None,
+        "param": None,
+        "extra_info": extra,
+        "options": {
+            "disable_gc": False,
+            "timer": "perf_counter",
+            "min_rounds": 5,
+            "max_time": 1.0,
+            "min_time": 5e-06,
+            "warmup": False,
+        },
+        "stats": {
+            "min": median * 0.9,
+            "max": median * 1.5,
+            "mean": median * 1.1,
+            "stddev": median * 0.2,
+            "rounds": 5,
+            "median": median,
+            "iqr": median * 0.1,
+            "q1": median * 0.95,
+            "q3": median * 1.05,
+            "iqr_outliers": 0,
+            "stddev_outliers": 1,
+            "outliers": "1;0",
+            "ld15iqr": median * 0.9,
+            "hd15iqr": median * 1.5,
+            "ops": 1 / median,
+            "total": median * 5.5,
+            "data": [median] * 5,
+            "iterations": 1,
+        },
+    }
 
 
 def _document(**changes) -> dict:
     document = {
         "machine_info": {
-            "node": "ci-box", "processor": "", "machine": "x86_64",
-            "python_implementation": "CPython", "python_version": "3.11.7", "system": "Linux",
+            "node": "ci-box",
+            "processor": "",
+            "machine": "x86_64",
+            "python_implementation": "CPython",
+            "python_version": "3.11.7",
+            "system": "Linux",
             "cpu": {"brand_raw": "AMD EPYC", "count": 2, "arch": "X86_64"},
         },
-        "commit_info": {"id": "52e8d63c54c3ffac97c585fbc2a0ae3b2e5b994a", "dirty": True,
-                        "project": "main", "branch": "main"},
+        "commit_info": {
+            "id": "52e8d63c54c3ffac97c585fbc2a0ae3b2e5b994a",
+            "dirty": True,
+            "project": "main",
+            "branch": "main",
+        },
         "benchmarks": [
             _bench("regularized_mlp_epoch", "test_dataloader_epoch", 0.30),
             _bench("regularized_mlp_epoch", "test_engine_epoch", 0.15),
@@ -59,13 +91,26 @@ def _document(**changes) -> dict:
         "datetime": "2026-11-27T12:54:49.072659+00:00",
         "version": "5.3.1",
         RATIOS_KEY: [
-            {"name": "DataLoader loop / harness engine", "value": 1.85, "rule": ">=",
-             "bound": 1.5, "holds": True, "detail": "median of 3 interleaved runs",
-             "test": "tests/benchmarks/test_engine_speed.py::test_engine"},
-            {"name": "Ray / local, s per trial", "value": 3.4, "rule": "<=", "bound": 3.0,
-             "holds": False, "detail": "one worker each", "test": "t::ray"},
+            {
+                "name": "DataLoader loop / harness engine",
+                "value": 1.85,
+                "rule": ">=",
+                "bound": 1.5,
+                "holds": True,
+                "detail": "median of 3 interleaved runs",
+                "test": "tests/benchmarks/test_engine_speed.py::test_engine",
+            },
+            {
+                "name": "Ray / local, s per trial",
+                "value": 3.4,
+                "rule": "<=",
+                "bound": 3.0,
+                "holds": False,
+                "detail": "one worker each",
+                "test": "t::ray",
+            },
         ],
-    }  # fmt: skip
+    }
     return document | changes
 
 
@@ -89,18 +134,30 @@ def _rows(lines: list[str]) -> dict[str, list[str]]:
     return rows
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (2.5, "2.5 s"), (12.345, "12.3 s"), (0.15438, "154 ms"), (0.0088, "8.8 ms"),
-    (0.000382, "382 µs"), (None, "—"), ("x", "—"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (2.5, "2.5 s"),
+        (12.345, "12.3 s"),
+        (0.15438, "154 ms"),
+        (0.0088, "8.8 ms"),
+        (0.000382, "382 µs"),
+        (None, "—"),
+        ("x", "—"),
+    ],
+)
 def test_seconds_in_a_readable_unit(seconds, text):
     assert fmt_seconds(seconds) == text
 
 
 def test_the_newest_file_is_rendered_with_its_provenance(tmp_path):
     folder = tmp_path / "benchmarks"
-    _write(folder, "ci-20260101T000000Z.json", _document(datetime="2026-01-01T00:00:00+00:00"),
-           age_s=3600)  # fmt: skip
+    _write(
+        folder,
+        "ci-20260101T000000Z.json",
+        _document(datetime="2026-01-01T00:00:00+00:00"),
+        age_s=3600,
+    )
     _write(folder, "zz-older-but-later-name.json", _document(), age_s=7200)
     _write(folder, "ci-20261127T125449Z.json", _document())
     (folder / "notes.txt").write_text("not a benchmark")
@@ -118,15 +175,25 @@ def test_timings_table_per_group_fastest_first(tmp_path):
     _write(tmp_path / "benchmarks", "ci.json", _document())
     lines = section_benchmarks(tmp_path)
     rows = _rows(lines)
-    assert rows["group benchmark"] == ["group", "benchmark", "median", "IQR", "min", "rounds",
-                                       "vs fastest", "details"]  # fmt: skip
+    assert rows["group benchmark"] == [
+        "group",
+        "benchmark",
+        "median",
+        "IQR",
+        "min",
+        "rounds",
+        "vs fastest",
+        "details",
+    ]
     engine = rows["regularized_mlp_epoch `test_engine_epoch`"]
     loader = rows["regularized_mlp_epoch `test_dataloader_epoch`"]
     assert engine[2:7] == ["150 ms", "15 ms", "135 ms", "5", "1.00x"]
     assert loader[2] == "300 ms" and loader[6] == "2.00x"
     names = [key for key in rows if key.startswith("regularized_mlp_epoch ")]
-    assert names == ["regularized_mlp_epoch `test_engine_epoch`",
-                     "regularized_mlp_epoch `test_dataloader_epoch`"], "fastest first"  # fmt: skip
+    assert names == [
+        "regularized_mlp_epoch `test_engine_epoch`",
+        "regularized_mlp_epoch `test_dataloader_epoch`",
+    ], "fastest first"
     assert rows["recipe epoch: mlp `test_recipe_epoch[mlp]`"][7] == "rows=4000, batches=1"
     assert rows["— `test_ungrouped`"][2] == "250 µs"
 
@@ -135,17 +202,21 @@ def test_asserted_ratios_say_whether_they_hold(tmp_path):
     _write(tmp_path / "benchmarks", "ci.json", _document())
     rows = _rows(section_benchmarks(tmp_path))
     assert rows["DataLoader loop / harness engine"][1:4] == ["1.85x", "≥ 1.5x", "yes"]
-    assert rows["Ray / local, s per trial"][1:5] == ["3.40x", "≤ 3.0x", "**no**",
-                                                     "one worker each"]  # fmt: skip
+    assert rows["Ray / local, s per trial"][1:5] == ["3.40x", "≤ 3.0x", "**no**", "one worker each"]
 
 
-@pytest.mark.parametrize(("changes", "expected"), [
-    ({RATIOS_KEY: []}, "No asserted ratios are recorded in this file."),
-    ({RATIOS_KEY: None}, "No asserted ratios are recorded in this file."),
-    ({"benchmarks": []}, "The file holds no timings"),
-    ({"machine_info": {}, "commit_info": {}, "datetime": "yesterday"},
-     "saved yesterday on unknown CPU."),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({RATIOS_KEY: []}, "No asserted ratios are recorded in this file."),
+        ({RATIOS_KEY: None}, "No asserted ratios are recorded in this file."),
+        ({"benchmarks": []}, "The file holds no timings"),
+        (
+            {"machine_info": {}, "commit_info": {}, "datetime": "yesterday"},
+            "saved yesterday on unknown CPU.",
+        ),
+    ],
+)
 def test_partial_files_still_render(tmp_path, changes, expected):
     _write(tmp_path / "benchmarks", "ci.json", _document(**changes))
     assert expected in "\n".join(section_benchmarks(tmp_path))
@@ -161,10 +232,16 @@ def test_no_json_says_how_to_make_one(tmp_path, runs_root):
     assert "--benchmark-enable --benchmark-json" in body[0]
 
 
-@pytest.mark.parametrize("content", [
-    "{not json", "[]", '{"benchmarks": [{"name": "x"}]}', '{"benchmarks": [{"stats": null}]}',
-    '{"machine_info": {}}',
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "content",
+    [
+        "{not json",
+        "[]",
+        '{"benchmarks": [{"name": "x"}]}',
+        '{"benchmarks": [{"stats": null}]}',
+        '{"machine_info": {}}',
+    ],
+)
 def test_an_unreadable_file_is_one_line_not_a_crash(tmp_path, content):
     path = _write(tmp_path / "benchmarks", "broken.json", content)
     body = [line for line in section_benchmarks(tmp_path)[1:] if line]
@@ -186,15 +263,33 @@ def test_a_real_pytest_benchmark_file_round_trips(tmp_path):
     out = tmp_path / "runs" / "benchmarks" / "ci-test.json"
     out.parent.mkdir(parents=True)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--benchmark-enable",
-         f"--benchmark-json={out}", "test_tiny.py"],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--benchmark-enable",
+            f"--benchmark-json={out}",
+            "test_tiny.py",
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     document = json.loads(out.read_text())
     assert document[RATIOS_KEY][0] | {"test": "?"} == {
-        "name": "one / one", "value": 1.0, "rule": ">=", "bound": 0.5, "holds": True,
-        "detail": "trivial", "test": "?"}  # fmt: skip
+        "name": "one / one",
+        "value": 1.0,
+        "rule": ">=",
+        "bound": 0.5,
+        "holds": True,
+        "detail": "trivial",
+        "test": "?",
+    }
     rows = _rows(section_benchmarks(tmp_path / "runs"))
     assert rows["tiny `test_sum`"][5] == "3"
     assert rows["tiny `test_sum`"][7] == "n=100"

@@ -93,9 +93,13 @@ def test_every_builtin_builds_with_a_seed_and_records_every_setting(name):
 
 
 def test_tpe_keeps_its_exact_settings():
-    assert make_sampler("tpe", 3)[1] == {"name": "TPESampler", "n_startup_trials": 10,
-                                         "multivariate": True, "constant_liar": True,
-                                         "seed": 3}  # fmt: skip
+    assert make_sampler("tpe", 3)[1] == {
+        "name": "TPESampler",
+        "n_startup_trials": 10,
+        "multivariate": True,
+        "constant_liar": True,
+        "seed": 3,
+    }
 
 
 @pytest.mark.parametrize("name", ["qmc", "random"])
@@ -121,8 +125,12 @@ def test_user_sampler_settings(user_module, spec, kwargs):
     spec = spec.format(m=user_module)
     settings = sampler_settings(spec, 11)
     cls = spec.split(":")[1]
-    assert settings == {"name": cls, "spec": f"{user_module}:{cls}", "label": cls.lower(),
-                        "kwargs": kwargs}  # fmt: skip
+    assert settings == {
+        "name": cls,
+        "spec": f"{user_module}:{cls}",
+        "label": cls.lower(),
+        "kwargs": kwargs,
+    }
     sampler = build_sampler(settings)
     assert type(sampler).__name__ == cls
     assert getattr(sampler, "note", "none") == kwargs.get("note", "none")
@@ -132,13 +140,24 @@ def test_user_sampler_runs_a_study(user_module, tmp_path):
     from harness.search.study import StudyConfig, run_study
 
     spec = f'{user_module}:MySampler:{{"seed": 3}}'
-    config = StudyConfig(name="u", sampler=spec, trials=2, space_path=write_space(tmp_path, TINY),
-                         storage=f"sqlite:///{tmp_path / 'u.db'}", executor="local",
-                         device="cpu", show_progress=False)  # fmt: skip
+    config = StudyConfig(
+        name="u",
+        sampler=spec,
+        trials=2,
+        space_path=write_space(tmp_path, TINY),
+        storage=f"sqlite:///{tmp_path / 'u.db'}",
+        executor="local",
+        device="cpu",
+        show_progress=False,
+    )
     study = run_study(config)
     assert len(study.trials) == 2
-    assert study.user_attrs["sampler"] == {"name": "MySampler", "spec": f"{user_module}:MySampler",
-                                           "label": "mysampler", "kwargs": {"seed": 3}}  # fmt: skip
+    assert study.user_attrs["sampler"] == {
+        "name": "MySampler",
+        "spec": f"{user_module}:MySampler",
+        "label": "mysampler",
+        "kwargs": {"seed": 3},
+    }
     from harness.search.spaces import load_space
 
     plain = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=3))
@@ -146,8 +165,9 @@ def test_user_sampler_runs_a_study(user_module, tmp_path):
     assert study.trials[0].params == expected, "the user's class proposed, with its seed"
     # resuming with other keyword arguments is refused: the study keeps its settings
     with pytest.raises(HarnessError, match="exists with sampler"):
-        run_study(StudyConfig(**{**config.__dict__, "sampler": f"{user_module}:MySampler",
-                                 "trials": 3}))  # fmt: skip
+        run_study(
+            StudyConfig(**{**config.__dict__, "sampler": f"{user_module}:MySampler", "trials": 3})
+        )
 
 
 def test_compare_labels_user_samplers_by_class(user_module):
@@ -194,8 +214,19 @@ def test_compare_refuses_duplicate_labels(user_module, samplers):
 
 
 def test_cli_bad_sampler_is_one_line_and_exit_2(tmp_path, capsys):
-    code = run(["study", "--name", "s", "--sampler", "nope:Nope", "--executor", "local",
-                "--storage", f"sqlite:///{tmp_path / 's.db'}"])  # fmt: skip
+    code = run(
+        [
+            "study",
+            "--name",
+            "s",
+            "--sampler",
+            "nope:Nope",
+            "--executor",
+            "local",
+            "--storage",
+            f"sqlite:///{tmp_path / 's.db'}",
+        ]
+    )
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == 2 and len(err) == 1 and "'nope'" in err[0], err
 
@@ -205,8 +236,13 @@ def test_resumed_qmc_keeps_its_seed_and_tpe_reseeds(tmp_path):
 
     space = write_space(tmp_path, TINY)
     for name, reseeded in (("qmc", False), ("tpe", True)):
-        config = StudyConfig(name=name, sampler=name, seed=4, space_path=space,
-                             storage=f"sqlite:///{tmp_path / 'r.db'}")  # fmt: skip
+        config = StudyConfig(
+            name=name,
+            sampler=name,
+            seed=4,
+            space_path=space,
+            storage=f"sqlite:///{tmp_path / 'r.db'}",
+        )
         driver = open_study(config)
         driver.study.enqueue_trial({"lr": 0.005})
         driver.study.ask()  # one trial exists now
@@ -232,8 +268,10 @@ def hand_ranks(studies: dict, repeats: int, budget: int) -> dict[str, float]:
     """Average rank by hand: sort each repeat's best values (higher AUROC first)."""
     totals = {"tpe": 0.0, "random": 0.0, "qmc": 0.0}
     for r in range(repeats):
-        best = {s: float(trial_curve(studies[f"three/{s}/r{r}"].get_trials(), True)[budget - 1])
-                for s in totals}  # fmt: skip
+        best = {
+            s: float(trial_curve(studies[f"three/{s}/r{r}"].get_trials(), True)[budget - 1])
+            for s in totals
+        }
         for position, sampler in enumerate(sorted(best, key=lambda s: -best[s]), start=1):
             assert list(best.values()).count(best[sampler]) == 1, "no ties in this data"
             totals[sampler] += position
@@ -256,8 +294,10 @@ def test_ranks_section_matches_a_hand_computation(three_samplers):
         for sampler, title in (("tpe", "TPE"), ("random", "random"), ("qmc", "QMC (Sobol)")):
             row = next(line for line in text.splitlines() if line.startswith(f"| {title} |"))
             assert row.split("|")[column + 1].strip() == f"{expected[sampler]:.2f}"
-    finals = [[float(trial_curve(studies[f"three/{s}/r{r}"].get_trials(), True)[9])
-               for r in range(4)] for s in ("tpe", "random", "qmc")]  # fmt: skip
+    finals = [
+        [float(trial_curve(studies[f"three/{s}/r{r}"].get_trials(), True)[9]) for r in range(4)]
+        for s in ("tpe", "random", "qmc")
+    ]
     p = scipy_stats.friedmanchisquare(*finals).pvalue
     assert f"p = {p:.4g}" in text and "over 4 repeats and 3 samplers" in text
     assert (figures.folder / "critical_difference.png").stat().st_size > 1000
@@ -283,17 +323,58 @@ def test_ranks_say_nothing_for_two_samplers_and_little_for_one_repeat(tmp_path):
 def test_compare_four_samplers_then_report_ranks(tmp_path, capsys):
     """The whole path from the CLI: four samplers on the smoke space, then the report."""
     url = f"sqlite:///{tmp_path / 'four.db'}"
-    code = run(["compare", "--name", "four", "--samplers", "tpe", "random", "qmc", "gp",
-                "--repeats", "3", "--trials", "4", "--space", "search_spaces/smoke.toml",
-                "--executor", "local", "--device", "cpu", "--retrain-seeds", "1",
-                "--bench-seeds", "0", "--reference-seeds", "0", "--storage", url,
-                "--runs-dir", str(tmp_path / "runs")])  # fmt: skip
+    code = run(
+        [
+            "compare",
+            "--name",
+            "four",
+            "--samplers",
+            "tpe",
+            "random",
+            "qmc",
+            "gp",
+            "--repeats",
+            "3",
+            "--trials",
+            "4",
+            "--space",
+            "search_spaces/smoke.toml",
+            "--executor",
+            "local",
+            "--device",
+            "cpu",
+            "--retrain-seeds",
+            "1",
+            "--bench-seeds",
+            "0",
+            "--reference-seeds",
+            "0",
+            "--storage",
+            url,
+            "--runs-dir",
+            str(tmp_path / "runs"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     names = {s.study_name for s in optuna.get_all_study_summaries(url)}
     assert names == {f"four/{s}/r{r}" for s in ("tpe", "random", "qmc", "gp") for r in range(3)}
     out = tmp_path / "four.md"
-    assert run(["report", "--name", "four", "--storage", url, "--out", str(out),
-                "--runs-dir", str(tmp_path / "runs")]) == 0  # fmt: skip
+    assert (
+        run(
+            [
+                "report",
+                "--name",
+                "four",
+                "--storage",
+                url,
+                "--out",
+                str(out),
+                "--runs-dir",
+                str(tmp_path / "runs"),
+            ]
+        )
+        == 0
+    )
     text = out.read_text()
     assert "## Ranks of the samplers" in text and "Friedman test** after 4 trials over 3" in text
     assert (tmp_path / "four_figures" / "critical_difference.png").is_file()

@@ -19,17 +19,39 @@ from harness.search.workers import LocalPool, Outcome, TrialJob, TrialRunner, st
 TRIALS = 5
 
 
-def _compare(tmp_path, name: str, executor: str, workers: int | None, space_text: str = TINY,
-             trials: int = TRIALS, **study) -> dict:  # fmt: skip
+def _compare(
+    tmp_path,
+    name: str,
+    executor: str,
+    workers: int | None,
+    space_text: str = TINY,
+    trials: int = TRIALS,
+    **study,
+) -> dict:
     """Every trial's (params, value) of a small comparison, by study and trial number."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     space = write_space(tmp_path, space_text)
     url = f"sqlite:///{tmp_path / f'{name}.db'}"
-    template = replace(STUDY_TEMPLATE, trials=trials, space_path=space, storage=url,
-                       executor=executor, cpu_workers=workers, show_progress=False,
-                       concurrency=1, **study)  # fmt: skip
-    config = CompareConfig(run=name, study=template, repeats=2, retrain_seeds=2, bench_seeds=0,
-                           reference_seeds=0, runs_root=tmp_path / "runs")  # fmt: skip
+    template = replace(
+        STUDY_TEMPLATE,
+        trials=trials,
+        space_path=space,
+        storage=url,
+        executor=executor,
+        cpu_workers=workers,
+        show_progress=False,
+        concurrency=1,
+        **study,
+    )
+    config = CompareConfig(
+        run=name,
+        study=template,
+        repeats=2,
+        retrain_seeds=2,
+        bench_seeds=0,
+        reference_seeds=0,
+        runs_root=tmp_path / "runs",
+    )
     directory = run_compare(config, log=lambda text: None)
     storage = optuna.storages.RDBStorage(url)
     trials, steps = {}, {}
@@ -40,8 +62,9 @@ def _compare(tmp_path, name: str, executor: str, workers: int | None, space_text
             trials[key] = (trial.params, trial.value, trial.state.name)
             steps[key] = sorted(trial.intermediate_values)
     retrain = json.loads((directory / "retrain.json").read_text())["records"]
-    retrained = {r["study"].split("/", 1)[1]: [x["test_auroc"] for x in r["results"]]
-                 for r in retrain}  # fmt: skip
+    retrained = {
+        r["study"].split("/", 1)[1]: [x["test_auroc"] for x in r["results"]] for r in retrain
+    }
     usage = json.loads((directory / "pool.json").read_text())[-1]
     return {
         "trials": trials,
@@ -95,12 +118,14 @@ def test_pruned_compare_is_the_same_on_ray_as_in_process(tmp_path):
     import ray
 
     # 12 trials: the median pruner prunes only after 5 complete ones
-    local = _compare(tmp_path / "local", "prn", "local", None, pruner="median",
-                     space_text=PRUNABLE, trials=12)  # fmt: skip
+    local = _compare(
+        tmp_path / "local", "prn", "local", None, pruner="median", space_text=PRUNABLE, trials=12
+    )
     start_local_ray(num_cpus=2)
     try:
-        remote = _compare(tmp_path / "ray", "prn", "ray", 2, pruner="median",
-                          space_text=PRUNABLE, trials=12)  # fmt: skip
+        remote = _compare(
+            tmp_path / "ray", "prn", "ray", 2, pruner="median", space_text=PRUNABLE, trials=12
+        )
     finally:
         ray.shutdown()
     assert any(state == "PRUNED" for _, _, state in local["trials"].values())
@@ -124,8 +149,9 @@ def test_local_compare_records_pool_usage(local_run):
 def test_report_shows_pool_usage(local_run):
     from harness.report.write import write_report
 
-    out = write_report("det", local_run["url"], local_run["folder"] / "det.md",
-                       local_run["runs_root"])  # fmt: skip
+    out = write_report(
+        "det", local_run["url"], local_run["folder"] / "det.md", local_run["runs_root"]
+    )
     text = out.read_text()
     assert "Pool usage of `harness compare`" in text
     usage = local_run["usage"]
@@ -140,8 +166,7 @@ def test_a_stop_for_a_finished_job_is_ignored(tmp_path):
     in its stop set under the trial number, and the next job with that number (another
     study's trial, a retraining seed) was pruned at its first epoch."""
     runner = TrialRunner(TINY, "tiny", "cpu", threads=1)
-    params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 256, "weight_decay": 0.0,
-              "dropout": 0.0}  # fmt: skip
+    params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 256, "weight_decay": 0.0, "dropout": 0.0}
     first = runner.run(TrialJob(0, params, 1, "val_auroc", token="study-a#0/0"))
     assert first["status"] == "ok"
     assert runner.stop("study-a#0/0") is False  # arrived late: nothing is running
@@ -155,13 +180,14 @@ def test_a_stop_for_the_running_job_prunes_it():
     import time
 
     long_space = TINY.replace("max_epochs = 3", "max_epochs = 500").replace(
-        "patience = 3", "patience = 500")  # fmt: skip
+        "patience = 3", "patience = 500"
+    )
     runner = TrialRunner(long_space, "long", "cpu", threads=1)
-    params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 256, "weight_decay": 0.0,
-              "dropout": 0.0}  # fmt: skip
+    params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 256, "weight_decay": 0.0, "dropout": 0.0}
     result: dict = {}
-    thread = threading.Thread(target=lambda: result.update(
-        runner.run(TrialJob(3, params, 1, "val_auroc", token="mine"))))  # fmt: skip
+    thread = threading.Thread(
+        target=lambda: result.update(runner.run(TrialJob(3, params, 1, "val_auroc", token="mine")))
+    )
     thread.start()
     deadline = time.monotonic() + 60
     while not runner.poll() and time.monotonic() < deadline:

@@ -32,8 +32,9 @@ BAD_PARAMS = [
 ]
 
 
-@pytest.mark.parametrize(("params", "pieces"), [c[1:] for c in BAD_PARAMS],
-                         ids=[c[0] for c in BAD_PARAMS])  # fmt: skip
+@pytest.mark.parametrize(
+    ("params", "pieces"), [c[1:] for c in BAD_PARAMS], ids=[c[0] for c in BAD_PARAMS]
+)
 def test_bad_params(params, pieces):
     with pytest.raises(HarnessError) as caught:
         validate_params(params)
@@ -62,8 +63,9 @@ def test_fixed_settings_default_to_the_lab_task():
 
 
 def test_short_trial_record(tiny_splits):
-    record = run_trial(GOOD, tiny_splits, seed=0, device="cpu",
-                       fixed=FixedSettings(max_epochs=3, patience=2))  # fmt: skip
+    record = run_trial(
+        GOOD, tiny_splits, seed=0, device="cpu", fixed=FixedSettings(max_epochs=3, patience=2)
+    )
     assert record["status"] == "ok"
     assert record["params"] == GOOD
     assert record["fixed"] == {

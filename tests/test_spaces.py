@@ -39,7 +39,10 @@ def test_default_space_is_the_lab_search_task():
     }
     assert space.fixed_params == {}
     assert (space.fixed.optimizer, space.fixed.max_epochs, space.fixed.patience) == (
-        "adam", 300, 10)  # fmt: skip
+        "adam",
+        300,
+        10,
+    )
     assert space.train_rows is None and space.variant == "lab"
 
 
@@ -48,15 +51,19 @@ def test_subset_fixed_values_and_data_section(tmp_path):
     text += "[fixed]\nmax_epochs = 3\npatience = 2\n[data]\ntrain_rows = 500\nvariant = 'grouped'\n"
     space = load_space(write(tmp_path, text))
     assert set(space.distributions) == {"hidden_size", "lr"}
-    assert space.fixed_params == {"dropout": 0.2, "batch_size": 64,
-                                  "weight_decay": DEFAULT_PARAMS["weight_decay"]}  # fmt: skip
+    assert space.fixed_params == {
+        "dropout": 0.2,
+        "batch_size": 64,
+        "weight_decay": DEFAULT_PARAMS["weight_decay"],
+    }
     assert space.full_params({"hidden_size": 9, "lr": 0.001})["dropout"] == 0.2
     assert space.fixed.max_epochs == 3 and space.train_rows == 500 and space.variant == "grouped"
 
 
 def test_fast_paths_can_be_turned_off_in_a_space(tmp_path):
-    space = load_space(write(tmp_path, GOOD_PARAMS + "[fixed]\nhand_backward = false\n"
-                                       "cuda_graph = false\n"))  # fmt: skip
+    space = load_space(
+        write(tmp_path, GOOD_PARAMS + "[fixed]\nhand_backward = false\ncuda_graph = false\n")
+    )
     assert space.fixed.hand_backward is False and space.fixed.cuda_graph is False
     assert load_space(write(tmp_path, GOOD_PARAMS)).fixed.hand_backward is True
 
@@ -65,17 +72,35 @@ def test_fast_paths_can_be_turned_off_in_a_space(tmp_path):
 BAD_SPACES = [
     ("[params.lr]\ntype='float'\nlow=0.1\nhigh=0.01\n", ["params.lr", "low <= high"]),
     ("[params.lr]\ntype='float'\nlow=0.0\nhigh=0.01\nlog=true\n", ["params.lr", "low > 0"]),
-    ("[params.hidden_size]\ntype='int'\nlow=0\nhigh=8\nlog=true\n", ["params.hidden_size", "low >= 1"]),
+    (
+        "[params.hidden_size]\ntype='int'\nlow=0\nhigh=8\nlog=true\n",
+        ["params.hidden_size", "low >= 1"],
+    ),
     ("[params.batch_size]\ntype='categorical'\nchoices=[]\n", ["params.batch_size", "one or more"]),
-    ("[params.width]\ntype='int'\nlow=1\nhigh=2\n", ["params.width", "unknown parameter", "hidden_size"]),
+    (
+        "[params.width]\ntype='int'\nlow=1\nhigh=2\n",
+        ["params.width", "unknown parameter", "hidden_size"],
+    ),
     ("[params.lr]\ntype='float'\nlow='a'\nhigh=0.1\n", ["params.lr.low", "must be a number"]),
     ("[params.lr]\ntype='normal'\nlow=0.1\nhigh=0.2\n", ["params.lr.type", "must be one of"]),
     ("[params.lr]\ntype='float'\nlow=0.1\n", ["params.lr.high", "required"]),
-    ("[params.lr]\ntype='float'\nlow=0.1\nhigh=0.2\nlog='yes'\n", ["params.lr.log", "true or false"]),
+    (
+        "[params.lr]\ntype='float'\nlow=0.1\nhigh=0.2\nlog='yes'\n",
+        ["params.lr.log", "true or false"],
+    ),
     ("[params.lr]\ntype='float'\nlow=0.1\nhigh=0.2\nsteps=3\n", ["params.lr.steps", "unknown key"]),
-    ("[params.hidden_size]\ntype='float'\nlow=1.0\nhigh=2.0\n", ["params.hidden_size", "integer parameter"]),
-    ("[params.batch_size]\ntype='categorical'\nchoices=[32, 'big']\n", ["params.batch_size", "'big'"]),
-    ("[params.batch_size]\ntype='categorical'\nchoices=[0, 32]\n", ["params.batch_size", "batch_size"]),
+    (
+        "[params.hidden_size]\ntype='float'\nlow=1.0\nhigh=2.0\n",
+        ["params.hidden_size", "integer parameter"],
+    ),
+    (
+        "[params.batch_size]\ntype='categorical'\nchoices=[32, 'big']\n",
+        ["params.batch_size", "'big'"],
+    ),
+    (
+        "[params.batch_size]\ntype='categorical'\nchoices=[0, 32]\n",
+        ["params.batch_size", "batch_size"],
+    ),
     ("[params.dropout]\ntype='float'\nlow=0.0\nhigh=1.0\n", ["params.dropout", "dropout < 1"]),
     ("[params.lr]\ntype='float'\nlow=-1.0\nhigh=0.1\n", ["params.lr", "lr > 0"]),
     ("[params]\nlr = 'fast'\n", ["params.lr", "fixed value"]),
@@ -91,7 +116,7 @@ BAD_SPACES = [
     (GOOD_PARAMS + "[data]\nvariant = 'raw'\n", ["data.variant", "lab"]),
     (GOOD_PARAMS + "[sampler]\nname = 'tpe'\n", ["sampler", "unknown section"]),
     ("[params.lr\n", ["not valid TOML"]),
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize(("text", "words"), BAD_SPACES)
@@ -114,8 +139,21 @@ def test_missing_space_file(tmp_path):
 @pytest.mark.parametrize(("text", "words"), BAD_SPACES[:3])
 def test_cli_refuses_bad_space_before_creating_anything(tmp_path, capsys, text, words):
     storage = tmp_path / "s.db"
-    code = run(["study", "--name", "x", "--sampler", "tpe", "--space", str(write(tmp_path, text)),
-                "--storage", f"sqlite:///{storage}", "--executor", "local"])  # fmt: skip
+    code = run(
+        [
+            "study",
+            "--name",
+            "x",
+            "--sampler",
+            "tpe",
+            "--space",
+            str(write(tmp_path, text)),
+            "--storage",
+            f"sqlite:///{storage}",
+            "--executor",
+            "local",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     error_lines = [line for line in err.splitlines() if line.startswith("harness: error:")]

@@ -119,13 +119,19 @@ PERMUTATION = "exact permutation, ties or zeros present"
 PAIRS = [
     # (a, b, the method named): no ties, float ties, ties, zeros, many pairs
     ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.5], [0.0, 4.0, 0.5, 0.0, 9.5, 0.5, 0.5], "exact"),
-    ([0.91, 0.92, 0.905, 0.915, 0.93, 0.918, 0.911], [0.90, 0.915, 0.91, 0.9, 0.92, 0.91, 0.902],
-     PERMUTATION),
+    (
+        [0.91, 0.92, 0.905, 0.915, 0.93, 0.918, 0.911],
+        [0.90, 0.915, 0.91, 0.9, 0.92, 0.91, 0.902],
+        PERMUTATION,
+    ),
     ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0, 1.0, 2.0, 5.0, 4.0, 5.0], PERMUTATION),
     ([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 2.5, 2.0, 4.0, 3.0, 7.5, 4.0], PERMUTATION),
-    (list(np.linspace(0, 1, 60) + np.sin(np.arange(60))), list(np.linspace(0, 1, 60)),
-     "normal approximation"),
-]  # fmt: skip
+    (
+        list(np.linspace(0, 1, 60) + np.sin(np.arange(60))),
+        list(np.linspace(0, 1, 60)),
+        "normal approximation",
+    ),
+]
 
 
 @pytest.mark.parametrize(("a", "b", "method"), PAIRS)
@@ -133,8 +139,9 @@ def test_paired_wilcoxon_matches_scipy(a, b, method):
     """The method passed explicitly gives what SciPy's own rule ("auto", SciPy >= 1.15) gives."""
     result = paired_wilcoxon(a, b)
     assert result.method == method
-    expected = scipy_stats.wilcoxon(a, b, zero_method="wilcox", alternative="two-sided",
-                                    method="auto")  # fmt: skip
+    expected = scipy_stats.wilcoxon(
+        a, b, zero_method="wilcox", alternative="two-sided", method="auto"
+    )
     assert result.statistic == pytest.approx(expected.statistic)
     assert result.p_value == pytest.approx(expected.pvalue)
     d = np.asarray(a) - np.asarray(b)
@@ -158,9 +165,15 @@ def test_paired_wilcoxon_exact_case_by_hand():
 
 @pytest.mark.parametrize(
     ("d", "expected"),
-    [([1, -2, 3, 4], 0.6), ([1, 2, 3], 1.0), ([-1, -2], -1.0), ([1, -1], 0.0), ([0, 0], 0.0),
-     ([0, 2, -1], 1 / 3)],
-)  # fmt: skip
+    [
+        ([1, -2, 3, 4], 0.6),
+        ([1, 2, 3], 1.0),
+        ([-1, -2], -1.0),
+        ([1, -1], 0.0),
+        ([0, 0], 0.0),
+        ([0, 2, -1], 1 / 3),
+    ],
+)
 def test_rank_biserial(d, expected):
     assert rank_biserial(d) == pytest.approx(expected)
 

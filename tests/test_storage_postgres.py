@@ -26,12 +26,33 @@ def test_study_runs_and_resumes_on_postgresql(tmp_path, capsys):
     assert URL, "CI must start PostgreSQL (scripts/start_postgres.sh) and export the URL"
     name = f"pg-{uuid.uuid4().hex[:8]}"
     space = write_space(tmp_path, TINY)
-    common = {"name": name, "sampler": "tpe", "space_path": space, "storage": URL,
-              "executor": "local", "show_progress": False}  # fmt: skip
+    common = {
+        "name": name,
+        "sampler": "tpe",
+        "space_path": space,
+        "storage": URL,
+        "executor": "local",
+        "show_progress": False,
+    }
     first = run_study(StudyConfig(trials=2, **common))
     values = {t.number: t.value for t in first.trials}
-    code = run(["study", "--name", name, "--sampler", "tpe", "--trials", "4", "--space",
-                str(space), "--storage", URL, "--executor", "local"])  # fmt: skip
+    code = run(
+        [
+            "study",
+            "--name",
+            name,
+            "--sampler",
+            "tpe",
+            "--trials",
+            "4",
+            "--space",
+            str(space),
+            "--storage",
+            URL,
+            "--executor",
+            "local",
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 0
     password = URL.split(":")[2].split("@")[0]

@@ -51,8 +51,13 @@ def test_small_study_on_ray_records_everything(tmp_path, ray_session):
     study = run_study(config(tmp_path, trials=4))
     assert states(study) == {"COMPLETE": 4}
     attrs = study.user_attrs
-    assert attrs["sampler"] == {"name": "TPESampler", "n_startup_trials": 10,
-                                "multivariate": True, "constant_liar": True, "seed": 0}  # fmt: skip
+    assert attrs["sampler"] == {
+        "name": "TPESampler",
+        "n_startup_trials": 10,
+        "multivariate": True,
+        "constant_liar": True,
+        "seed": 0,
+    }
     assert attrs["space"] == (tmp_path / "space.toml").read_text()
     assert {"torch", "optuna", "ray", "numpy", "python"} <= set(attrs["versions"])
     workers = set()
@@ -60,8 +65,16 @@ def test_small_study_on_ray_records_everything(tmp_path, ray_session):
         assert trial.intermediate_values, "each epoch's validation AUROC is reported"
         assert trial.value == pytest.approx(trial.user_attrs["val_auroc"])
         assert list(trial.intermediate_values) == list(range(1, trial.user_attrs["epochs"] + 1))
-        for key in ("epochs", "seconds", "device", "host", "train_seed", "status", "val_auroc",
-                    "threshold"):  # fmt: skip
+        for key in (
+            "epochs",
+            "seconds",
+            "device",
+            "host",
+            "train_seed",
+            "status",
+            "val_auroc",
+            "threshold",
+        ):
             assert key in trial.user_attrs, key
         # the search chooses on validation: no search trial has a test figure to pick by
         assert not [k for k in trial.user_attrs if k.startswith("test_")], trial.user_attrs
@@ -145,8 +158,9 @@ def test_local_executor_with_pruner_prunes(tmp_path):
     text = TINY.replace("max_epochs = 3", "max_epochs = 12").replace(
         "patience = 3", "patience = 12"
     )
-    study = run_study(config(tmp_path, text, trials=12, executor="local", pruner="median",
-                             sampler="random"))  # fmt: skip
+    study = run_study(
+        config(tmp_path, text, trials=12, executor="local", pruner="median", sampler="random")
+    )
     counts = states(study)
     assert counts.get("PRUNED", 0) >= 1
     assert counts["COMPLETE"] + counts["PRUNED"] == 12, "pruned trials count towards --trials"
@@ -194,18 +208,26 @@ def test_redact_url_hides_passwords():
     url = "postgresql://alice:s3cret@127.0.0.1:5432/optuna"
     assert "s3cret" not in redact_url(url)
     # a URL that does not parse still loses its password (the regex fallback)
-    assert redact_url("post gres://alice:s3cret@host:notaport/db") == \
-        "post gres://alice:***@host:notaport/db"  # fmt: skip
+    assert (
+        redact_url("post gres://alice:s3cret@host:notaport/db")
+        == "post gres://alice:***@host:notaport/db"
+    )
     assert redact_url("sqlite:///runs/harness.db") == "sqlite:///runs/harness.db"
 
 
-@pytest.mark.parametrize(("message", "expected"), [
-    # a short password inside other words stays: masking it there would spell it out
-    ("connection refused", "connection refused"),
-    ("password ne was rejected", "password *** was rejected"),
-    ("could not reach postgresql://al:ne@db:5432/x", "could not reach postgresql://al:***@db:5432/x"),
-    ("ne", "***"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        # a short password inside other words stays: masking it there would spell it out
+        ("connection refused", "connection refused"),
+        ("password ne was rejected", "password *** was rejected"),
+        (
+            "could not reach postgresql://al:ne@db:5432/x",
+            "could not reach postgresql://al:***@db:5432/x",
+        ),
+        ("ne", "***"),
+    ],
+)
 def test_one_redaction_for_storage_messages(message, expected):
     from harness.search.storage import redact_message
 
@@ -213,8 +235,19 @@ def test_one_redaction_for_storage_messages(message, expected):
 
 
 def test_unopenable_storage_is_one_line_without_password(capsys, tmp_path):
-    code = run(["study", "--name", "x", "--sampler", "tpe", "--executor", "local",
-                "--storage", "postgresql://bob:hunter2@127.0.0.1:1/none"])  # fmt: skip
+    code = run(
+        [
+            "study",
+            "--name",
+            "x",
+            "--sampler",
+            "tpe",
+            "--executor",
+            "local",
+            "--storage",
+            "postgresql://bob:hunter2@127.0.0.1:1/none",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "hunter2" not in err

@@ -19,13 +19,34 @@ from study_spaces import SLOW, TINY, write_space
 
 
 def start_driver(space: Path, storage: str, trials: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "harness", "study", "--name", "s", "--sampler", "random",
-               "--trials", str(trials), "--space", str(space), "--storage", storage,
-               "--cpu-workers", "2"]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "harness",
+        "study",
+        "--name",
+        "s",
+        "--sampler",
+        "random",
+        "--trials",
+        str(trials),
+        "--space",
+        str(space),
+        "--storage",
+        storage,
+        "--cpu-workers",
+        "2",
+    ]
     # SIGINT back to its default in the child: a CI job started in the background may have it
     # ignored, and an ignored SIGINT would be inherited (Python then never sees Ctrl-C).
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True, preexec_fn=_default_sigint)  # fmt: skip
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        preexec_fn=_default_sigint,
+    )
 
 
 def _default_sigint() -> None:
@@ -62,15 +83,19 @@ def test_driver_killed_with_sigkill_then_resumed(tmp_path):
     storage = f"sqlite:///{tmp_path / 'studies.db'}"
     process = start_driver(space, storage, trials=3)
     try:
-        wait_for(storage, lambda ts: count(ts, TrialState.COMPLETE) >= 1
-                 and count(ts, TrialState.RUNNING) >= 1, process)  # fmt: skip
+        wait_for(
+            storage,
+            lambda ts: count(ts, TrialState.COMPLETE) >= 1 and count(ts, TrialState.RUNNING) >= 1,
+            process,
+        )
         process.kill()  # SIGKILL to the driver alone, as `kill -9 <pid>`
         process.wait()
     finally:
         cleanup(process)
     before = optuna.load_study(study_name="s", storage=storage).get_trials()
-    complete_before = {t.number: (t.params, t.value) for t in before
-                       if t.state == TrialState.COMPLETE}  # fmt: skip
+    complete_before = {
+        t.number: (t.params, t.value) for t in before if t.state == TrialState.COMPLETE
+    }
     stale = [t.number for t in before if t.state == TrialState.RUNNING]
     assert stale
 
@@ -179,8 +204,12 @@ def test_gpu_workers_are_placed_on_a_declared_gpu(tmp_path):
     found = json.loads(line.removeprefix("PLACED "))
     assert found["specs"] == [["gpu-0", "gpu", 0.5], ["gpu-1", "gpu", 0.5]]
     for name in ("gpu-0", "gpu-1"):
-        assert found["placed"][name] == {"device": "cuda", "threads": 1, "gpu_ids": ["0"],
-                                         "cuda_visible": "0"}, name  # fmt: skip
+        assert found["placed"][name] == {
+            "device": "cuda",
+            "threads": 1,
+            "gpu_ids": ["0"],
+            "cuda_visible": "0",
+        }, name
 
 
 @pytest.mark.slow
@@ -204,8 +233,10 @@ def test_workers_ray_cannot_place_are_refused_naming_what_is_missing(tmp_path):
     output = _gpu_script(tmp_path, "crowded", gpus=1, workers=2)
     line = next((x for x in output.splitlines() if x.startswith("ERROR ")), None)
     assert line is not None, output
-    assert "2 of 2 workers could not be placed within 5 s (gpu-0, gpu-1; each needs 1 CPU " \
-           "and 0.5 of one GPU); Ray has" in line, line  # fmt: skip
+    assert (
+        "2 of 2 workers could not be placed within 5 s (gpu-0, gpu-1; each needs 1 CPU "
+        "and 0.5 of one GPU); Ray has" in line
+    ), line
     assert "'GPU': 0.1" in line
 
 

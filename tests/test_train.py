@@ -104,8 +104,13 @@ def test_different_seed_different_history_and_weights(tiny_splits):
 def test_history_records_every_epoch(tiny_splits):
     seen: list[tuple[int, dict]] = []
     settings = TrainSettings(optimizer="adam", batch_size=128, max_epochs=3)
-    result = train(SMALL_MLP, tiny_splits, settings, device="cpu",
-                   on_epoch=lambda epoch, record: seen.append((epoch, record)))  # fmt: skip
+    result = train(
+        SMALL_MLP,
+        tiny_splits,
+        settings,
+        device="cpu",
+        on_epoch=lambda epoch, record: seen.append((epoch, record)),
+    )
     assert result.status == "ok"
     assert result.epochs == len(result.history) == 3
     assert [epoch for epoch, _ in seen] == [1, 2, 3]
@@ -127,8 +132,13 @@ def test_an_exception_in_on_epoch_stops_training(tiny_splits):
             raise Pruned
 
     with pytest.raises(Pruned):
-        train(SMALL_MLP, tiny_splits, TrainSettings(batch_size=128, max_epochs=5),
-              device="cpu", on_epoch=prune)  # fmt: skip
+        train(
+            SMALL_MLP,
+            tiny_splits,
+            TrainSettings(batch_size=128, max_epochs=5),
+            device="cpu",
+            on_epoch=prune,
+        )
 
 
 # --- early stopping ---------------------------------------------------------------------
@@ -283,8 +293,9 @@ def test_ragged_last_batch_of_one_row_with_batchnorm(splits):
 def test_batch_size_one_trains():
     """Regression: every one-row batch was skipped as 'ragged', then 0 rows -> ZeroDivision."""
     data = _numbered_splits(6)
-    result = train(LogisticRegression, data, TrainSettings(batch_size=1, max_epochs=2),
-                   device="cpu")  # fmt: skip
+    result = train(
+        LogisticRegression, data, TrainSettings(batch_size=1, max_epochs=2), device="cpu"
+    )
     assert result.status == "ok"
     assert math.isfinite(result.history[-1]["train_loss"])
     assert _batch_orders(data, TrainSettings(batch_size=1, max_epochs=1), 0) == [list(range(6))]
@@ -310,8 +321,9 @@ def test_device_names():
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 def test_trains_on_cuda(tiny_splits):
-    result = train(SMALL_MLP, tiny_splits, TrainSettings(batch_size=128, max_epochs=2),
-                   device="cuda")  # fmt: skip
+    result = train(
+        SMALL_MLP, tiny_splits, TrainSettings(batch_size=128, max_epochs=2), device="cuda"
+    )
     assert result.status == "ok"
     assert result.device.startswith("cuda")
 
@@ -352,14 +364,24 @@ def test_warm_up_steps_are_undone_exactly(tiny_splits, optimizer):
 @pytest.mark.parametrize(
     ("make_model", "settings"),
     [
-        (partial(MLP, hidden=(64, 32)), TrainSettings(optimizer="adam", lr=1e-3, batch_size=96,
-                                                      shuffle=True, max_epochs=4)),
-        (partial(MLP, hidden=(64, 32), batchnorm=True),
-         TrainSettings(optimizer="sgd", lr=1e-2, weight_decay=1e-4, batch_size=128,
-                       max_epochs=4, pos_weight=True)),
+        (
+            partial(MLP, hidden=(64, 32)),
+            TrainSettings(optimizer="adam", lr=1e-3, batch_size=96, shuffle=True, max_epochs=4),
+        ),
+        (
+            partial(MLP, hidden=(64, 32), batchnorm=True),
+            TrainSettings(
+                optimizer="sgd",
+                lr=1e-2,
+                weight_decay=1e-4,
+                batch_size=128,
+                max_epochs=4,
+                pos_weight=True,
+            ),
+        ),
         (partial(MLP, hidden=(32,)), TrainSettings(optimizer="adamw", lr=1e-3, max_epochs=4)),
     ],
-)  # fmt: skip
+)
 def test_cuda_graph_matches_eager(splits, make_model, settings):
     """Same seed, same batches (ragged last batch included: 20,838 rows are not a multiple of
     96 or 128): the graph replay and eager PyTorch give the same losses within float
@@ -387,20 +409,21 @@ def test_cuda_graph_weights_match_eager_after_a_few_steps(splits, optimizer):
     from dataclasses import replace
 
     few = splits.subset(960)
-    settings = TrainSettings(optimizer=optimizer, lr=1e-3, weight_decay=1e-4, batch_size=96,
-                             shuffle=True, max_epochs=1)  # fmt: skip
+    settings = TrainSettings(
+        optimizer=optimizer, lr=1e-3, weight_decay=1e-4, batch_size=96, shuffle=True, max_epochs=1
+    )
     make_model = partial(MLP, hidden=(64, 32))
     graph = train(make_model, few, settings, device="cuda")
     eager = train(make_model, few, replace(settings, cuda_graph=False), device="cuda")
-    for (key, a), b in zip(graph.model.state_dict().items(), eager.model.state_dict().values(),
-                           strict=True):  # fmt: skip
+    for (key, a), b in zip(
+        graph.model.state_dict().items(), eager.model.state_dict().values(), strict=True
+    ):
         assert torch.allclose(a.float(), b.float(), rtol=1e-4, atol=1e-5), key
 
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 def test_cuda_graph_with_dropout_learns(splits):
-    settings = TrainSettings(optimizer="adam", lr=1e-3, batch_size=128, shuffle=True,
-                             max_epochs=3)  # fmt: skip
+    settings = TrainSettings(optimizer="adam", lr=1e-3, batch_size=128, shuffle=True, max_epochs=3)
     result = train(partial(MLP, hidden=(64, 32), dropout=0.5), splits, settings, device="cuda")
     assert result.status == "ok"
     assert result.history[-1]["val_auroc"] > 0.85

@@ -28,10 +28,15 @@ TRIALS = 3  # finished trials asked for: trials 0, 2 and 3 complete around the f
 def config(tmp_path, name: str, **overrides) -> StudyConfig:
     folder = tmp_path / name
     folder.mkdir()
-    values = {"name": "s", "sampler": "random", "trials": TRIALS,
-              "space_path": write_space(folder, TINY),
-              "storage": f"sqlite:///{folder / 'studies.db'}", "show_progress": False,
-              "executor": "local"}  # fmt: skip
+    values = {
+        "name": "s",
+        "sampler": "random",
+        "trials": TRIALS,
+        "space_path": write_space(folder, TINY),
+        "storage": f"sqlite:///{folder / 'studies.db'}",
+        "show_progress": False,
+        "executor": "local",
+    }
     return StudyConfig(**(values | overrides))
 
 
@@ -93,11 +98,13 @@ def test_classify_maps_each_outcome_once():
         (Outcome(job, "w", record={"status": "ok"}), ("complete", None, False)),
         (Outcome(job, "w", record={"status": "pruned"}), ("pruned", None, False)),
         (Outcome(job, "w", record={"status": "diverged"}), ("fail", "diverged", False)),
-        (Outcome(job, "w", error="ValueError: bad shape"),
-         ("fail", "ValueError: bad shape", False)),
+        (
+            Outcome(job, "w", error="ValueError: bad shape"),
+            ("fail", "ValueError: bad shape", False),
+        ),
         (Outcome(job, "w", lost="the actor died"), ("fail", "worker lost: the actor died", True)),
         (Outcome(job, "w", timed_out=3.0), ("fail", "timeout after 3 s", False)),
-    ]  # fmt: skip
+    ]
     for outcome, (state, reason, retry) in cases:
         verdict = classify(outcome)
         assert (verdict.state, verdict.reason, verdict.retry) == (state, reason, retry)
@@ -107,8 +114,10 @@ def test_a_ray_task_error_without_its_cause_reads_as_the_exception():
     class Wrapped(Exception):
         cause = None
 
-    text = ("\x1b[36mray::TrialRunner.run()\x1b[39m (pid=1, ip=1)\nTraceback (most recent "
-            "call last):\n  File \"x.py\", line 1\nValueError: bad shape\n")  # fmt: skip
+    text = (
+        "\x1b[36mray::TrialRunner.run()\x1b[39m (pid=1, ip=1)\nTraceback (most recent "
+        'call last):\n  File "x.py", line 1\nValueError: bad shape\n'
+    )
     assert task_error_line(Wrapped(text)) == "ValueError: bad shape"
 
 
@@ -145,8 +154,7 @@ def ray_study(tmp_path, name: str, runner: type, monkeypatch, trial_timeout=None
     monkeypatch.setattr(workers, "TrialRunner", runner)
     cfg = config(tmp_path, name, executor="ray", cpu_workers=1, trial_timeout=trial_timeout)
     space = load_space(cfg.space_path)
-    pool = RayPool(space.text, space.source, lambda *a: False, 1, 0,
-                   trial_timeout=trial_timeout)  # fmt: skip
+    pool = RayPool(space.text, space.source, lambda *a: False, 1, 0, trial_timeout=trial_timeout)
     try:
         first = pool.worker_pid("cpu-0")
         study = run_study(cfg, pool=pool)
@@ -157,19 +165,22 @@ def ray_study(tmp_path, name: str, runner: type, monkeypatch, trial_timeout=None
 
 
 @pytest.mark.slow
-def test_a_trial_that_raises_on_ray_fails_with_its_own_line(tmp_path, monkeypatch, clean,
-                                                            ray_session):  # fmt: skip
+def test_a_trial_that_raises_on_ray_fails_with_its_own_line(
+    tmp_path, monkeypatch, clean, ray_session
+):
     study, first, last = ray_study(tmp_path, "ray-raises", RaisingRunner, monkeypatch)
     check_faulty_study(study, clean, "ValueError: bad shape")
     assert first == last, "the worker lives on"
 
 
 @pytest.mark.slow
-def test_a_hung_trial_on_ray_times_out_and_its_worker_is_replaced(tmp_path, monkeypatch, clean,
-                                                                  ray_session):  # fmt: skip
+def test_a_hung_trial_on_ray_times_out_and_its_worker_is_replaced(
+    tmp_path, monkeypatch, clean, ray_session
+):
     started = time.monotonic()
-    study, first, last = ray_study(tmp_path, "ray-hangs", HangingRunner, monkeypatch,
-                                   trial_timeout=3)  # fmt: skip
+    study, first, last = ray_study(
+        tmp_path, "ray-hangs", HangingRunner, monkeypatch, trial_timeout=3
+    )
     assert time.monotonic() - started < 50, "the hung trial did not hold the study"
     check_faulty_study(study, clean, "timeout after 3 s")
     assert first != last, "a replacement worker trained the trials after the timeout"

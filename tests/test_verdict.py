@@ -34,10 +34,13 @@ ADJECTIVES = re.compile(r"\b(negligible|small|medium|large)\b", re.I)
 # ---------------------------------------------------------------- intervals and tests
 
 
-@pytest.mark.parametrize("d", [
-    [0.0012, -0.0003, 0.0021, 0.0008, 0.0015],
-    [1e-4, -2e-4, 3e-4, -1e-4, 2.5e-4, 0.5e-4, -0.7e-4, 1.1e-4],
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "d",
+    [
+        [0.0012, -0.0003, 0.0021, 0.0008, 0.0015],
+        [1e-4, -2e-4, 3e-4, -1e-4, 2.5e-4, 0.5e-4, -0.7e-4, 1.1e-4],
+    ],
+)
 def test_mean_interval_is_scipys_t_interval(d):
     interval = mean_interval(d, 0.95)
     low, high = stats.t.interval(0.95, len(d) - 1, loc=np.mean(d), scale=stats.sem(d))
@@ -59,8 +62,10 @@ def test_hodges_lehmann_interval_inverts_scipys_wilcoxon(n):
     d = np.random.default_rng(n).normal(3e-4, 1e-3, n)
     hl = hodges_lehmann(d, 0.95)
     step = 1e-9
-    for end, inside, outside in ((hl.low, hl.low + step, hl.low - step),
-                                 (hl.high, hl.high - step, hl.high + step)):  # fmt: skip
+    for end, inside, outside in (
+        (hl.low, hl.low + step, hl.low - step),
+        (hl.high, hl.high - step, hl.high + step),
+    ):
         assert math.isfinite(end)
         p_in = stats.wilcoxon(d - inside, method="exact").pvalue
         p_out = stats.wilcoxon(d - outside, method="exact").pvalue
@@ -77,21 +82,30 @@ def test_judge_tost_is_statsmodels_ttost(seed):
     assert inside == (look.tost_p < 0.05)
 
 
-@pytest.mark.parametrize("d, outcome", [
-    ([3e-3, 2.5e-3, 3.5e-3, 2.8e-3, 3.1e-3, 2.9e-3], "a_better"),
-    ([-3e-3, -2.5e-3, -3.5e-3, -2.8e-3, -3.1e-3, -2.9e-3], "b_better"),
-    ([1e-4, -1e-4, 0.5e-4, -0.5e-4, 0.2e-4, -0.3e-4], "equivalent"),
-    ([3e-3, -2e-3, 1e-3, -4e-3, 2e-3, 0.0], "undecided"),
-    ([0.0, 0.0, 0.0], "undecided"),  # no spread: no interval to judge by
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "d, outcome",
+    [
+        ([3e-3, 2.5e-3, 3.5e-3, 2.8e-3, 3.1e-3, 2.9e-3], "a_better"),
+        ([-3e-3, -2.5e-3, -3.5e-3, -2.8e-3, -3.1e-3, -2.9e-3], "b_better"),
+        ([1e-4, -1e-4, 0.5e-4, -0.5e-4, 0.2e-4, -0.3e-4], "equivalent"),
+        ([3e-3, -2e-3, 1e-3, -4e-3, 2e-3, 0.0], "undecided"),
+        ([0.0, 0.0, 0.0], "undecided"),  # no spread: no interval to judge by
+    ],
+)
 def test_judge_outcomes(d, outcome):
     assert judge(d, 0.05, 0.001).outcome == outcome
 
 
 def test_vectorised_judge_matches_judge():
     rng = np.random.default_rng(0)
-    rows = np.vstack([rng.normal(mu, sd, 10) for mu in (-2e-3, 0, 4e-4, 2e-3)
-                      for sd in (2e-4, 1e-3, 3e-3) for _ in range(5)])  # fmt: skip
+    rows = np.vstack(
+        [
+            rng.normal(mu, sd, 10)
+            for mu in (-2e-3, 0, 4e-4, 2e-3)
+            for sd in (2e-4, 1e-3, 3e-3)
+            for _ in range(5)
+        ]
+    )
     many = _judge_many(rows, 0.01, 0.001)
     assert list(many) == [judge(row, 0.01, 0.001).outcome for row in rows]
     assert len(set(many)) >= 3, "the cases cover several outcomes"
@@ -110,12 +124,15 @@ def test_spending_adds_up_to_alpha_and_grows():
     assert Plan(looks=(5, 10, 40), max_pairs=12).looks == (5, 10, 12)
 
 
-@pytest.mark.parametrize("kwargs, rule", [
-    ({"looks": (10, 5)}, "--looks must be increasing"),
-    ({"looks": (0, 5)}, "--looks must be increasing"),
-    ({"max_pairs": 0}, "--max-pairs >= 1"),
-    ({"margin": 0.0}, "--margin > 0"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, rule",
+    [
+        ({"looks": (10, 5)}, "--looks must be increasing"),
+        ({"looks": (0, 5)}, "--looks must be increasing"),
+        ({"max_pairs": 0}, "--max-pairs >= 1"),
+        ({"margin": 0.0}, "--margin > 0"),
+    ],
+)
 def test_bad_designs(kwargs, rule):
     with pytest.raises(HarnessError, match=re.escape(rule)):
         Plan(**kwargs)
@@ -127,11 +144,16 @@ def test_runs_stop_at_the_first_decided_look():
     assert [look.pairs for look in looks] == [5] and looks[0].outcome == "a_better"
 
 
-@pytest.mark.parametrize("noise", [
-    pytest.param(1e-3, id="normal"),
-    pytest.param(np.random.default_rng(7).lognormal(0, 1.2, 15) * 1e-3, id="skewed-resampled"),
-    pytest.param(np.random.default_rng(8).standard_t(2, 15) * 1e-3, id="heavy-tailed-resampled"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "noise",
+    [
+        pytest.param(1e-3, id="normal"),
+        pytest.param(np.random.default_rng(7).lognormal(0, 1.2, 15) * 1e-3, id="skewed-resampled"),
+        pytest.param(
+            np.random.default_rng(8).standard_t(2, 15) * 1e-3, id="heavy-tailed-resampled"
+        ),
+    ],
+)
 def test_false_direction_rate_of_the_design_is_at_most_alpha(noise):
     """Two identical samplers, 4000 simulated runs through every look: the design claims a
     direction in at most 5% of them (binomial sd at 5% is 0.34%; the bound is not loosened)."""
@@ -173,13 +195,16 @@ def _look(n: int, outcome: str, low: float, high: float, estimate: float) -> Loo
     return Look(n, 0.01, outcome, mean, Interval(estimate, low, high, 0.98), 0.2, 0.001)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("look, first_words", [
-    (_look(6, "a_better", 1e-3, 3e-3, 2e-3), "TPE is better than random by +0.0020"),
-    (_look(6, "b_better", -3e-3, -1e-3, -2e-3), "random is better than TPE by +0.0020"),
-    (_look(6, "equivalent", -4e-4, 5e-4, 5e-5), "TPE and random are equivalent within ±0.001"),
-    (_look(6, "undecided", -1e-3, 2e-3, 5e-4), "Not yet decided"),
-    (None, "Not yet decided"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "look, first_words",
+    [
+        (_look(6, "a_better", 1e-3, 3e-3, 2e-3), "TPE is better than random by +0.0020"),
+        (_look(6, "b_better", -3e-3, -1e-3, -2e-3), "random is better than TPE by +0.0020"),
+        (_look(6, "equivalent", -4e-4, 5e-4, 5e-5), "TPE and random are equivalent within ±0.001"),
+        (_look(6, "undecided", -1e-3, 2e-3, 5e-4), "Not yet decided"),
+        (None, "Not yet decided"),
+    ],
+)
 def test_the_verdict_starts_with_one_of_three_sentences(look, first_words):
     assert verdict_sentence(look, NAMES, more_pairs=20, sd=1e-3).startswith(first_words)
 
@@ -187,8 +212,9 @@ def test_the_verdict_starts_with_one_of_three_sentences(look, first_words):
 @pytest.mark.parametrize("low, high", [(-1e-3, 2e-3), (-2e-3, 1e-4), (0.0, 1e-3), (-5e-4, 0.0)])
 def test_no_direction_word_unless_the_interval_excludes_zero(low, high):
     for outcome in ("undecided", "equivalent"):
-        text = verdict_sentence(_look(12, outcome, low, high, (low + high) / 2), NAMES,
-                                more_pairs=40, sd=1e-3)  # fmt: skip
+        text = verdict_sentence(
+            _look(12, outcome, low, high, (low + high) / 2), NAMES, more_pairs=40, sd=1e-3
+        )
         assert not DIRECTION_WORDS.search(text), text
 
 

@@ -37,8 +37,10 @@ class DeviceBenchConfig:
 
     def __post_init__(self) -> None:
         if self.epochs < 2:
-            raise HarnessError(f"epochs >= 2 must hold (one warm-up epoch, then at least one "
-                               f"timed), but got {self.epochs}")  # fmt: skip
+            raise HarnessError(
+                f"epochs >= 2 must hold (one warm-up epoch, then at least one "
+                f"timed), but got {self.epochs}"
+            )
         if not self.recipes and not self.shapes:
             raise HarnessError("nothing to time: no recipe and no search shape selected")
 

@@ -92,23 +92,32 @@ def select_recipes(recipes: dict[str, Recipe], names: list[str] | None) -> list[
         return list(valid.values())
     for name in names:
         if name not in valid:
-            why = "is not a network (nothing to time on a device)" if name in recipes else \
-                "is unknown"  # fmt: skip
+            why = (
+                "is not a network (nothing to time on a device)"
+                if name in recipes
+                else "is unknown"
+            )
             raise HarnessError(f"--recipe {name!r} {why}; valid recipes: {', '.join(valid)}")
     return [valid[name] for name in dict.fromkeys(names)]
 
 
 def recipe_workload(recipe: Recipe) -> Workload:
-    return Workload(recipe.name, "recipe", recipe.make_model, recipe.settings, recipe,
-                    recipe.hidden)  # fmt: skip
+    return Workload(
+        recipe.name, "recipe", recipe.make_model, recipe.settings, recipe, recipe.hidden
+    )
 
 
 def search_workload(hidden_size: int, batch_size: int) -> Workload:
     """The search task's MLP (N, N // 2 hidden units) with Adam on shuffled minibatches."""
     settings = TrainSettings(optimizer="adam", lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
     make = partial(search_mlp, hidden_size=hidden_size, dropout=SEARCH_DROPOUT)
-    return Workload(f"search h{hidden_size} b{batch_size}", "search", make, settings,
-                    hidden=(hidden_size, max(1, hidden_size // 2)))  # fmt: skip
+    return Workload(
+        f"search h{hidden_size} b{batch_size}",
+        "search",
+        make,
+        settings,
+        hidden=(hidden_size, max(1, hidden_size // 2)),
+    )
 
 
 def trainable_parameters(workload: Workload, n_features: int) -> int:
@@ -141,10 +150,12 @@ def harness_epoch_seconds(
     cuda_graph: bool,
 ) -> tuple[list[float], str]:
     """Per-epoch seconds of ``train`` (no early stopping) and its status."""
-    settings = dataclasses.replace(workload.settings, max_epochs=epochs, patience=None,
-                                   cuda_graph=cuda_graph)  # fmt: skip
-    result = train(workload.make_model, splits, settings, seed=0, device=device.train_device,
-                   resident=resident)  # fmt: skip
+    settings = dataclasses.replace(
+        workload.settings, max_epochs=epochs, patience=None, cuda_graph=cuda_graph
+    )
+    result = train(
+        workload.make_model, splits, settings, seed=0, device=device.train_device, resident=resident
+    )
     return result.epoch_seconds, result.status
 
 
@@ -161,8 +172,9 @@ def lab_epoch_seconds(
     settings = recipe.settings
     torch.manual_seed(0)
     model = recipe.make_model(splits.n_features).to(cuda)
-    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
-                               settings.weight_decay, cuda)  # fmt: skip
+    optimizer = make_optimizer(
+        settings.optimizer, model.parameters(), settings.lr, settings.weight_decay, cuda
+    )
     pos_weight = None
     if settings.pos_weight:
         pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=cuda)
@@ -212,33 +224,42 @@ def time_workload(
     rows = splits.x_train.shape[0]
     parameters = trainable_parameters(workload, splits.n_features)
     record: dict[str, Any] = {
-        "workload": workload.name, "family": workload.family, "device": device.name,
-        "mode": mode, "hidden": list(workload.hidden), "batch_size": workload.settings.batch_size,
-        "optimizer": workload.settings.optimizer, "parameters": parameters, "train_rows": rows,
+        "workload": workload.name,
+        "family": workload.family,
+        "device": device.name,
+        "mode": mode,
+        "hidden": list(workload.hidden),
+        "batch_size": workload.settings.batch_size,
+        "optimizer": workload.settings.optimizer,
+        "parameters": parameters,
+        "train_rows": rows,
         "epochs": epochs,
-    }  # fmt: skip
+    }
     try:
         if mode == "lab":
             assert workload.recipe is not None
             seconds, status = lab_epoch_seconds(workload.recipe, splits, epochs), "ok"
         else:
-            seconds, status = harness_epoch_seconds(workload, splits, resident, device, epochs,
-                                                    cuda_graph=mode == "graph")  # fmt: skip
+            seconds, status = harness_epoch_seconds(
+                workload, splits, resident, device, epochs, cuda_graph=mode == "graph"
+            )
     except (RuntimeError, torch.cuda.OutOfMemoryError) as err:
         # One failing path (an unsupported graph capture, a card out of memory) must not lose
         # the minutes of measurements around it: record it and go on.
         lines = str(err).strip().splitlines()
         record.update(status=f"error: {lines[0][:200] if lines else type(err).__name__}")
         return record
-    record.update(status=status, **summarize(seconds, rows, floor_seconds(parameters, rows,
-                                                                          flops)))  # fmt: skip
+    record.update(status=status, **summarize(seconds, rows, floor_seconds(parameters, rows, flops)))
     return record
 
 
 def add_cpu_ratios(records: list[dict[str, Any]]) -> None:
     """``cpu_ratio``: the CPU's (all cores) s/epoch over this row's, for the same workload."""
-    cpu = {r["workload"]: r.get("seconds_per_epoch") for r in records
-           if r["device"] == "cpu" and r["mode"] == "eager"}  # fmt: skip
+    cpu = {
+        r["workload"]: r.get("seconds_per_epoch")
+        for r in records
+        if r["device"] == "cpu" and r["mode"] == "eager"
+    }
     for record in records:
         baseline, own = cpu.get(record["workload"]), record.get("seconds_per_epoch")
         record["cpu_ratio"] = baseline / own if baseline and own else None
@@ -248,8 +269,10 @@ def add_cpu_ratios(records: list[dict[str, Any]]) -> None:
 
 
 def workloads_of(config: DeviceBenchConfig) -> list[Workload]:
-    return [*map(recipe_workload, config.recipes),
-            *(search_workload(h, b) for h, b in config.shapes)]  # fmt: skip
+    return [
+        *map(recipe_workload, config.recipes),
+        *(search_workload(h, b) for h, b in config.shapes),
+    ]
 
 
 def time_all(
@@ -268,8 +291,17 @@ def time_all(
     for workload, device, mode in timings:
         step(f"{device.name}: {workload.name} ({mode})")
         with on_device(device):
-            records.append(time_workload(workload, mode, splits, residents[device.name], device,
-                                         epochs, rates[device.name]["flops"]))  # fmt: skip
+            records.append(
+                time_workload(
+                    workload,
+                    mode,
+                    splits,
+                    residents[device.name],
+                    device,
+                    epochs,
+                    rates[device.name]["flops"],
+                )
+            )
     add_cpu_ratios(records)
     return records
 

@@ -45,16 +45,23 @@ def list_devices(which: str) -> list[Device]:
     devices = []
     if which in ("all", "cpu"):
         cpu = cpu_name()
-        devices += [Device("cpu-1t", "cpu", threads=1, description=f"{cpu}, 1 thread"),
-                    Device("cpu", "cpu", threads=torch.get_num_threads(),
-                           description=f"{cpu}, {torch.get_num_threads()} threads")]  # fmt: skip
+        devices += [
+            Device("cpu-1t", "cpu", threads=1, description=f"{cpu}, 1 thread"),
+            Device(
+                "cpu",
+                "cpu",
+                threads=torch.get_num_threads(),
+                description=f"{cpu}, {torch.get_num_threads()} threads",
+            ),
+        ]
     cuda = torch.cuda.is_available()
     if which == "cuda" and not cuda:
         raise HarnessError("--device cuda was asked for, but torch sees no CUDA device here")
     if which in ("all", "cuda") and cuda:
-        devices += [Device(f"cuda:{i}", "cuda", index=i,
-                           description=torch.cuda.get_device_name(i))
-                    for i in range(torch.cuda.device_count())]  # fmt: skip
+        devices += [
+            Device(f"cuda:{i}", "cuda", index=i, description=torch.cuda.get_device_name(i))
+            for i in range(torch.cuda.device_count())
+        ]
     return devices
 
 

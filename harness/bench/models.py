@@ -42,8 +42,9 @@ def bench_recipe(
             **dict.fromkeys((*METRICS, "threshold")),
         )
     else:
-        result = train(recipe.make_model, splits, recipe.settings, seed=seed, device=device,
-                       on_epoch=on_epoch)  # fmt: skip
+        result = train(
+            recipe.make_model, splits, recipe.settings, seed=seed, device=device, on_epoch=on_epoch
+        )
         test = result.test
         record.update(
             device=result.device,

@@ -25,8 +25,13 @@ from harness.bench.config import DeviceBenchConfig
 from harness.bench.hardware import Device, cpu_count
 
 # A mid-size configuration of the search space (lab_mlp.toml).
-TRIAL_PARAMS = {"hidden_size": 256, "lr": 1e-3, "batch_size": 128, "weight_decay": 1e-5,
-                "dropout": 0.2}  # fmt: skip
+TRIAL_PARAMS = {
+    "hidden_size": 256,
+    "lr": 1e-3,
+    "batch_size": 128,
+    "weight_decay": 1e-5,
+    "dropout": 0.2,
+}
 PHASE_TIMEOUT_S = 900  # start-up, and then the trials; a hung worker ends the run as an error
 WARMUP_SEED = 1_000_000  # no trial of the run uses it
 
@@ -68,26 +73,37 @@ def throughput_runs(
 ) -> list[dict[str, Any]]:
     records = []
     for run in runs:
-        step(f"{run.device}: {run.workers} worker{'s' if run.workers > 1 else ''}, "
-             "trials per minute")  # fmt: skip
+        step(
+            f"{run.device}: {run.workers} worker{'s' if run.workers > 1 else ''}, trials per minute"
+        )
         records.append(measure_throughput(run, config))
     return records
 
 
 def measure_throughput(run: ThroughputRun, config: DeviceBenchConfig) -> dict[str, Any]:
     """One JSON record: trials per minute of ``run.workers`` processes on ``run.device``."""
-    job = WorkerJob(run.index, TRIAL_PARAMS, config.trial_epochs, config.rows, config.data,
-                    config.variant)  # fmt: skip
+    job = WorkerJob(
+        run.index, TRIAL_PARAMS, config.trial_epochs, config.rows, config.data, config.variant
+    )
     k = config.trials_per_worker
     record: dict[str, Any] = {
-        "device": run.device, "workers": run.workers, "threads_per_worker": 1,
-        "trials": run.workers * k, "trial_epochs": config.trial_epochs, "params": TRIAL_PARAMS,
-    }  # fmt: skip
+        "device": run.device,
+        "workers": run.workers,
+        "threads_per_worker": 1,
+        "trials": run.workers * k,
+        "trial_epochs": config.trial_epochs,
+        "params": TRIAL_PARAMS,
+    }
     context = multiprocessing.get_context("spawn")  # CUDA cannot be used in a forked child
     messages, start = context.Queue(), context.Event()
-    processes = [context.Process(target=worker_main, daemon=True,
-                                 args=(job, w, list(range(w * k, (w + 1) * k)), messages, start))
-                 for w in range(run.workers)]  # fmt: skip
+    processes = [
+        context.Process(
+            target=worker_main,
+            daemon=True,
+            args=(job, w, list(range(w * k, (w + 1) * k)), messages, start),
+        )
+        for w in range(run.workers)
+    ]
     for process in processes:
         process.start()
     finished = False
@@ -103,9 +119,13 @@ def measure_throughput(run: ThroughputRun, config: DeviceBenchConfig) -> dict[st
     finally:
         _stop(processes, wait_s=10 if finished else 0)
     statuses = [s for payload in done for s in payload]
-    return {**record, "status": "ok", "seconds": seconds,
-            "trials_per_minute": len(statuses) * 60 / seconds,
-            "trial_statuses": {s: statuses.count(s) for s in sorted(set(statuses))}}  # fmt: skip
+    return {
+        **record,
+        "status": "ok",
+        "seconds": seconds,
+        "trials_per_minute": len(statuses) * 60 / seconds,
+        "trial_statuses": {s: statuses.count(s) for s in sorted(set(statuses))},
+    }
 
 
 class WorkerFailed(Exception):
@@ -122,11 +142,13 @@ def _collect(messages, processes: list, phase: str) -> list[Any]:
         except queue_module.Empty:
             for worker, process in enumerate(processes):
                 if worker not in payloads and process.exitcode is not None:
-                    raise WorkerFailed(f"worker {worker} exited with code {process.exitcode} "
-                                       f"before '{phase}'") from None  # fmt: skip
+                    raise WorkerFailed(
+                        f"worker {worker} exited with code {process.exitcode} before '{phase}'"
+                    ) from None
             if time.monotonic() > deadline:
-                raise WorkerFailed(f"no '{phase}' from every worker within "
-                                   f"{PHASE_TIMEOUT_S} s") from None  # fmt: skip
+                raise WorkerFailed(
+                    f"no '{phase}' from every worker within {PHASE_TIMEOUT_S} s"
+                ) from None
             continue
         if kind == "error":
             raise WorkerFailed(f"worker {worker}: {payload}")
@@ -171,11 +193,21 @@ def _work(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> lis
         splits = splits.subset(job.rows)
     resident = ResidentSplits(splits, torch.device(device))
     warm_up = FixedSettings(max_epochs=1, patience=1)
-    run_trial(job.params, splits, seed=WARMUP_SEED + worker, device=device, fixed=warm_up,
-              resident=resident)  # fmt: skip
+    run_trial(
+        job.params,
+        splits,
+        seed=WARMUP_SEED + worker,
+        device=device,
+        fixed=warm_up,
+        resident=resident,
+    )
     messages.put(("ready", worker, None))
     start.wait()
     # patience = max_epochs: every trial trains all its epochs (equal work per trial).
     fixed = FixedSettings(max_epochs=job.trial_epochs, patience=job.trial_epochs)
-    return [run_trial(job.params, splits, seed=seed, device=device, fixed=fixed,
-                      resident=resident)["status"] for seed in seeds]  # fmt: skip
+    return [
+        run_trial(job.params, splits, seed=seed, device=device, fixed=fixed, resident=resident)[
+            "status"
+        ]
+        for seed in seeds
+    ]

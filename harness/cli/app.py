@@ -49,12 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
         if group:
             if group not in groups:
                 group_parser = commands.add_parser(group, help=GROUPS[group])
-                groups[group] = group_parser.add_subparsers(dest=f"{group}_kind", required=True,
-                                                            metavar="KIND")  # fmt: skip
+                groups[group] = group_parser.add_subparsers(
+                    dest=f"{group}_kind", required=True, metavar="KIND"
+                )
             target = groups[group]
         command = command_type()
-        subparser = target.add_parser(name, help=command.help, description=command.description,
-                                      parents=[make() for make in command.parents])  # fmt: skip
+        subparser = target.add_parser(
+            name,
+            help=command.help,
+            description=command.description,
+            parents=[make() for make in command.parents],
+        )
         command.add_arguments(subparser)
         subparser.set_defaults(handler=command.run)
     return parser
@@ -71,8 +76,12 @@ def run(argv: list[str] | None = None) -> int:
         err_console.print(f"harness: error: {err}", markup=False, highlight=False, soft_wrap=True)
         return 2
     except Terminated:
-        err_console.print(f"harness: terminated by SIGTERM; {command.resume_hint}", markup=False,
-                          highlight=False, soft_wrap=True)  # fmt: skip
+        err_console.print(
+            f"harness: terminated by SIGTERM; {command.resume_hint}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
         return 143
     except KeyboardInterrupt:
         err_console.print("harness: interrupted", markup=False)

@@ -38,12 +38,20 @@ class BenchModels(Command):
     parents = (device_options, data_options)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--recipe", action="append", metavar="NAME",
-                            help="a recipe to run (repeatable; default: all recipes in the "
-                                 "file)")  # fmt: skip
+        parser.add_argument(
+            "--recipe",
+            action="append",
+            metavar="NAME",
+            help="a recipe to run (repeatable; default: all recipes in the file)",
+        )
         parser.add_argument("--recipes", metavar="FILE", default=None, help=RECIPES_HELP)
-        parser.add_argument("--seeds", type=positive_int, default=1, metavar="K",
-                            help="train each recipe with seeds 0..K-1 (default: 1)")  # fmt: skip
+        parser.add_argument(
+            "--seeds",
+            type=positive_int,
+            default=1,
+            metavar="K",
+            help="train each recipe with seeds 0..K-1 (default: 1)",
+        )
         parser.add_argument("--json", metavar="PATH", help="also write the records as JSON here")
 
     def run(self, args: argparse.Namespace) -> None:
@@ -59,21 +67,28 @@ class BenchModels(Command):
         json_path = writable_file(args.json) if args.json else None
         splits = load_splits(args)
         progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("epochs"), TimeElapsedColumn(), console=err_console, transient=False,
-        )  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("epochs"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
         task = progress.add_task("starting", total=1)
 
         def on_start(recipe: Any, seed: int, total_epochs: int) -> None:
-            progress.update(task, description=f"{recipe.name} seed {seed}", completed=0,
-                            total=total_epochs)  # fmt: skip
+            progress.update(
+                task, description=f"{recipe.name} seed {seed}", completed=0, total=total_epochs
+            )
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
             progress.update(task, completed=epoch)
 
         with progress:
-            records = bench_models(recipes, splits, list(range(args.seeds)), device, on_start,
-                                   on_epoch)  # fmt: skip
+            records = bench_models(
+                recipes, splits, list(range(args.seeds)), device, on_start, on_epoch
+            )
             progress.update(task, description="done", completed=progress.tasks[0].total)
         _print_models(records, device)
         if json_path is not None:
@@ -82,10 +97,22 @@ class BenchModels(Command):
 
 
 def _print_models(records: list[dict[str, Any]], device: str) -> None:
-    table = Table(title=f"Lab models on test (threshold from validation); device {device}; "
-                        "lab's printed numbers in brackets")  # fmt: skip
-    for column in ("recipe", "seed", "AUROC %", "F1 %", "precision %", "recall %",
-                   "threshold", "epochs", "seconds", "s/epoch"):  # fmt: skip
+    table = Table(
+        title=f"Lab models on test (threshold from validation); device {device}; "
+        "lab's printed numbers in brackets"
+    )
+    for column in (
+        "recipe",
+        "seed",
+        "AUROC %",
+        "F1 %",
+        "precision %",
+        "recall %",
+        "threshold",
+        "epochs",
+        "seconds",
+        "s/epoch",
+    ):
         table.add_column(column, justify="left" if column == "recipe" else "right")
     for r in records:
         lab = r["lab"]
@@ -97,8 +124,14 @@ def _print_models(records: list[dict[str, Any]], device: str) -> None:
         else:
             cells = [_pct(r[m], lab.get(m)) for m in ("auroc", "f1", "precision", "recall")]
             cells.append(f"{r['threshold']:.3f}")
-        table.add_row(r["recipe"], str(r["seed"]), *cells, str(r["epochs"]),
-                      f"{r['seconds']:.1f}", f"{r['seconds_per_epoch']:.4f}")  # fmt: skip
+        table.add_row(
+            r["recipe"],
+            str(r["seed"]),
+            *cells,
+            str(r["epochs"]),
+            f"{r['seconds']:.1f}",
+            f"{r['seconds_per_epoch']:.4f}",
+        )
     console.print(table)
     total = sum(r["seconds"] for r in records)
     console.print(f"total training time: {total:.1f} s")
@@ -120,46 +153,74 @@ class BenchDevices(Command):
         defaults = DeviceBenchConfig  # the dataclass's field defaults
         shapes = " ".join(f"{h}x{b}" for h, b in DEFAULT_SHAPES)
         what = parser.add_mutually_exclusive_group()
-        what.add_argument("--recipe", action="append", metavar="NAME",
-                          help="a recipe to time (repeatable; default: every network "
-                               "recipe)")  # fmt: skip
+        what.add_argument(
+            "--recipe",
+            action="append",
+            metavar="NAME",
+            help="a recipe to time (repeatable; default: every network recipe)",
+        )
         what.add_argument("--no-recipes", action="store_true", help="time no recipe")
         parser.add_argument("--recipes", metavar="FILE", default=None, help=RECIPES_HELP)
         group = parser.add_mutually_exclusive_group()
         group.add_argument(
-            "--shapes", nargs="+", type=shape, metavar="HxB",
+            "--shapes",
+            nargs="+",
+            type=shape,
+            metavar="HxB",
             help=f"search MLP shapes, hidden x batch (default: {shapes})",
-        )  # fmt: skip
+        )
         group.add_argument("--no-search", action="store_true", help="time no search MLP shape")
         parser.add_argument(
-            "--device", choices=BENCH_DEVICES, default=defaults.device,
+            "--device",
+            choices=BENCH_DEVICES,
+            default=defaults.device,
             help="'cpu': cpu-1t and cpu; 'cuda': every visible GPU; 'all': both (default: all)",
-        )  # fmt: skip
-        parser.add_argument("--epochs", type=count(2), default=defaults.epochs,
-                            help=f"epochs per workload, the first one warm-up (default: "
-                                 f"{defaults.epochs})")  # fmt: skip
+        )
         parser.add_argument(
-            "--rows", type=positive_int, default=None, metavar="N",
+            "--epochs",
+            type=count(2),
+            default=defaults.epochs,
+            help=f"epochs per workload, the first one warm-up (default: {defaults.epochs})",
+        )
+        parser.add_argument(
+            "--rows",
+            type=positive_int,
+            default=None,
+            metavar="N",
             help="train on the first N training rows (default: all 20,838)",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--workers-per-gpu", nargs="+", type=positive_int,
-            default=list(defaults.workers_per_gpu), metavar="N",
+            "--workers-per-gpu",
+            nargs="+",
+            type=positive_int,
+            default=list(defaults.workers_per_gpu),
+            metavar="N",
             help="study throughput with N workers sharing the first GPU (default: "
-                 f"{' '.join(map(str, defaults.workers_per_gpu))}; CPU: 1 and one per core)",
-        )  # fmt: skip
-        parser.add_argument("--trials-per-worker", type=positive_int,
-                            default=defaults.trials_per_worker, metavar="K",
-                            help="trials each throughput worker runs (default: "
-                                 f"{defaults.trials_per_worker})")  # fmt: skip
-        parser.add_argument("--trial-epochs", type=positive_int, default=defaults.trial_epochs,
-                            metavar="E", help="epochs of each throughput trial (default: "
-                                              f"{defaults.trial_epochs})")  # fmt: skip
-        parser.add_argument("--no-throughput", action="store_true",
-                            help="skip the trials-per-minute measurement")  # fmt: skip
-        parser.add_argument("--json", metavar="PATH", default=DEFAULT_JSON,
-                            help=f"where the records go (default: {DEFAULT_JSON}, which "
-                                 "'harness report' reads)")  # fmt: skip
+            f"{' '.join(map(str, defaults.workers_per_gpu))}; CPU: 1 and one per core)",
+        )
+        parser.add_argument(
+            "--trials-per-worker",
+            type=positive_int,
+            default=defaults.trials_per_worker,
+            metavar="K",
+            help=f"trials each throughput worker runs (default: {defaults.trials_per_worker})",
+        )
+        parser.add_argument(
+            "--trial-epochs",
+            type=positive_int,
+            default=defaults.trial_epochs,
+            metavar="E",
+            help=f"epochs of each throughput trial (default: {defaults.trial_epochs})",
+        )
+        parser.add_argument(
+            "--no-throughput", action="store_true", help="skip the trials-per-minute measurement"
+        )
+        parser.add_argument(
+            "--json",
+            metavar="PATH",
+            default=DEFAULT_JSON,
+            help=f"where the records go (default: {DEFAULT_JSON}, which 'harness report' reads)",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.bench.devices import run_devices_bench
@@ -168,23 +229,36 @@ class BenchDevices(Command):
         from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
         from harness.numbers import json_safe
 
-        recipes = [] if args.no_recipes else select_network_recipes(
-            load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)  # fmt: skip
+        recipes = (
+            []
+            if args.no_recipes
+            else select_network_recipes(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
+        )
         shapes = () if args.no_search else tuple(args.shapes or DEFAULT_SHAPES)
         config = DeviceBenchConfig(
-            recipes=tuple(recipes), shapes=shapes, device=args.device, epochs=args.epochs,
-            rows=args.rows, throughput=not args.no_throughput,
+            recipes=tuple(recipes),
+            shapes=shapes,
+            device=args.device,
+            epochs=args.epochs,
+            rows=args.rows,
+            throughput=not args.no_throughput,
             workers_per_gpu=tuple(dict.fromkeys(args.workers_per_gpu)),
-            trials_per_worker=args.trials_per_worker, trial_epochs=args.trial_epochs,
-            data=args.data, variant=args.variant,
-        )  # fmt: skip
+            trials_per_worker=args.trials_per_worker,
+            trial_epochs=args.trial_epochs,
+            data=args.data,
+            variant=args.variant,
+        )
         list_devices(config.device)  # no CUDA for --device cuda: say so before anything runs
         json_path = writable_file(args.json)
         splits = load_splits(args)
         progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=err_console, transient=False,
-        )  # fmt: skip
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=False,
+        )
         task = progress.add_task("starting", total=1)
 
         def on_progress(done: int, total: int, description: str) -> None:
@@ -219,11 +293,15 @@ def _print_devices(document: dict[str, Any]) -> None:
         "6 x parameters x rows at the matmul rate, over s/epoch)",
         tables.epoch_rows(document),
     )
-    show("CUDA-graph fast path against eager and the lab's DataLoader path (same run)",
-         tables.fast_path_rows(document))  # fmt: skip
+    show(
+        "CUDA-graph fast path against eager and the lab's DataLoader path (same run)",
+        tables.fast_path_rows(document),
+    )
     for line in tables.lab_path_lines(document):
         console.print(line, markup=False, highlight=False)
-    show("Study throughput: trials per minute of N workers sharing a device",
-         tables.throughput_rows(document))  # fmt: skip
+    show(
+        "Study throughput: trials per minute of N workers sharing a device",
+        tables.throughput_rows(document),
+    )
     for line in tables.problem_lines(document):
         console.print(f"problem: {line}", markup=False, highlight=False)

@@ -63,16 +63,23 @@ class ReadOnlyGuard:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if self.check_host and not self._host_allowed(environ):
             host = environ.get("HTTP_HOST", "")
-            return self._refuse(start_response, "403 Forbidden", [],
-                                f"harness dashboard: Host {host!r} refused: on loopback only "
-                                f"{', '.join(LOOPBACK_NAMES)} (with the port) are served, a "
-                                "guard against DNS rebinding")  # fmt: skip
+            return self._refuse(
+                start_response,
+                "403 Forbidden",
+                [],
+                f"harness dashboard: Host {host!r} refused: on loopback only "
+                f"{', '.join(LOOPBACK_NAMES)} (with the port) are served, a "
+                "guard against DNS rebinding",
+            )
         method = environ.get("REQUEST_METHOD", "GET").upper()
         if not self.allow_writes and method not in SAFE_METHODS:
-            return self._refuse(start_response, "405 Method Not Allowed",
-                                [("Allow", ", ".join(SAFE_METHODS))],
-                                f"harness dashboard is read-only: {method} is refused; start it "
-                                "with --allow-writes to let it change the storage")  # fmt: skip
+            return self._refuse(
+                start_response,
+                "405 Method Not Allowed",
+                [("Allow", ", ".join(SAFE_METHODS))],
+                f"harness dashboard is read-only: {method} is refused; start it "
+                "with --allow-writes to let it change the storage",
+            )
         return self.app(environ, start_response)
 
     @staticmethod
@@ -84,13 +91,20 @@ class ReadOnlyGuard:
     @staticmethod
     def _refuse(start_response: Callable, status: str, headers: list, reason: str) -> list[bytes]:
         body = (reason + "\n").encode()
-        start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
-                                ("Content-Length", str(len(body))), *headers])  # fmt: skip
+        start_response(
+            status,
+            [
+                ("Content-Type", "text/plain; charset=utf-8"),
+                ("Content-Length", str(len(body))),
+                *headers,
+            ],
+        )
         return [body]
 
 
-def dashboard_app(storage_url: str, *, allow_writes: bool = False,
-                  host: str = DEFAULT_HOST) -> Callable:  # fmt: skip
+def dashboard_app(
+    storage_url: str, *, allow_writes: bool = False, host: str = DEFAULT_HOST
+) -> Callable:
     """optuna-dashboard's WSGI app on an existing storage, behind ``ReadOnlyGuard``; the Host
     check applies when ``host`` (the address bound) is a loopback one."""
     import optuna_dashboard
@@ -106,8 +120,9 @@ def dashboard_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/dashboard"
 
 
-def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                          allow_writes: bool = False):  # fmt: skip
+def make_dashboard_server(
+    storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, allow_writes: bool = False
+):
     """Open the storage and bind the port; raise HarnessError for either failure.
 
     Returns a ``wsgiref`` server; call ``serve_forever()`` on it (``shutdown()`` from another
@@ -117,17 +132,20 @@ def make_dashboard_server(storage_url: str, host: str = DEFAULT_HOST, port: int 
         raise HarnessError(f"--port must be in 0..65535, but got {port}")
     app = dashboard_app(storage_url, allow_writes=allow_writes, host=host)
     try:
-        return make_server(host, port, app, server_class=_ThreadedServer,
-                           handler_class=_QuietHandler)  # fmt: skip
+        return make_server(
+            host, port, app, server_class=_ThreadedServer, handler_class=_QuietHandler
+        )
     except OSError as err:
         if err.errno == errno.EADDRINUSE:
-            raise HarnessError(f"port {port} on {host} is already in use; choose another with "
-                               "--port") from None  # fmt: skip
+            raise HarnessError(
+                f"port {port} on {host} is already in use; choose another with --port"
+            ) from None
         raise HarnessError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
 
 
-def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-          allow_writes: bool = False) -> None:  # fmt: skip
+def serve(
+    storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, allow_writes: bool = False
+) -> None:
     """Serve until Ctrl-C; print the URL (stdout, flushed) once listening."""
     from harness.search.storage import redact_url
 
@@ -135,11 +153,17 @@ def serve(storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
     url = dashboard_url(host, server.server_port)
     print(url, flush=True)
     mode = "read-write (--allow-writes)" if allow_writes else "read-only"
-    print(f"optuna-dashboard on {redact_url(storage_url)}, {mode}; Ctrl-C stops it",
-          file=sys.stderr, flush=True)  # fmt: skip
+    print(
+        f"optuna-dashboard on {redact_url(storage_url)}, {mode}; Ctrl-C stops it",
+        file=sys.stderr,
+        flush=True,
+    )
     if not is_loopback(host):
-        print(f"warning: listening on {host}, reachable from other machines, without "
-              "authentication", file=sys.stderr, flush=True)  # fmt: skip
+        print(
+            f"warning: listening on {host}, reachable from other machines, without authentication",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -158,15 +182,22 @@ class Dashboard(Command):
     parents = (storage_options,)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--host", default=DEFAULT_HOST,
-                            help=f"address to bind (default: {DEFAULT_HOST})")  # fmt: skip
-        parser.add_argument("--port", type=int, default=DEFAULT_PORT,
-                            help=f"port to listen on; 0 picks a free one (default: "
-                                 f"{DEFAULT_PORT})")  # fmt: skip
-        parser.add_argument("--allow-writes", action="store_true",
-                            help="let the dashboard change the storage (delete or rename "
-                                 "studies, notes, tell trials); default: read-only, every "
-                                 "method but GET and HEAD answers 405")  # fmt: skip
+        parser.add_argument(
+            "--host", default=DEFAULT_HOST, help=f"address to bind (default: {DEFAULT_HOST})"
+        )
+        parser.add_argument(
+            "--port",
+            type=int,
+            default=DEFAULT_PORT,
+            help=f"port to listen on; 0 picks a free one (default: {DEFAULT_PORT})",
+        )
+        parser.add_argument(
+            "--allow-writes",
+            action="store_true",
+            help="let the dashboard change the storage (delete or rename "
+            "studies, notes, tell trials); default: read-only, every "
+            "method but GET and HEAD answers 405",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
         serve(storage_url(args.storage), args.host, args.port, args.allow_writes)

@@ -14,9 +14,20 @@ from harness.errors import HarnessError
 from harness.search.config import FixedSettings, check_seed
 
 # what 'harness trial' shows of a record, in this order
-TRIAL_KEYS = ("status", "val_auroc", "val_loss", "test_auroc", "test_f1", "test_precision",
-              "test_recall", "threshold", "epochs", "best_epoch", "seconds",
-              "seconds_per_epoch")  # fmt: skip
+TRIAL_KEYS = (
+    "status",
+    "val_auroc",
+    "val_loss",
+    "test_auroc",
+    "test_f1",
+    "test_precision",
+    "test_recall",
+    "threshold",
+    "epochs",
+    "best_epoch",
+    "seconds",
+    "seconds_per_epoch",
+)
 
 
 def load_splits(args: argparse.Namespace) -> Any:
@@ -60,18 +71,30 @@ class Trial(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
-            "--params", required=True, metavar="JSON",
+            "--params",
+            required=True,
+            metavar="JSON",
             help='hyperparameters, e.g. \'{"hidden_size": 202, "lr": 0.00294, "batch_size": 32, '
-                 '"weight_decay": 1.74e-6, "dropout": 0.4}\'',
-        )  # fmt: skip
+            '"weight_decay": 1.74e-6, "dropout": 0.4}\'',
+        )
         parser.add_argument(
-            "--seed", type=int, default=0,
+            "--seed",
+            type=int,
+            default=0,
             help="seed of model init, dropout and batch order (default: 0)",
-        )  # fmt: skip
-        parser.add_argument("--max-epochs", type=positive_int, default=FixedSettings.max_epochs,
-                            help=f"(default: {FixedSettings.max_epochs})")  # fmt: skip
-        parser.add_argument("--patience", type=positive_int, default=FixedSettings.patience,
-                            help=f"(default: {FixedSettings.patience})")  # fmt: skip
+        )
+        parser.add_argument(
+            "--max-epochs",
+            type=positive_int,
+            default=FixedSettings.max_epochs,
+            help=f"(default: {FixedSettings.max_epochs})",
+        )
+        parser.add_argument(
+            "--patience",
+            type=positive_int,
+            default=FixedSettings.patience,
+            help=f"(default: {FixedSettings.patience})",
+        )
         parser.add_argument("--json", action="store_true", help="print the record as JSON")
 
     def run(self, args: argparse.Namespace) -> None:
@@ -88,23 +111,31 @@ class Trial(Command):
             ) from None
         params = validate_params(params)
         device = str(resolve_device(args.device))
-        fixed = FixedSettings(max_epochs=args.max_epochs, patience=args.patience,
-                              cuda_graph=args.cuda_graph,
-                              hand_backward=args.hand_backward)  # fmt: skip
+        fixed = FixedSettings(
+            max_epochs=args.max_epochs,
+            patience=args.patience,
+            cuda_graph=args.cuda_graph,
+            hand_backward=args.hand_backward,
+        )
         splits = load_splits(args)
         rows = len(splits.x_train)
         if params["batch_size"] > rows:  # it would silently be the whole training set
-            raise HarnessError(f"params: batch_size <= the training rows ({rows}) must hold, but "
-                               f"got {params['batch_size']}")  # fmt: skip
+            raise HarnessError(
+                f"params: batch_size <= the training rows ({rows}) must hold, but "
+                f"got {params['batch_size']}"
+            )
         with err_console.status("training…") as status:
 
             def on_epoch(epoch: int, record: dict[str, float]) -> None:
-                status.update(f"epoch {epoch}/{fixed.max_epochs}: val loss "
-                              f"{record['val_loss']:.4f}, val AUROC "
-                              f"{record['val_auroc']:.4f}")  # fmt: skip
+                status.update(
+                    f"epoch {epoch}/{fixed.max_epochs}: val loss "
+                    f"{record['val_loss']:.4f}, val AUROC "
+                    f"{record['val_auroc']:.4f}"
+                )
 
-            record = run_trial(params, splits, seed=args.seed, device=device, fixed=fixed,
-                               on_epoch=on_epoch)  # fmt: skip
+            record = run_trial(
+                params, splits, seed=args.seed, device=device, fixed=fixed, on_epoch=on_epoch
+            )
         if args.json:
             print(json.dumps(json_safe(record), indent=2))
             return

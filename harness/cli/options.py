@@ -62,15 +62,18 @@ def _parent() -> argparse.ArgumentParser:
 def data_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
-        "--data", metavar="PATH",
+        "--data",
+        metavar="PATH",
         help="your own adult.data (plain or .gz; 15 columns, labels ' <=50K'/' >50K') "
-             "instead of the packaged, checksum-verified copy",
-    )  # fmt: skip
+        "instead of the packaged, checksum-verified copy",
+    )
     parser.add_argument(
-        "--variant", choices=VARIANTS, default=VARIANTS[0],
+        "--variant",
+        choices=VARIANTS,
+        default=VARIANTS[0],
         help="'lab' reproduces the lab's 108 features (default); 'grouped' applies the "
-             "category merges the lab intended",
-    )  # fmt: skip
+        "category merges the lab intended",
+    )
     return parser
 
 
@@ -78,73 +81,96 @@ def device_options() -> argparse.ArgumentParser:
     """Where one training run goes, and its two fast paths."""
     parser = _parent()
     parser.add_argument(
-        "--device", choices=DEVICES, default="auto",
+        "--device",
+        choices=DEVICES,
+        default="auto",
         help="where to train: 'auto' uses CUDA when present (default: auto)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--no-cuda-graph", dest="cuda_graph", action="store_false",
+        "--no-cuda-graph",
+        dest="cuda_graph",
+        action="store_false",
         help="on CUDA, run each training step eagerly instead of replaying it as a CUDA graph "
-             "(the fast path; same losses within float tolerance)",
-    )  # fmt: skip
+        "(the fast path; same losses within float tolerance)",
+    )
     parser.add_argument(
-        "--autograd", dest="hand_backward", action="store_false",
+        "--autograd",
+        dest="hand_backward",
+        action="store_false",
         help="on CPU, train plain MLPs with autograd and optimizer.step() instead of the "
-             "hand-written backward (the fast path: about 2x per step for small models; same "
-             "gradients and dropout masks)",
-    )  # fmt: skip
+        "hand-written backward (the fast path: about 2x per step for small models; same "
+        "gradients and dropout masks)",
+    )
     return parser
 
 
 def storage_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
-        "--storage", metavar="URL", default=None,
+        "--storage",
+        metavar="URL",
+        default=None,
         help="Optuna storage URL: sqlite:///file.db, postgresql://user@host/db (libpq then "
-             "takes the password from PGPASSWORD or ~/.pgpass), mysql://..., or "
-             f"journal:///path/file.log (default: ${STORAGE_ENV} if set, else "
-             f"{DEFAULT_STORAGE}); a URL with a password is best given in ${STORAGE_ENV}, out "
-             "of the command line",
-    )  # fmt: skip
+        "takes the password from PGPASSWORD or ~/.pgpass), mysql://..., or "
+        f"journal:///path/file.log (default: ${STORAGE_ENV} if set, else "
+        f"{DEFAULT_STORAGE}); a URL with a password is best given in ${STORAGE_ENV}, out "
+        "of the command line",
+    )
     return parser
 
 
 def worker_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
-        "--cpu-workers", type=non_negative_int, default=None, metavar="K",
+        "--cpu-workers",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
         help="CPU workers (default: one per core when there is no GPU, else 0)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--gpu-workers", type=non_negative_int, default=None, metavar="K",
+        "--gpu-workers",
+        type=non_negative_int,
+        default=None,
+        metavar="K",
         help="GPU workers sharing the GPUs (default: 4 per GPU)",
-    )  # fmt: skip
+    )
     parser.add_argument(
         "--address", default=None, help="join an existing Ray cluster (default: start a local Ray)"
     )
     parser.add_argument(
-        "--executor", choices=EXECUTORS, default=StudyConfig.executor,
+        "--executor",
+        choices=EXECUTORS,
+        default=StudyConfig.executor,
         help="'local' runs trials one by one in this process (default: ray)",
-    )  # fmt: skip
+    )
     parser.add_argument(
-        "--trial-timeout", type=positive_float, default=None, metavar="SECONDS",
+        "--trial-timeout",
+        type=positive_float,
+        default=None,
+        metavar="SECONDS",
         help="stop a trial running longer than this: FAIL 'timeout after N s', not retried. On "
-             "Ray its worker is killed and replaced; --executor local stops it at its next "
-             "epoch's end (default: none)",
-    )  # fmt: skip
+        "Ray its worker is killed and replaced; --executor local stops it at its next "
+        "epoch's end (default: none)",
+    )
     return parser
 
 
 def search_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
-        "--objective", choices=OBJECTIVES, default=StudyConfig.objective,
+        "--objective",
+        choices=OBJECTIVES,
+        default=StudyConfig.objective,
         help="what the sampler optimises: val_auroc is maximised, val_loss minimised "
-             "(default: val_auroc)",
-    )  # fmt: skip
+        "(default: val_auroc)",
+    )
     parser.add_argument(
-        "--pruner", choices=PRUNERS, default=StudyConfig.pruner,
+        "--pruner",
+        choices=PRUNERS,
+        default=StudyConfig.pruner,
         help="stop unpromising trials early (default: none)",
-    )  # fmt: skip
+    )
     return parser
 
 
@@ -157,10 +183,16 @@ def comparison_options() -> argparse.ArgumentParser:
     design = parser.add_argument_group(
         "the verdict's design (declared in runs/RUN/plan.json before the first pair)"
     )
-    design.add_argument("--looks", nargs="+", type=positive_int, metavar="N", default=None,
-                        help="pair counts after which the verdict is judged, stopping at the "
-                             "first decided look (error rate kept by alpha spending; default: "
-                             f"{' '.join(map(str, LOOKS))})")  # fmt: skip
+    design.add_argument(
+        "--looks",
+        nargs="+",
+        type=positive_int,
+        metavar="N",
+        default=None,
+        help="pair counts after which the verdict is judged, stopping at the "
+        "first decided look (error rate kept by alpha spending; default: "
+        f"{' '.join(map(str, LOOKS))})",
+    )
     design.add_argument(
         "--max-pairs",
         type=positive_int,
@@ -168,9 +200,13 @@ def comparison_options() -> argparse.ArgumentParser:
         default=None,
         help=f"the most pairs the design adds (default: {LOOKS[-1]})",
     )
-    design.add_argument("--margin", type=positive_float, default=MARGIN, metavar="AUROC",
-                        help="equivalence margin: a difference inside ±margin counts as none "
-                             f"(default: {MARGIN})")  # fmt: skip
+    design.add_argument(
+        "--margin",
+        type=positive_float,
+        default=MARGIN,
+        metavar="AUROC",
+        help=f"equivalence margin: a difference inside ±margin counts as none (default: {MARGIN})",
+    )
     design.add_argument(
         "--time-budget",
         type=positive_float,
@@ -180,18 +216,31 @@ def comparison_options() -> argparse.ArgumentParser:
         "it, and the pairs in hand then get a last look (default: none)",
     )
     parser.add_argument(
-        "--per-study", dest="concurrency", type=positive_int,
-        default=STUDY_TEMPLATE.concurrency, metavar="N",
+        "--per-study",
+        dest="concurrency",
+        type=positive_int,
+        default=STUDY_TEMPLATE.concurrency,
+        metavar="N",
         help="trials of one study in flight at once; every study runs at once on the pool. "
-             f"{STUDY_TEMPLATE.concurrency} (default): a study's trials run in order (TPE sees "
-             "every earlier trial), so the results do not depend on the number of workers",
-    )  # fmt: skip
+        f"{STUDY_TEMPLATE.concurrency} (default): a study's trials run in order (TPE sees "
+        "every earlier trial), so the results do not depend on the number of workers",
+    )
     return parser
 
 
 # StudyConfig fields that shared options set; a command passes on those it has
-STUDY_OPTIONS = ("storage", "objective", "pruner", "executor", "cpu_workers", "gpu_workers",
-                 "address", "device", "concurrency", "trial_timeout")  # fmt: skip
+STUDY_OPTIONS = (
+    "storage",
+    "objective",
+    "pruner",
+    "executor",
+    "cpu_workers",
+    "gpu_workers",
+    "address",
+    "device",
+    "concurrency",
+    "trial_timeout",
+)
 
 
 def study_settings(args: argparse.Namespace) -> dict[str, Any]:

@@ -23,11 +23,19 @@ class Report(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
-        parser.add_argument("--out", metavar="FILE", default=None,
-                            help="markdown file (default: reports/RUN.md); figures go to "
-                                 "FILE's folder, in <stem>_figures/")  # fmt: skip
-        parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
-                            help="where run results are cached (default: runs)")  # fmt: skip
+        parser.add_argument(
+            "--out",
+            metavar="FILE",
+            default=None,
+            help="markdown file (default: reports/RUN.md); figures go to "
+            "FILE's folder, in <stem>_figures/",
+        )
+        parser.add_argument(
+            "--runs-dir",
+            default=str(DEFAULT_RUNS_ROOT),
+            metavar="DIR",
+            help="where run results are cached (default: runs)",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.experiment.runs import check_run_name

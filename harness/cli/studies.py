@@ -51,9 +51,11 @@ def design_from(args: argparse.Namespace, default: Plan) -> Plan:
     sequential = args.looks is not None or args.max_pairs is not None
     if args.repeats is not None:
         if sequential:
-            raise HarnessError("--repeats (a fixed number of pairs, one look) and --looks/"
-                               "--max-pairs (a sequential design) exclude each other, but both "
-                               "were given")  # fmt: skip
+            raise HarnessError(
+                "--repeats (a fixed number of pairs, one look) and --looks/"
+                "--max-pairs (a sequential design) exclude each other, but both "
+                "were given"
+            )
         return Plan.fixed(args.repeats, args.margin)
     if not sequential:
         return replace(default, margin=args.margin)
@@ -90,24 +92,38 @@ class Study(Command):
     )
     parents = (storage_options, search_options, worker_options)
     stops_on_sigterm = True
-    resume_hint = ("trials in flight were marked FAIL and will be retried; to resume, run the "
-                   "same command again")  # fmt: skip
+    resume_hint = (
+        "trials in flight were marked FAIL and will be retried; to resume, run the "
+        "same command again"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, help="study name in the storage")
         parser.add_argument("--sampler", required=True, metavar="SAMPLER", help=SAMPLER_HELP)
-        parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
-                            help="finished trials to reach: COMPLETE, or PRUNED with a pruner "
-                                 f"(default: {StudyConfig.trials})")  # fmt: skip
+        parser.add_argument(
+            "--trials",
+            type=positive_int,
+            default=StudyConfig.trials,
+            help="finished trials to reach: COMPLETE, or PRUNED with a pruner "
+            f"(default: {StudyConfig.trials})",
+        )
         parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
-        parser.add_argument("--seed", type=int, default=StudyConfig.seed,
-                            help="sampler seed; trial training seeds derive from it (default: "
-                                 f"{StudyConfig.seed})")  # fmt: skip
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=StudyConfig.seed,
+            help=f"sampler seed; trial training seeds derive from it (default: {StudyConfig.seed})",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
-        config = StudyConfig(name=args.name, sampler=args.sampler, trials=args.trials,
-                             space_path=args.space or StudyConfig.space_path, seed=args.seed,
-                             **study_settings(args))  # fmt: skip
+        config = StudyConfig(
+            name=args.name,
+            sampler=args.sampler,
+            trials=args.trials,
+            space_path=args.space or StudyConfig.space_path,
+            seed=args.seed,
+            **study_settings(args),
+        )
         check_address(config)  # in seconds, before importing torch or opening any storage
         from harness.search.spaces import load_space
         from harness.search.storage import redact_url, storage_errors, storage_url
@@ -117,8 +133,9 @@ class Study(Command):
         url = storage_url(args.storage)
         shown = redact_url(url)
         err_console.print(f"storage: {shown}", markup=False, highlight=False)
-        err_console.print(f"watch it live: harness dashboard --storage '{shown}'", markup=False,
-                          highlight=False)  # fmt: skip
+        err_console.print(
+            f"watch it live: harness dashboard --storage '{shown}'", markup=False, highlight=False
+        )
         with storage_errors(url):
             try:
                 study = run_study(config)
@@ -132,16 +149,19 @@ class Study(Command):
 def summarize_study(study: Any) -> None:
     from optuna.trial import TrialState
 
-    counts = {state.name: len(study.get_trials(deepcopy=False, states=(state,)))
-              for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}  # fmt: skip
+    counts = {
+        state.name: len(study.get_trials(deepcopy=False, states=(state,)))
+        for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+    }
     best = study.best_trial
     console.print(
         f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
         f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
         f"{best.value:.4f} (trial #{best.number}; test scores come from retraining it, "
         "as harness compare does)",
-        markup=False, highlight=False,
-    )  # fmt: skip
+        markup=False,
+        highlight=False,
+    )
     console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)
 
 
@@ -158,39 +178,69 @@ class Compare(Command):
     )
     parents = (storage_options, search_options, worker_options, comparison_options)
     stops_on_sigterm = True
-    resume_hint = ("trials in flight were marked FAIL and will be retried; to resume, run the "
-                   "same command again")  # fmt: skip
+    resume_hint = (
+        "trials in flight were marked FAIL and will be retried; to resume, run the "
+        "same command again"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         defaults = CompareConfig  # the dataclass's field defaults
         parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
-        parser.add_argument("--trials", type=positive_int, default=StudyConfig.trials,
-                            help="finished (COMPLETE or PRUNED) trials per study (default: "
-                                 f"{StudyConfig.trials})")  # fmt: skip
-        parser.add_argument("--repeats", type=positive_int, default=None,
-                            help="a fixed design: this many pairs, judged once (default: the "
-                                 "sequential design of --looks)")  # fmt: skip
-        parser.add_argument("--samplers", nargs="+", metavar="SAMPLER",
-                            default=list(defaults.samplers),
-                            help="one or more samplers to compare, each " + SAMPLER_HELP
-                                 + "; with three or more the report ranks them (default: "
-                                 f"{' '.join(DEFAULT_SAMPLERS)})")  # fmt: skip
+        parser.add_argument(
+            "--trials",
+            type=positive_int,
+            default=StudyConfig.trials,
+            help=f"finished (COMPLETE or PRUNED) trials per study (default: {StudyConfig.trials})",
+        )
+        parser.add_argument(
+            "--repeats",
+            type=positive_int,
+            default=None,
+            help="a fixed design: this many pairs, judged once (default: the "
+            "sequential design of --looks)",
+        )
+        parser.add_argument(
+            "--samplers",
+            nargs="+",
+            metavar="SAMPLER",
+            default=list(defaults.samplers),
+            help="one or more samplers to compare, each "
+            + SAMPLER_HELP
+            + "; with three or more the report ranks them (default: "
+            f"{' '.join(DEFAULT_SAMPLERS)})",
+        )
         parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
-        parser.add_argument("--retrain-seeds", type=positive_int, default=defaults.retrain_seeds,
-                            metavar="K", help="training seeds for each best configuration "
-                                              f"(default: {defaults.retrain_seeds})")  # fmt: skip
-        parser.add_argument("--bench-seeds", type=non_negative_int, default=defaults.bench_seeds,
-                            metavar="K", help="seeds of the lab's fixed models; 0 skips them "
-                                              f"(default: {defaults.bench_seeds})")  # fmt: skip
-        parser.add_argument("--reference-seeds", type=non_negative_int,
-                            default=defaults.reference_seeds, metavar="K",
-                            help="seeds of the gradient-boosting reference; 0 skips it "
-                                 f"(default: {defaults.reference_seeds})")  # fmt: skip
-        parser.add_argument("--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR",
-                            help=RUNS_DIR_HELP)  # fmt: skip
-        parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
-                            help="device of the local executor and the lab models (default: "
-                                 "auto)")  # fmt: skip
+        parser.add_argument(
+            "--retrain-seeds",
+            type=positive_int,
+            default=defaults.retrain_seeds,
+            metavar="K",
+            help=f"training seeds for each best configuration (default: {defaults.retrain_seeds})",
+        )
+        parser.add_argument(
+            "--bench-seeds",
+            type=non_negative_int,
+            default=defaults.bench_seeds,
+            metavar="K",
+            help=f"seeds of the lab's fixed models; 0 skips them (default: {defaults.bench_seeds})",
+        )
+        parser.add_argument(
+            "--reference-seeds",
+            type=non_negative_int,
+            default=defaults.reference_seeds,
+            metavar="K",
+            help="seeds of the gradient-boosting reference; 0 skips it "
+            f"(default: {defaults.reference_seeds})",
+        )
+        parser.add_argument(
+            "--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR", help=RUNS_DIR_HELP
+        )
+        parser.add_argument(
+            "--device",
+            choices=DEVICES,
+            default=StudyConfig.device,
+            help="device of the local executor and the lab models (default: auto)",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
         study = replace(
@@ -200,11 +250,16 @@ class Compare(Command):
             **study_settings(args),
         )
         config = CompareConfig(
-            run=args.name, study=study, plan=design_from(args, Plan()),
-            time_budget_s=_budget(args), samplers=tuple(args.samplers),
-            retrain_seeds=args.retrain_seeds, bench_seeds=args.bench_seeds,
-            reference_seeds=args.reference_seeds, runs_root=args.runs_dir,
-        )  # fmt: skip
+            run=args.name,
+            study=study,
+            plan=design_from(args, Plan()),
+            time_budget_s=_budget(args),
+            samplers=tuple(args.samplers),
+            retrain_seeds=args.retrain_seeds,
+            bench_seeds=args.bench_seeds,
+            reference_seeds=args.reference_seeds,
+            runs_root=args.runs_dir,
+        )
         check_address(study)  # in seconds, before importing torch or opening any storage
         from harness.experiment.compare import run_compare
         from harness.search.storage import redact_url, storage_errors
@@ -214,10 +269,13 @@ class Compare(Command):
         storage = ""
         if args.storage:  # never the password on the screen (or in a terminal's scrollback)
             shown = redact_url(args.storage)
-            storage = f" --storage '{shown}'" + (" (password not shown)"
-                                                 if shown != args.storage else "")  # fmt: skip
-        print(f"run {config.run!r} done; results in {directory}; next: harness report --name "
-              f"{config.run}{storage}")  # fmt: skip
+            storage = f" --storage '{shown}'" + (
+                " (password not shown)" if shown != args.storage else ""
+            )
+        print(
+            f"run {config.run!r} done; results in {directory}; next: harness report --name "
+            f"{config.run}{storage}"
+        )
 
 
 class Run(Command):
@@ -230,33 +288,58 @@ class Run(Command):
     )
     parents = (storage_options, worker_options, comparison_options)
     stops_on_sigterm = True
-    resume_hint = ("trials in flight were marked FAIL and will be retried; run the same command "
-                   "again to continue the run")  # fmt: skip
+    resume_hint = (
+        "trials in flight were marked FAIL and will be retried; run the same command "
+        "again to continue the run"
+    )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         lab, smoke = PRESETS["lab"], PRESETS["smoke"]
-        parser.add_argument("--preset", choices=list(PRESETS), default="lab",
-                            help="'lab' (default): the lab's protocol until decided, at most "
-                                 f"{lab.time_budget_min:g} min of pairs (about an hour on 2 "
-                                 "cores); 'quick': 3 pairs, a hint; 'smoke': about a "
-                                 "minute")  # fmt: skip
+        parser.add_argument(
+            "--preset",
+            choices=list(PRESETS),
+            default="lab",
+            help="'lab' (default): the lab's protocol until decided, at most "
+            f"{lab.time_budget_min:g} min of pairs (about an hour on 2 "
+            "cores); 'quick': 3 pairs, a hint; 'smoke': about a "
+            "minute",
+        )
         parser.add_argument("--name", default=None, help="run name (default: the preset's name)")
-        parser.add_argument("--trials", type=positive_int, default=None,
-                            help=f"trials per study (default: {lab.trials}; smoke "
-                                 f"{smoke.trials})")  # fmt: skip
-        parser.add_argument("--repeats", type=positive_int, default=None,
-                            help="a fixed design: this many pairs, judged once (default: the "
-                                 "preset's design)")  # fmt: skip
-        parser.add_argument("--space", metavar="FILE", default=None,
-                            help="search space file (default: the preset's)")  # fmt: skip
-        parser.add_argument("--bench-seeds", type=non_negative_int, default=None, metavar="K",
-                            help="seeds of the lab's fixed models, 0 skips them (default: "
-                                 f"{lab.bench_seeds}; smoke {smoke.bench_seeds})")  # fmt: skip
-        parser.add_argument("--out", metavar="FILE", default=None,
-                            help="report file (default: reports/NAME.md)")  # fmt: skip
-        parser.add_argument("--device", choices=DEVICES, default=StudyConfig.device,
-                            help="device of the fixed models and retraining (default: "
-                                 "auto)")  # fmt: skip
+        parser.add_argument(
+            "--trials",
+            type=positive_int,
+            default=None,
+            help=f"trials per study (default: {lab.trials}; smoke {smoke.trials})",
+        )
+        parser.add_argument(
+            "--repeats",
+            type=positive_int,
+            default=None,
+            help="a fixed design: this many pairs, judged once (default: the preset's design)",
+        )
+        parser.add_argument(
+            "--space",
+            metavar="FILE",
+            default=None,
+            help="search space file (default: the preset's)",
+        )
+        parser.add_argument(
+            "--bench-seeds",
+            type=non_negative_int,
+            default=None,
+            metavar="K",
+            help="seeds of the lab's fixed models, 0 skips them (default: "
+            f"{lab.bench_seeds}; smoke {smoke.bench_seeds})",
+        )
+        parser.add_argument(
+            "--out", metavar="FILE", default=None, help="report file (default: reports/NAME.md)"
+        )
+        parser.add_argument(
+            "--device",
+            choices=DEVICES,
+            default=StudyConfig.device,
+            help="device of the fixed models and retraining (default: auto)",
+        )
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.experiment.runs import check_run_name
@@ -274,12 +357,15 @@ class Run(Command):
             **study_settings(args),
         )
         config = CompareConfig(
-            run=name, study=study, plan=design_from(args, preset.plan),
+            run=name,
+            study=study,
+            plan=design_from(args, preset.plan),
             time_budget_s=_budget(args, preset.time_budget_min),
-            samplers=preset.samplers, retrain_seeds=preset.retrain_seeds,
+            samplers=preset.samplers,
+            retrain_seeds=preset.retrain_seeds,
             bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
             reference_seeds=preset.reference_seeds,
-        )  # fmt: skip
+        )
         # Every check before the first file: the address (in seconds, before importing torch),
         # the space, the storage, then the report's folder (writable_file creates it), so a
         # refused run leaves no empty reports/ or runs/RUN/.

@@ -112,10 +112,19 @@ class MLPStep:
             return
         group = optimizer.param_groups[0]
         beta1, beta2 = group["betas"]
-        adam(**self._adam_args, amsgrad=group["amsgrad"], beta1=beta1, beta2=beta2,
-             lr=group["lr"], weight_decay=group["weight_decay"], eps=group["eps"],
-             maximize=group["maximize"], foreach=group["foreach"], fused=group["fused"],
-             decoupled_weight_decay=group["decoupled_weight_decay"])  # fmt: skip
+        adam(
+            **self._adam_args,
+            amsgrad=group["amsgrad"],
+            beta1=beta1,
+            beta2=beta2,
+            lr=group["lr"],
+            weight_decay=group["weight_decay"],
+            eps=group["eps"],
+            maximize=group["maximize"],
+            foreach=group["foreach"],
+            fused=group["fused"],
+            decoupled_weight_decay=group["decoupled_weight_decay"],
+        )
 
 
 def _functional_adam_applies(optimizer: torch.optim.Optimizer) -> bool:
@@ -124,8 +133,9 @@ def _functional_adam_applies(optimizer: torch.optim.Optimizer) -> bool:
     if not isinstance(optimizer, torch.optim.Adam) or len(optimizer.param_groups) != 1:
         return False
     group = optimizer.param_groups[0]
-    return not (group["capturable"] or group["differentiable"]
-                or getattr(optimizer, "grad_scale", None))  # fmt: skip
+    return not (
+        group["capturable"] or group["differentiable"] or getattr(optimizer, "grad_scale", None)
+    )
 
 
 def _adam_lists(optimizer: torch.optim.Optimizer) -> dict:
@@ -157,8 +167,11 @@ def _hidden_layers(model: nn.Module) -> list[tuple[nn.Linear, float]] | None:
         return None
     layers, i = [], 0
     while i < len(modules) - 1:
-        if not (isinstance(modules[i], nn.Linear) and i + 1 < len(modules) - 1
-                and isinstance(modules[i + 1], nn.ReLU)):  # fmt: skip
+        if not (
+            isinstance(modules[i], nn.Linear)
+            and i + 1 < len(modules) - 1
+            and isinstance(modules[i + 1], nn.ReLU)
+        ):
             return None
         p, step = 0.0, 2
         if i + 2 < len(modules) - 1 and isinstance(modules[i + 2], Dropout):

@@ -145,8 +145,12 @@ class Population:
                 "the exact dropout stream continues CPU generators: it needs "
                 f"device 'cpu', but got {device.type!r}; use 'hashed'"
             )
-        widths = [n_features, max(m.hidden[0] for m in members),
-                  max(m.hidden[1] for m in members), 1]  # fmt: skip
+        widths = [
+            n_features,
+            max(m.hidden[0] for m in members),
+            max(m.hidden[1] for m in members),
+            1,
+        ]
         self.stack = _Stack(widths, len(members), device, settings.optimizer != "sgd")
         self.step_count = torch.zeros((), dtype=torch.int64, device=device)
         self.members = list(members)
@@ -198,8 +202,9 @@ class Population:
         k, rows, units = hidden.shape
         if self.stream == "exact":
             mask = torch.ones_like(hidden)
-            for i, (member, generator) in enumerate(zip(self.members, self.mask_generators,
-                                                         strict=True)):  # fmt: skip
+            for i, (member, generator) in enumerate(
+                zip(self.members, self.mask_generators, strict=True)
+            ):
                 if generator is None:
                     continue
                 width = member.hidden[layer]  # drawn at the member's own shape, as alone
@@ -209,8 +214,9 @@ class Population:
         # Key per (member, step, layer), then per (row, unit): independent of K and position.
         key = _hash32(self.seed_keys ^ (self.step_count & _MASK32))
         key = _hash32(key ^ (0x9E3779B9 * (layer + 1) & _MASK32))
-        element = (torch.arange(rows, device=hidden.device).view(-1, 1) << _UNIT_BITS) \
-            + torch.arange(units, device=hidden.device)  # fmt: skip
+        element = (
+            torch.arange(rows, device=hidden.device).view(-1, 1) << _UNIT_BITS
+        ) + torch.arange(units, device=hidden.device)
         bits = _hash32(key.view(k, 1, 1) ^ element)
         uniform = (bits >> 8).to(hidden.dtype) * (1.0 / (1 << 24))  # 24 bits: exact in float32
         return (uniform >= self.drop_p).to(hidden.dtype).mul_(self.drop_scale)
@@ -231,8 +237,9 @@ class Population:
                 masks.append(mask)
             weight, bias = layers[-1]
             logits = torch.baddbmm(bias, inputs[-1], weight)
-            losses = functional.binary_cross_entropy_with_logits(
-                logits, yb, reduction="none").mean(dim=(1, 2))  # fmt: skip
+            losses = functional.binary_cross_entropy_with_logits(logits, yb, reduction="none").mean(
+                dim=(1, 2)
+            )
             grad = torch.sigmoid(logits).sub_(yb).div_(yb.shape[1])
             for index in range(len(layers) - 1, -1, -1):
                 grad_weight, grad_bias = self.stack.grad_layers[index]
@@ -282,8 +289,9 @@ class Population:
         model = search_mlp(n_features, member.hidden_size, member.dropout)
         linears = [m for m in model if isinstance(m, nn.Linear)]
         with torch.no_grad():
-            for (weight, bias), linear in zip(self.stack._layers(row.view(1, -1)), linears,
-                                              strict=True):  # fmt: skip
+            for (weight, bias), linear in zip(
+                self.stack._layers(row.view(1, -1)), linears, strict=True
+            ):
                 linear.weight.copy_(weight[0, : linear.in_features, : linear.out_features].t())
                 linear.bias.copy_(bias[0, 0, : linear.out_features])
         return model.to(self.device)
@@ -300,16 +308,22 @@ class CapturedPopulationStep:
         self.x, self.y = xb.clone(), yb.clone()
         self.loss_sum = torch.zeros(xb.shape[0], device=xb.device)
         stack = population.stack
-        saved = [t.clone() for t in (stack.params, stack.exp_avg, stack.exp_avg_sq,
-                                     population.step_count) if t is not None]  # fmt: skip
+        saved = [
+            t.clone()
+            for t in (stack.params, stack.exp_avg, stack.exp_avg_sq, population.step_count)
+            if t is not None
+        ]
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
             for _ in range(self.WARMUP_STEPS):
                 population.step(self.x, self.y)
         torch.cuda.current_stream().wait_stream(side)
-        live = [t for t in (stack.params, stack.exp_avg, stack.exp_avg_sq,
-                            population.step_count) if t is not None]  # fmt: skip
+        live = [
+            t
+            for t in (stack.params, stack.exp_avg, stack.exp_avg_sq, population.step_count)
+            if t is not None
+        ]
         for target, value in zip(live, saved, strict=True):
             target.copy_(value)  # the warm-up is undone: training starts where eager would
         self.graph = torch.cuda.CUDAGraph()

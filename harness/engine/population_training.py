@@ -43,19 +43,27 @@ class _Track:
     status: str = "running"  # then "ok", "diverged" or "pruned"
     seconds: float = 0.0
 
-    def observe(self, epoch: int, losses: tuple[float, float, float], seconds: float,
-                params: torch.Tensor, patience: int | None) -> str | None:  # fmt: skip
+    def observe(
+        self,
+        epoch: int,
+        losses: tuple[float, float, float],
+        seconds: float,
+        params: torch.Tensor,
+        patience: int | None,
+    ) -> str | None:
         """Record an epoch (train loss, validation loss, AUROC) as ``train()`` does; why the
         member stops here ("diverged", or "patience": that many epochs without a lower
         validation loss), or None."""
         train_loss, loss, auroc = losses
         if not (math.isfinite(train_loss) and math.isfinite(loss)):
-            self.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
-                                 "val_auroc": math.nan})  # fmt: skip
+            self.history.append(
+                {"epoch": epoch, "train_loss": train_loss, "val_loss": loss, "val_auroc": math.nan}
+            )
             self.status = "diverged"
             return "diverged"
-        self.history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": loss,
-                             "val_auroc": auroc})  # fmt: skip
+        self.history.append(
+            {"epoch": epoch, "train_loss": train_loss, "val_loss": loss, "val_auroc": auroc}
+        )
         self.epoch_seconds.append(seconds)
         if patience is None or loss < self.best_loss:
             self.best_loss, self.best_epoch, self.stale = loss, epoch, 0
@@ -91,8 +99,9 @@ def train_population(
     captured: CapturedPopulationStep | None = None
     started = epoch_started = time.perf_counter()
     for epoch in range(1, settings.max_epochs + 1):
-        order = torch.stack([torch.randperm(data.x_train.shape[0], generator=shufflers[t])
-                             for t in active]).to(torch_device)  # fmt: skip
+        order = torch.stack(
+            [torch.randperm(data.x_train.shape[0], generator=shufflers[t]) for t in active]
+        ).to(torch_device)
         x_epoch, y_epoch = data.x_train[order], data.y_train[order]  # (K, n, F), (K, n, 1)
         if graph_wanted and captured is None and x_epoch.shape[1] >= settings.batch_size:
             size = settings.batch_size
@@ -104,11 +113,15 @@ def train_population(
         for row, index in enumerate(active):
             track = tracks[index]
             losses = (numbers[0][row], numbers[1][row], numbers[2][row])
-            reason = track.observe(epoch, losses, now - epoch_started,
-                                   population.stack.params[row], settings.patience)  # fmt: skip
+            reason = track.observe(
+                epoch, losses, now - epoch_started, population.stack.params[row], settings.patience
+            )
             # as train(): the hook sees every trained epoch, the last one included
-            if reason != "diverged" and on_epoch is not None \
-                    and on_epoch(index, epoch, track.history[-1]):  # fmt: skip
+            if (
+                reason != "diverged"
+                and on_epoch is not None
+                and on_epoch(index, epoch, track.history[-1])
+            ):
                 track.status, reason = "pruned", "pruned"
             elif reason == "patience":
                 track.status = "ok"
@@ -128,12 +141,19 @@ def train_population(
         tracks[index].seconds = time.perf_counter() - started
         tracks[index].final_row = population.stack.params[row].clone()
     del captured
-    return [_result(track, population, data, splits.n_features, str(torch_device), score_test)
-            for track in tracks]  # fmt: skip
+    return [
+        _result(track, population, data, splits.n_features, str(torch_device), score_test)
+        for track in tracks
+    ]
 
 
-def _train_epoch(population: Population, x_epoch: torch.Tensor, y_epoch: torch.Tensor,
-                 size: int, captured: CapturedPopulationStep | None) -> torch.Tensor:  # fmt: skip
+def _train_epoch(
+    population: Population,
+    x_epoch: torch.Tensor,
+    y_epoch: torch.Tensor,
+    size: int,
+    captured: CapturedPopulationStep | None,
+) -> torch.Tensor:
     """One pass over the members' shuffled rows; each member's mean training loss ``(K,)``,
     on the device (no sync). Full batches replay the captured graph when there is one."""
     n = x_epoch.shape[1]
@@ -168,13 +188,24 @@ def _validate(population: Population, data: ResidentSplits) -> tuple[torch.Tenso
     return val_loss, batched_auroc(labels, torch.sigmoid(val_logits).squeeze(-1))
 
 
-def _result(track: _Track, population: Population, data: ResidentSplits, n_features: int,
-            device: str, score_test: bool) -> TrainResult:  # fmt: skip
+def _result(
+    track: _Track,
+    population: Population,
+    data: ResidentSplits,
+    n_features: int,
+    device: str,
+    score_test: bool,
+) -> TrainResult:
     result = TrainResult(
         track.status,  # type: ignore[arg-type]
-        len(track.history), track.best_epoch, track.seconds, device, track.member.seed,
-        track.history, track.epoch_seconds,
-    )  # fmt: skip
+        len(track.history),
+        track.best_epoch,
+        track.seconds,
+        device,
+        track.member.seed,
+        track.history,
+        track.epoch_seconds,
+    )
     if track.status != "ok":
         return result
     row = track.best_row if track.best_row is not None else track.final_row

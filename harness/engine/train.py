@@ -27,7 +27,10 @@ if TYPE_CHECKING:  # the lab's data type, named for annotations only
     from harness.lab.data import Splits
 
 OPTIMIZER_CLASSES: dict[Optimizer, type[torch.optim.Optimizer]] = {
-    "sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW}  # fmt: skip
+    "sgd": torch.optim.SGD,
+    "adam": torch.optim.Adam,
+    "adamw": torch.optim.AdamW,
+}
 
 
 @dataclass(frozen=True)
@@ -292,9 +295,13 @@ def train(
     model = make_model(splits.n_features).to(torch_device)
     graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
     optimizer = make_optimizer(
-        settings.optimizer, model.parameters(), settings.lr, settings.weight_decay,
-        torch_device, for_graph=graph_wanted,
-    )  # fmt: skip
+        settings.optimizer,
+        model.parameters(),
+        settings.lr,
+        settings.weight_decay,
+        torch_device,
+        for_graph=graph_wanted,
+    )
     pos_weight = None
     if settings.pos_weight:
         pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=torch_device)
@@ -308,8 +315,9 @@ def train(
     captured = None
     full_batch = settings.batch_size or data.x_train.shape[0]
     if graph_wanted and captured_step_allowed(optimizer) and data.x_train.shape[0] >= full_batch:
-        captured = CapturedStep(model, optimizer, criterion, data.x_train[:full_batch],
-                                data.y_train[:full_batch])  # fmt: skip
+        captured = CapturedStep(
+            model, optimizer, criterion, data.x_train[:full_batch], data.y_train[:full_batch]
+        )
     mlp_step = None
     if settings.hand_backward and captured is None and MLPStep.supports(model, criterion):
         mlp_step = MLPStep(model, optimizer, criterion)
@@ -323,12 +331,22 @@ def train(
         val_loss = float(criterion(val_logits, data.y_valid))
         if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
             status = "diverged"
-            history.append({"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                            "val_auroc": float("nan")})  # fmt: skip
+            history.append(
+                {
+                    "epoch": epoch,
+                    "train_loss": train_loss,
+                    "val_loss": val_loss,
+                    "val_auroc": float("nan"),
+                }
+            )
             break
         val_auroc = epoch_auroc(y_valid_int, torch.sigmoid(val_logits)) if both else math.nan
-        record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss,
-                  "val_auroc": val_auroc}  # fmt: skip
+        record = {
+            "epoch": epoch,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "val_auroc": val_auroc,
+        }
         now = time.perf_counter()
         epoch_seconds.append(now - epoch_started)
         epoch_started = now
@@ -348,8 +366,9 @@ def train(
     optimizer.zero_grad(set_to_none=True)  # the returned model keeps no gradients (nor graph pool)
     del captured, mlp_step
 
-    result = TrainResult(status, len(history), best_epoch, seconds, str(torch_device), seed,
-                         history, epoch_seconds)  # fmt: skip
+    result = TrainResult(
+        status, len(history), best_epoch, seconds, str(torch_device), seed, history, epoch_seconds
+    )
     if status == "diverged":
         return result
     if best_state is not None:

@@ -28,8 +28,9 @@ def ensure_bench(
         try:
             records = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise HarnessError(f"{path}: must be JSON from 'harness bench models', but it "
-                               f"cannot be read ({err})") from None  # fmt: skip
+            raise HarnessError(
+                f"{path}: must be JSON from 'harness bench models', but it cannot be read ({err})"
+            ) from None
         if isinstance(records, list) and len({r.get("seed") for r in records}) >= seeds:
             return records
     from harness.bench.models import bench_models
@@ -38,8 +39,7 @@ def ensure_bench(
     from harness.lab.recipes import DEFAULT_RECIPES, load_recipes
 
     recipes = list(load_recipes(recipes_path or DEFAULT_RECIPES).values())
-    records = bench_models(recipes, load_splits(), list(range(seeds)),
-                           str(resolve_device(device)))  # fmt: skip
+    records = bench_models(recipes, load_splits(), list(range(seeds)), str(resolve_device(device)))
     path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
     return records
 

@@ -68,13 +68,13 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
         ensure_bench(directory / "bench.json", config.bench_seeds, config.study.device)
     if config.reference_seeds:
         log(f"fitting the gradient-boosting reference with {config.reference_seeds} seed(s)")
-        ensure_reference(directory / "reference.json", _space_splits(space),
-                         list(range(config.reference_seeds)))  # fmt: skip
+        ensure_reference(
+            directory / "reference.json", _space_splits(space), list(range(config.reference_seeds))
+        )
     return directory
 
 
-def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
-               log: Any) -> None:  # fmt: skip
+def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path, log: Any) -> None:
     """Batches of pairs up to each look of the design, judged as they come (module docstring)."""
     path = directory / "plan.json"
     from harness.search.samplers import sampler_label
@@ -82,9 +82,11 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
     pair = (sampler_label(config.samplers[0]), sampler_label(config.samplers[1]))
     design = declare(path, config.design, pair, config.retrain_seeds, log)
     plan, budget = design.plan, config.time_budget_s
-    log(f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "
-        f"AUROC ({config.retrain_seeds} seeds)" + (f"; time budget {budget / 60:g} min of "
-                                                   "pairs" if budget else ""))  # fmt: skip
+    log(
+        f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "
+        f"AUROC ({config.retrain_seeds} seeds)"
+        + (f"; time budget {budget / 60:g} min of pairs" if budget else "")
+    )
     started, seconds_per_pair = time.monotonic(), None
     while design.decided is None:
         target = plan.next_look(design.last_look)
@@ -98,12 +100,17 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
             if have + room < target:
                 target, cut = have + max(room, 0), True
         if target <= design.last_look:
-            log(f"time budget of {budget / 60:g} min used: stopping at {design.last_look} "  # type: ignore[operator]
-                "pairs; run the same command again to continue the design")  # fmt: skip
+            log(
+                f"time budget of {budget / 60:g} min used: stopping at {design.last_look} "  # type: ignore[operator]
+                "pairs; run the same command again to continue the design"
+            )
             break
         batch_started = time.monotonic()
-        log(f"pairs {have + 1}-{target}: running" if target > have else
-            f"pairs 1-{target}: complete")  # fmt: skip
+        log(
+            f"pairs {have + 1}-{target}: running"
+            if target > have
+            else f"pairs 1-{target}: complete"
+        )
         _run_batch(config, space, storage, directory, target, log)
         pairs = _pairs(directory, pair)
         if len(pairs) > have:
@@ -116,12 +123,16 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
             break
         _look(path, design, pairs, log)
         if cut:
-            log(f"time budget of {budget / 60:g} min reached: stopping at {len(pairs)} pairs; "  # type: ignore[operator]
-                "run the same command again to continue the design")  # fmt: skip
+            log(
+                f"time budget of {budget / 60:g} min reached: stopping at {len(pairs)} pairs; "  # type: ignore[operator]
+                "run the same command again to continue the design"
+            )
             break
     if design.decided is not None:
-        log(f"verdict decided at {design.decided['pairs']} pairs: "
-            f"{design.decided['outcome'].replace('_', ' ')}")  # fmt: skip
+        log(
+            f"verdict decided at {design.decided['pairs']} pairs: "
+            f"{design.decided['outcome'].replace('_', ' ')}"
+        )
 
 
 def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, float]]:
@@ -141,16 +152,18 @@ def _look(path: Path, design: Design, pairs: list[tuple[int, float, float]], log
     )
 
 
-def _run_batch(config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int,
-               log: Any) -> None:  # fmt: skip
+def _run_batch(
+    config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int, log: Any
+) -> None:
     usage = _run_studies(config, space, storage, directory, pairs, log)
     if usage is not None:
         log(usage.line())
         _record_usage(directory, usage)
 
 
-def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int,
-                 log: Any) -> Usage | None:  # fmt: skip
+def _run_studies(
+    config: CompareConfig, space: Any, storage: Any, directory: Path, pairs: int, log: Any
+) -> Usage | None:
     """The studies of repeats 0 .. pairs - 1 and their retraining on one scheduler; None when
     nothing was left to run."""
     from harness.search.study import open_study, run_studies
@@ -168,16 +181,19 @@ def _run_studies(config: CompareConfig, space: Any, storage: Any, directory: Pat
         log(f"{len(retraining)} studies already have their trials: kept as they are")
 
     def retrain_for(name: str) -> list[Any]:
-        source = retrain_source(load_run_study(storage, config.run, name),
-                                config.retrain_seeds, cache)  # fmt: skip
+        source = retrain_source(
+            load_run_study(storage, config.run, name), config.retrain_seeds, cache
+        )
         return [] if source is None else [source]
 
     pending = [source for name in retraining for source in retrain_for(name)]
     if not studies and not pending:
         return None
-    log(f"{len(studies)} studies to run at once, each best retrained with "
+    log(
+        f"{len(studies)} studies to run at once, each best retrained with "
         f"{config.retrain_seeds} seeds as soon as its study is done (cached in "
-        f"{directory / 'retrain.json'})")  # fmt: skip
+        f"{directory / 'retrain.json'})"
+    )
     drivers = [open_study(study) for study in studies]
     return run_studies(config.study, space, drivers, others=pending, follow_up=retrain_for)
 

@@ -56,8 +56,9 @@ class CompareConfig:
                 "sequential design) exclude each other, but both were given"
             )
         if self.time_budget_s is not None and not self.time_budget_s > 0:
-            raise HarnessError(f"--time-budget > 0 must hold, but got "
-                               f"{self.time_budget_s / 60:g} min")  # fmt: skip
+            raise HarnessError(
+                f"--time-budget > 0 must hold, but got {self.time_budget_s / 60:g} min"
+            )
         labels = [samplers.sampler_label(spec) for spec in self.samplers]
         check_study_names(self.run, labels, self.design.max_pairs - 1)
 

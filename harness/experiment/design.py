@@ -18,8 +18,10 @@ from harness.errors import HarnessError
 from harness.experiment.retrain import write_atomically
 from harness.experiment.verdict import Look, Plan
 
-PRIMARY_OUTCOME = ("the paired difference A - B in test AUROC of each study's chosen "
-                   "configuration, retrained with K seeds (mean over the seeds)")  # fmt: skip
+PRIMARY_OUTCOME = (
+    "the paired difference A - B in test AUROC of each study's chosen "
+    "configuration, retrained with K seeds (mean over the seeds)"
+)
 
 
 def _now() -> str:
@@ -46,10 +48,15 @@ class Design:
         return next((look for look in self.looks if look["outcome"] != "undecided"), None)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"primary_outcome": PRIMARY_OUTCOME, "pair": list(self.pair),
-                "retrain_seeds": self.retrain_seeds, "declared_at": self.declared_at,
-                "plan": self.plan.as_dict(), "changes": self.changes,
-                "looks": self.looks}  # fmt: skip
+        return {
+            "primary_outcome": PRIMARY_OUTCOME,
+            "pair": list(self.pair),
+            "retrain_seeds": self.retrain_seeds,
+            "declared_at": self.declared_at,
+            "plan": self.plan.as_dict(),
+            "changes": self.changes,
+            "looks": self.looks,
+        }
 
 
 def read_design(path: Path) -> Design | None:
@@ -58,38 +65,57 @@ def read_design(path: Path) -> Design | None:
         return None
     try:
         record = json.loads(path.read_text())
-        return Design(Plan.from_dict(record["plan"]), tuple(record["pair"]),  # type: ignore[arg-type]
-                      int(record["retrain_seeds"]), str(record["declared_at"]),
-                      list(record.get("changes", [])), list(record.get("looks", [])))  # fmt: skip
+        return Design(
+            Plan.from_dict(record["plan"]),
+            tuple(record["pair"]),  # type: ignore[arg-type]
+            int(record["retrain_seeds"]),
+            str(record["declared_at"]),
+            list(record.get("changes", [])),
+            list(record.get("looks", [])),
+        )
     except (OSError, ValueError, KeyError, TypeError) as err:
-        raise HarnessError(f"{path}: must be the design written by 'harness compare', but it "
-                           f"cannot be read ({err})") from None  # fmt: skip
+        raise HarnessError(
+            f"{path}: must be the design written by 'harness compare', but it "
+            f"cannot be read ({err})"
+        ) from None
 
 
-def declare(path: Path, plan: Plan, pair: tuple[str, str], retrain_seeds: int,
-            log: Any = print) -> Design:  # fmt: skip
+def declare(
+    path: Path, plan: Plan, pair: tuple[str, str], retrain_seeds: int, log: Any = print
+) -> Design:
     """The design of the run at ``path``: declared now when new; when it exists and this
     command asks for another design, the change is recorded and the new design used."""
     design = read_design(path)
     if design is None:
         design = Design(plan, pair, retrain_seeds)
     elif (design.plan, design.pair, design.retrain_seeds) != (plan, pair, retrain_seeds):
-        log(f"note: this run was declared with {design.plan.describe()} comparing "
+        log(
+            f"note: this run was declared with {design.plan.describe()} comparing "
             f"{' - '.join(design.pair)} with {design.retrain_seeds} retraining seeds; now "
             f"{plan.describe()} comparing {' - '.join(pair)} with {retrain_seeds}. The change "
             f"is recorded in {path} and the report will say that the error rate holds only "
-            "for the design as first declared.")  # fmt: skip
-        design.changes.append({"at": _now(), "after_looks": design.last_look,
-                               "from": {"plan": design.plan.as_dict(), "pair": list(design.pair),
-                                        "retrain_seeds": design.retrain_seeds}})  # fmt: skip
+            "for the design as first declared."
+        )
+        design.changes.append(
+            {
+                "at": _now(),
+                "after_looks": design.last_look,
+                "from": {
+                    "plan": design.plan.as_dict(),
+                    "pair": list(design.pair),
+                    "retrain_seeds": design.retrain_seeds,
+                },
+            }
+        )
         design.plan, design.pair, design.retrain_seeds = plan, pair, retrain_seeds
     save(path, design)
     return design
 
 
 def record_look(path: Path, design: Design, look: Look) -> None:
-    design.looks.append({"pairs": look.pairs, "level": look.level, "outcome": look.outcome,
-                         "at": _now()})  # fmt: skip
+    design.looks.append(
+        {"pairs": look.pairs, "level": look.level, "outcome": look.outcome, "at": _now()}
+    )
     save(path, design)
 
 

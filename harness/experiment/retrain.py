@@ -22,8 +22,19 @@ from harness.search.workers import TrialJob
 # Retraining seeds start far above any search seed (harness.search.study.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
 RETRAIN_SEED_BASE = 10_000_000
-RETRAIN_KEYS = ("seed", "status", "device", "val_auroc", "threshold", "test_auroc", "test_f1",
-                "test_precision", "test_recall", "epochs", "seconds")  # fmt: skip
+RETRAIN_KEYS = (
+    "seed",
+    "status",
+    "device",
+    "val_auroc",
+    "threshold",
+    "test_auroc",
+    "test_f1",
+    "test_precision",
+    "test_recall",
+    "epochs",
+    "seconds",
+)
 
 
 def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
@@ -88,8 +99,10 @@ class RetrainSource:
         self.run_study, self.trial, self.k, self.cache = run_study, trial, k, cache
         self.limit = k
         self.params = retrain_params(run_study, trial)
-        self.queue = [TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc",
-                               score_test=True) for i in range(k)]  # fmt: skip
+        self.queue = [
+            TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc", score_test=True)
+            for i in range(k)
+        ]
         self.records: dict[int, dict[str, Any]] = {}
         self.retried: set[int] = set()
 
@@ -115,18 +128,27 @@ class RetrainSource:
             self.retried.add(number)
             self.queue.append(outcome.job)
             return
-        self.records[number] = outcome.record or {"status": "failed",
-                                                  "fail_reason": verdict.reason}  # fmt: skip
+        self.records[number] = outcome.record or {"status": "failed", "fail_reason": verdict.reason}
         if self.done():
-            results = [{"seed": RETRAIN_SEED_BASE + i,
-                        **{key: self.records[i].get(key) for key in RETRAIN_KEYS[1:]}}
-                       for i in range(self.k)]  # fmt: skip
+            results = [
+                {
+                    "seed": RETRAIN_SEED_BASE + i,
+                    **{key: self.records[i].get(key) for key in RETRAIN_KEYS[1:]},
+                }
+                for i in range(self.k)
+            ]
             run_study, trial = self.run_study, self.trial
-            self.cache.save({
-                "study": run_study.name, "sampler": run_study.sampler, "repeat": run_study.repeat,
-                "trial": trial.number, "value": trial.value, "params": self.params,
-                "results": results,
-            })  # fmt: skip
+            self.cache.save(
+                {
+                    "study": run_study.name,
+                    "sampler": run_study.sampler,
+                    "repeat": run_study.repeat,
+                    "trial": trial.number,
+                    "value": trial.value,
+                    "params": self.params,
+                    "results": results,
+                }
+            )
 
 
 def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainSource | None:
@@ -140,8 +162,11 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
 
 def retrained_test_aurocs(record: dict[str, Any]) -> list[float]:
     """The test AUROC of each of a retrain record's seeds that trained."""
-    return [r["test_auroc"] for r in record.get("results", [])
-            if r.get("status") == "ok" and is_number(r.get("test_auroc"))]  # fmt: skip
+    return [
+        r["test_auroc"]
+        for r in record.get("results", [])
+        if r.get("status") == "ok" and is_number(r.get("test_auroc"))
+    ]
 
 
 def retrained_test_auroc(record: dict[str, Any]) -> float | None:
@@ -150,12 +175,14 @@ def retrained_test_auroc(record: dict[str, Any]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def primary_pairs(document: dict[str, Any],
-                  pair: tuple[str, str]) -> list[tuple[int, float, float]]:  # fmt: skip
+def primary_pairs(
+    document: dict[str, Any], pair: tuple[str, str]
+) -> list[tuple[int, float, float]]:
     """(repeat, A's, B's retrained test AUROC) for repeats 0, 1, 2, ... while both samplers of
     the repeat are retrained: the first n pairs, in the order the design counts them."""
-    by_study = {(r.get("sampler"), r.get("repeat")): retrained_test_auroc(r)
-                for r in document["records"]}  # fmt: skip
+    by_study = {
+        (r.get("sampler"), r.get("repeat")): retrained_test_auroc(r) for r in document["records"]
+    }
     pairs = []
     for repeat in range(len(document["records"]) + 1):
         a, b = by_study.get((pair[0], repeat)), by_study.get((pair[1], repeat))

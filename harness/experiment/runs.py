@@ -36,12 +36,16 @@ def check_run_name(run: str) -> str:
     if not run:
         raise HarnessError("--name must not be empty, but got ''")
     if len(run) > RUN_NAME_MAX:  # the name itself would be a page: its length
-        raise HarnessError(f"--name must be at most {RUN_NAME_MAX} characters (it names the "
-                           f"folder runs/RUN and the file reports/RUN.md), but got one of "
-                           f"{len(run)}")  # fmt: skip
+        raise HarnessError(
+            f"--name must be at most {RUN_NAME_MAX} characters (it names the "
+            f"folder runs/RUN and the file reports/RUN.md), but got one of "
+            f"{len(run)}"
+        )
     if not RUN_NAME.fullmatch(run):
-        raise HarnessError(f"--name must be letters, digits, '.', '_' or '-' (starting with a "
-                           f"letter or digit), but got {run!r}")  # fmt: skip
+        raise HarnessError(
+            f"--name must be letters, digits, '.', '_' or '-' (starting with a "
+            f"letter or digit), but got {run!r}"
+        )
     return run
 
 
@@ -54,9 +58,11 @@ def check_study_names(run: str, labels: Sequence[str], last_repeat: int) -> None
     for label in labels:
         name = study_name(run, label, last_repeat)
         if len(name) > STUDY_NAME_MAX:
-            raise HarnessError(f"a study name RUN/<sampler>/r<repeat> must be at most "
-                               f"{STUDY_NAME_MAX} characters (the storage's study_name column), "
-                               f"but {name!r} has {len(name)}")  # fmt: skip
+            raise HarnessError(
+                f"a study name RUN/<sampler>/r<repeat> must be at most "
+                f"{STUDY_NAME_MAX} characters (the storage's study_name column), "
+                f"but {name!r} has {len(name)}"
+            )
 
 
 def parse_study_name(run: str, name: str) -> tuple[str, int] | None:
@@ -121,8 +127,10 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
     if not found:
         others = sorted({n.split("/")[0] for n in names if "/" in n})
         hint = f"runs found there: {others}" if others else "it holds no run's studies"
-        raise HarnessError(f"--name {run!r}: no studies named '{run}/<sampler>/r<repeat>' in "
-                           f"storage {redact_url(url)}; {hint}")  # fmt: skip
+        raise HarnessError(
+            f"--name {run!r}: no studies named '{run}/<sampler>/r<repeat>' in "
+            f"storage {redact_url(url)}; {hint}"
+        )
     order = {name: index for index, name in enumerate(SAMPLERS)}
     return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))
 
@@ -137,8 +145,9 @@ def read_records(path: Path) -> dict | None:
     try:
         document = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as err:
-        raise HarnessError(f"{path}: must be the JSON written by 'harness compare', but it "
-                           f"cannot be read ({err})") from None  # fmt: skip
+        raise HarnessError(
+            f"{path}: must be the JSON written by 'harness compare', but it cannot be read ({err})"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("records"), list):
         raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
     return document

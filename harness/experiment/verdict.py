@@ -64,8 +64,9 @@ class Plan:
             raise HarnessError(f"--margin > 0 must hold, but got {self.margin}")
         bad = [n for n in self.looks if n < 1]
         if bad or not self.looks or list(self.looks) != sorted(set(self.looks)):
-            raise HarnessError(f"--looks must be increasing pair counts >= 1, but got "
-                               f"{list(self.looks)}")  # fmt: skip
+            raise HarnessError(
+                f"--looks must be increasing pair counts >= 1, but got {list(self.looks)}"
+            )
         # every look past max_pairs is dropped, and max_pairs is always a look
         kept = (*[n for n in self.looks if n < self.max_pairs], self.max_pairs)
         object.__setattr__(self, "looks", kept)
@@ -94,11 +95,15 @@ class Plan:
 
     def describe(self) -> str:
         if not self.sequential:
-            return (f"a fixed design: one look at {self.max_pairs} pair(s) at level "
-                    f"{self.alpha}, equivalence margin ±{self.margin:g}")  # fmt: skip
-        return (f"looks after {', '.join(map(str, self.looks))} pairs (at most "
-                f"{self.max_pairs}), overall level {self.alpha} by {self.spending}, "
-                f"equivalence margin ±{self.margin:g}")  # fmt: skip
+            return (
+                f"a fixed design: one look at {self.max_pairs} pair(s) at level "
+                f"{self.alpha}, equivalence margin ±{self.margin:g}"
+            )
+        return (
+            f"looks after {', '.join(map(str, self.looks))} pairs (at most "
+            f"{self.max_pairs}), overall level {self.alpha} by {self.spending}, "
+            f"equivalence margin ±{self.margin:g}"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "looks": list(self.looks)}
@@ -106,11 +111,16 @@ class Plan:
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Plan:
         try:
-            return cls(tuple(int(n) for n in record["looks"]), int(record["max_pairs"]),
-                       float(record["alpha"]), float(record["margin"]))  # fmt: skip
+            return cls(
+                tuple(int(n) for n in record["looks"]),
+                int(record["max_pairs"]),
+                float(record["alpha"]),
+                float(record["margin"]),
+            )
         except (KeyError, TypeError, ValueError) as err:
-            raise HarnessError(f"plan.json must hold looks, max_pairs, alpha and margin, but "
-                               f"it does not ({err})") from None  # fmt: skip
+            raise HarnessError(
+                f"plan.json must hold looks, max_pairs, alpha and margin, but it does not ({err})"
+            ) from None
 
 
 # ---------------------------------------------------------------- one look
@@ -153,8 +163,9 @@ def hodges_lehmann(differences: Sequence[float], confidence: float = 0.95) -> In
     if fits.size == 0:
         return Interval(float(np.median(walsh)), -math.inf, math.inf, confidence)
     k = int(fits[-1]) + 1
-    return Interval(float(np.median(walsh)), float(walsh[k - 1]), float(walsh[walsh.size - k]),
-                    confidence)  # fmt: skip
+    return Interval(
+        float(np.median(walsh)), float(walsh[k - 1]), float(walsh[walsh.size - k]), confidence
+    )
 
 
 def _signed_rank_counts(n: int) -> np.ndarray:
@@ -225,8 +236,9 @@ def run_looks(differences: Sequence[float], plan: Plan, looked_at: Sequence[int]
 # ---------------------------------------------------------------- how many more pairs
 
 
-def pairs_to_decide(mean: float, sd: float, plan: Plan, last_look: int,
-                    power: float = POWER, runs: int = 4000) -> int | None:  # fmt: skip
+def pairs_to_decide(
+    mean: float, sd: float, plan: Plan, last_look: int, power: float = POWER, runs: int = 4000
+) -> int | None:
     """The fewest total pairs N at which one more look (at the level the plan leaves it)
     decides, one way or the other, in ``power`` of ``runs`` simulated runs whose pairs are
     normal with the observed mean and sd: the same decision rule as ``judge``, so no
@@ -283,8 +295,15 @@ class Simulation:
         return self.a_better + self.b_better
 
 
-def simulate(plan: Plan, effect: float, noise: np.ndarray | float, *, runs: int = 2000,
-             seed: int = 0, looks: Sequence[int] | None = None) -> Simulation:  # fmt: skip
+def simulate(
+    plan: Plan,
+    effect: float,
+    noise: np.ndarray | float,
+    *,
+    runs: int = 2000,
+    seed: int = 0,
+    looks: Sequence[int] | None = None,
+) -> Simulation:
     """Run the design ``runs`` times on synthetic pairs: ``effect`` plus noise, where noise is
     normal with this standard deviation (a float) or resampled from these centred values with
     random signs (an array: the null of identical samplers, whose differences are symmetric).
@@ -312,10 +331,20 @@ def simulate(plan: Plan, effect: float, noise: np.ndarray | float, *, runs: int 
         outcome[new] = decided[new]
         used[new] = n
         open_ &= ~new
-    share = {k: float(np.mean(outcome == k)) for k in ("a_better", "b_better", "equivalent",
-                                                       "undecided")}  # fmt: skip
-    return Simulation(runs, share["a_better"], share["b_better"], share["equivalent"],
-                      share["undecided"], float(used.mean()), seed, label, schedule)  # fmt: skip
+    share = {
+        k: float(np.mean(outcome == k)) for k in ("a_better", "b_better", "equivalent", "undecided")
+    }
+    return Simulation(
+        runs,
+        share["a_better"],
+        share["b_better"],
+        share["equivalent"],
+        share["undecided"],
+        float(used.mean()),
+        seed,
+        label,
+        schedule,
+    )
 
 
 def _judge_many(d: np.ndarray, level: float, margin: float) -> np.ndarray:
@@ -338,8 +367,9 @@ def _judge_many(d: np.ndarray, level: float, margin: float) -> np.ndarray:
 def _checked(values: Sequence[float], at_least: int) -> np.ndarray:
     d = np.asarray(values, dtype=float)
     if d.ndim != 1 or d.size < at_least:
-        raise HarnessError(f"a verdict needs at least {at_least} paired differences, but got "
-                           f"{d.size}")  # fmt: skip
+        raise HarnessError(
+            f"a verdict needs at least {at_least} paired differences, but got {d.size}"
+        )
     if not np.isfinite(d).all():
         raise HarnessError("paired differences must be finite numbers, but some are not")
     return d

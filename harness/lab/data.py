@@ -26,10 +26,22 @@ from harness.choices import VARIANTS
 from harness.errors import HarnessError
 
 COLUMNS = (
-    "age", "workclass", "fnlwgt", "education", "education-num", "marital-status",
-    "occupation", "relationship", "race", "sex", "capital-gain", "capital-loss",
-    "hours-per-week", "native-country", "wage",
-)  # fmt: skip
+    "age",
+    "workclass",
+    "fnlwgt",
+    "education",
+    "education-num",
+    "marital-status",
+    "occupation",
+    "relationship",
+    "race",
+    "sex",
+    "capital-gain",
+    "capital-loss",
+    "hours-per-week",
+    "native-country",
+    "wage",
+)
 CONTINUOUS = ("age", "fnlwgt", "education-num", "capital-gain", "capital-loss", "hours-per-week")
 CATEGORICAL = tuple(c for c in COLUMNS[:-1] if c not in CONTINUOUS)
 LABELS = (" <=50K", " >50K")  # as in the raw file: a leading space after each comma
@@ -116,9 +128,12 @@ def parse_adult(raw: bytes, source: str) -> pd.DataFrame:
     # keep_default_na=False: every field stays the string it is ("", "NA" too), so an empty or
     # odd value is reported as found instead of becoming a NaN that breaks sorting or encoding.
     frame = pd.read_csv(
-        io.StringIO("\n".join(lines)), header=None, names=list(COLUMNS), dtype=str,
+        io.StringIO("\n".join(lines)),
+        header=None,
+        names=list(COLUMNS),
+        dtype=str,
         keep_default_na=False,
-    )  # fmt: skip
+    )
     # adult.test writes labels as " >50K."; accept that spelling, reject anything else.
     frame["wage"] = frame["wage"].str.rstrip(".")
     unknown = sorted(set(frame["wage"]) - set(LABELS))
@@ -165,17 +180,27 @@ class Splits:
             "positive_rate": round(float(labels.mean()), 4),
             "positive_rate_by_split": {
                 name: round(float(y.mean()), 4)
-                for name, y in (("train", self.y_train), ("valid", self.y_valid),
-                                ("test", self.y_test))
+                for name, y in (
+                    ("train", self.y_train),
+                    ("valid", self.y_valid),
+                    ("test", self.y_test),
+                )
             },
-        }  # fmt: skip
+        }
 
     def subset(self, train_rows: int) -> Splits:
         """The first ``train_rows`` training rows (for fast tests); valid and test unchanged."""
         return Splits(
-            self.x_train[:train_rows], self.y_train[:train_rows], self.x_valid, self.y_valid,
-            self.x_test, self.y_test, self.feature_names, self.variant, self.source,
-        )  # fmt: skip
+            self.x_train[:train_rows],
+            self.y_train[:train_rows],
+            self.x_valid,
+            self.y_valid,
+            self.x_test,
+            self.y_test,
+            self.feature_names,
+            self.variant,
+            self.source,
+        )
 
 
 def _apply_grouping(frame: pd.DataFrame) -> pd.DataFrame:
@@ -196,13 +221,21 @@ def preprocess(frame: pd.DataFrame, variant: str = "lab", source: str = "adult.d
     labels = (frame["wage"] == " >50K").to_numpy(dtype=np.float32)
     features = frame.drop(columns="wage")
     x_trval, x_test, y_trval, y_test = train_test_split(
-        features, labels, test_size=TEST_FRACTION, random_state=SPLIT_SEED, shuffle=True,
+        features,
+        labels,
+        test_size=TEST_FRACTION,
+        random_state=SPLIT_SEED,
+        shuffle=True,
         stratify=labels,
-    )  # fmt: skip
+    )
     x_train, x_valid, y_train, y_valid = train_test_split(
-        x_trval, y_trval, test_size=TEST_FRACTION, random_state=SPLIT_SEED, shuffle=True,
+        x_trval,
+        y_trval,
+        test_size=TEST_FRACTION,
+        random_state=SPLIT_SEED,
+        shuffle=True,
         stratify=y_trval,
-    )  # fmt: skip
+    )
     scaler = StandardScaler().fit(x_train[list(CONTINUOUS)])
     encoder = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
     encoder.fit(x_train[list(CATEGORICAL)])
@@ -214,9 +247,16 @@ def preprocess(frame: pd.DataFrame, variant: str = "lab", source: str = "adult.d
 
     names = list(CONTINUOUS) + [str(n) for n in encoder.get_feature_names_out(CATEGORICAL)]
     return Splits(
-        encode(x_train), y_train.reshape(-1, 1), encode(x_valid), y_valid.reshape(-1, 1),
-        encode(x_test), y_test.reshape(-1, 1), names, variant, source,
-    )  # fmt: skip
+        encode(x_train),
+        y_train.reshape(-1, 1),
+        encode(x_valid),
+        y_valid.reshape(-1, 1),
+        encode(x_test),
+        y_test.reshape(-1, 1),
+        names,
+        variant,
+        source,
+    )
 
 
 @cache

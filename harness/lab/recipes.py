@@ -32,14 +32,26 @@ def _is_int(value: Any) -> bool:
 # key -> (type description, type check, rule description, rule check)
 FIELDS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], bool]]] = {
     "title": ("a string", lambda v: isinstance(v, str), "", lambda v: True),
-    "model": ("a string", lambda v: isinstance(v, str),
-              f"one of {list(MODEL_KINDS)}", lambda v: v in MODEL_KINDS),
-    "hidden": ("a list of integers", lambda v: isinstance(v, list) and all(map(_is_int, v)),
-               "every width >= 1", lambda v: all(w >= 1 for w in v)),
+    "model": (
+        "a string",
+        lambda v: isinstance(v, str),
+        f"one of {list(MODEL_KINDS)}",
+        lambda v: v in MODEL_KINDS,
+    ),
+    "hidden": (
+        "a list of integers",
+        lambda v: isinstance(v, list) and all(map(_is_int, v)),
+        "every width >= 1",
+        lambda v: all(w >= 1 for w in v),
+    ),
     "dropout": ("a finite number", is_number, "0 <= dropout < 1", lambda v: 0 <= v < 1),
     "batchnorm": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
-    "optimizer": ("a string", lambda v: isinstance(v, str),
-                  f"one of {list(OPTIMIZERS)}", lambda v: v in OPTIMIZERS),
+    "optimizer": (
+        "a string",
+        lambda v: isinstance(v, str),
+        f"one of {list(OPTIMIZERS)}",
+        lambda v: v in OPTIMIZERS,
+    ),
     "lr": ("a finite number", is_number, "lr > 0", lambda v: v > 0),
     "weight_decay": ("a finite number", is_number, "weight_decay >= 0", lambda v: v >= 0),
     "batch_size": ("an integer", _is_int, "batch_size >= 0 (0 = full batch)", lambda v: v >= 0),
@@ -47,11 +59,13 @@ FIELDS: dict[str, tuple[str, Callable[[Any], bool], str, Callable[[Any], bool]]]
     "max_epochs": ("an integer", _is_int, "max_epochs >= 1", lambda v: v >= 1),
     "patience": ("an integer", _is_int, "patience >= 1", lambda v: v >= 1),
     "pos_weight": ("a boolean", lambda v: isinstance(v, bool), "", lambda v: True),
-    "lab": ("a table", lambda v: isinstance(v, dict),
-            f"keys among {list(LAB_METRICS)} with numbers in [0, 1]",
-            lambda v: all(k in LAB_METRICS and is_number(x) and 0 <= x <= 1
-                          for k, x in v.items())),
-}  # fmt: skip
+    "lab": (
+        "a table",
+        lambda v: isinstance(v, dict),
+        f"keys among {list(LAB_METRICS)} with numbers in [0, 1]",
+        lambda v: all(k in LAB_METRICS and is_number(x) and 0 <= x <= 1 for k, x in v.items()),
+    ),
+}
 REQUIRED = ("model", "optimizer", "lr", "max_epochs")
 
 

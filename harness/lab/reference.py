@@ -40,8 +40,12 @@ def reference_record(splits: Splits, seed: int) -> dict[str, Any]:
     val_probs = model.predict_proba(splits.x_valid)[:, 1]
     test_probs = model.predict_proba(splits.x_test)[:, 1]
     valid = score(splits.y_valid, val_probs, loss=_log_loss(splits.y_valid, val_probs))
-    test = score(splits.y_test, test_probs, loss=_log_loss(splits.y_test, test_probs),
-                 threshold=valid.threshold)  # fmt: skip
+    test = score(
+        splits.y_test,
+        test_probs,
+        loss=_log_loss(splits.y_test, test_probs),
+        threshold=valid.threshold,
+    )
     return {
         "model": MODEL,
         "seed": seed,

@@ -34,10 +34,18 @@ def _draw(
         for row_index, row in enumerate(matrix):
             label = f"{title}: single repeats" if row_index == 0 else None
             ax.step(x, row, where=where, color=c, lw=0.8, alpha=alpha, label=label)
-        ax.step(x, agg.centre, where=where, color=c, lw=2.2,
-                ls=LINE_STYLES[index % len(LINE_STYLES)], label=f"{title}: IQM")  # fmt: skip
-        ax.fill_between(x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0,
-                        label=f"{title}: {band}")  # fmt: skip
+        ax.step(
+            x,
+            agg.centre,
+            where=where,
+            color=c,
+            lw=2.2,
+            ls=LINE_STYLES[index % len(LINE_STYLES)],
+            label=f"{title}: IQM",
+        )
+        ax.fill_between(
+            x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0, label=f"{title}: {band}"
+        )
 
 
 def _legend_below(ax) -> None:

@@ -83,12 +83,22 @@ def _timing_rows(benchmarks: list[dict[str, Any]]) -> list[list[str]]:
         fastest = ranked[0]["stats"]["median"]
         for bench in ranked:
             stats = bench["stats"]
-            extra = ", ".join(f"{k}={_fmt_value(v)}" for k, v in
-                              (bench.get("extra_info") or {}).items())  # fmt: skip
+            extra = ", ".join(
+                f"{k}={_fmt_value(v)}" for k, v in (bench.get("extra_info") or {}).items()
+            )
             relative = f"{stats['median'] / fastest:.2f}x" if fastest > 0 else "—"
-            rows.append([group, f"`{bench.get('name', '?')}`", fmt_seconds(stats["median"]),
-                         fmt_seconds(stats.get("iqr")), fmt_seconds(stats.get("min")),
-                         str(stats.get("rounds", "?")), relative, extra])  # fmt: skip
+            rows.append(
+                [
+                    group,
+                    f"`{bench.get('name', '?')}`",
+                    fmt_seconds(stats["median"]),
+                    fmt_seconds(stats.get("iqr")),
+                    fmt_seconds(stats.get("min")),
+                    str(stats.get("rounds", "?")),
+                    relative,
+                    extra,
+                ]
+            )
     return rows
 
 
@@ -99,10 +109,15 @@ def _ratio_rows(ratios: list[dict[str, Any]]) -> list[list[str]]:
             continue
         value, rule = ratio.get("value"), str(ratio.get("rule", "?"))
         measured = f"{value:.2f}x" if isinstance(value, int | float) else "—"
-        rows.append([str(ratio.get("name", "?")), measured,
-                     f"{SYMBOLS.get(rule, rule)} {ratio.get('bound', '?')}x",
-                     "yes" if ratio.get("holds") else "**no**",
-                     str(ratio.get("detail", ""))])  # fmt: skip
+        rows.append(
+            [
+                str(ratio.get("name", "?")),
+                measured,
+                f"{SYMBOLS.get(rule, rule)} {ratio.get('bound', '?')}x",
+                "yes" if ratio.get("holds") else "**no**",
+                str(ratio.get("detail", "")),
+            ]
+        )
     return rows
 
 
@@ -113,16 +128,24 @@ def section_benchmarks(runs_root: str | Path) -> list[str]:
     lines = ["## Timing benchmarks", ""]
     path = latest_benchmark_json(folder)
     if path is None:
-        return [*lines, f"No benchmark JSON in `{folder}/`: `scripts/test.sh` (what CI runs) "
-                        "saves one there, or run `pytest tests/benchmarks --benchmark-enable "
-                        f"--benchmark-json {folder}/NAME.json`.", ""]  # fmt: skip
+        return [
+            *lines,
+            f"No benchmark JSON in `{folder}/`: `scripts/test.sh` (what CI runs) "
+            "saves one there, or run `pytest tests/benchmarks --benchmark-enable "
+            f"--benchmark-json {folder}/NAME.json`.",
+            "",
+        ]
     try:
         document = json.loads(path.read_text())
-        benchmarks = [b for b in document["benchmarks"] if isinstance(b["stats"]["median"],
-                                                                      int | float)]  # fmt: skip
+        benchmarks = [
+            b for b in document["benchmarks"] if isinstance(b["stats"]["median"], int | float)
+        ]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        return [*lines, f"`{path}` is not a readable pytest-benchmark JSON "
-                        f"({type(err).__name__}: {err}).", ""]  # fmt: skip
+        return [
+            *lines,
+            f"`{path}` is not a readable pytest-benchmark JSON ({type(err).__name__}: {err}).",
+            "",
+        ]
     count = len(list(folder.glob("*.json")))
     newest = f" (the newest of {count} there)" if count > 1 else ""
     lines += [
@@ -136,8 +159,7 @@ def section_benchmarks(runs_root: str | Path) -> list[str]:
     if not benchmarks:
         lines += ["The file holds no timings (was benchmarking disabled?).", ""]
     else:
-        header = ["group", "benchmark", "median", "IQR", "min", "rounds", "vs fastest",
-                  "details"]  # fmt: skip
+        header = ["group", "benchmark", "median", "IQR", "min", "rounds", "vs fastest", "details"]
         lines += [md_table(header, _timing_rows(benchmarks)), ""]
     ratios = document.get(RATIOS_KEY)
     if isinstance(ratios, list) and ratios:

@@ -60,8 +60,10 @@ def environment_line(document: dict[str, Any]) -> str:
         text += f", {', '.join(env['gpus'])}" + (f" (driver {driver})" if driver else "")
     start, end = env.get("load_average_at_start"), env.get("load_average_at_end")
     if start is not None and end is not None:
-        text += (f"; load average (1 min) {start:.2f} at start, {end:.2f} at end, on "
-                 f"{env.get('cpu_count', '?')} cores")  # fmt: skip
+        text += (
+            f"; load average (1 min) {start:.2f} at start, {end:.2f} at end, on "
+            f"{env.get('cpu_count', '?')} cores"
+        )
     return text
 
 
@@ -70,27 +72,58 @@ def device_lines(document: dict[str, Any]) -> list[str]:
     lines = []
     for device in document["devices"]:
         matmul = device["matmul"]
-        lines.append(f"{device['name']} ({device['description']}): {rate(matmul['flops'])} "
-                     f"(fp32 {matmul['size']}² matmul)")  # fmt: skip
+        lines.append(
+            f"{device['name']} ({device['description']}): {rate(matmul['flops'])} "
+            f"(fp32 {matmul['size']}² matmul)"
+        )
     return lines
 
 
 def epoch_rows(document: dict[str, Any]) -> Table:
     """Per workload and device, the harness's own path there (CPU eager, CUDA graph)."""
-    header = ["workload", "device", "mode", "parameters", "s/epoch", "first epoch s",
-              "samples/s", "vs CPU", "floor %"]  # fmt: skip
+    header = [
+        "workload",
+        "device",
+        "mode",
+        "parameters",
+        "s/epoch",
+        "first epoch s",
+        "samples/s",
+        "vs CPU",
+        "floor %",
+    ]
     rows = []
     for r in by_workload(document["records"]):
         if r["mode"] != DEFAULT_MODE[_kind(r["device"])]:
             continue
         if not _ok(r):
-            rows.append([r["workload"], r["device"], r["mode"], f"{r['parameters']:,}",
-                         r["status"], "—", "—", "—", "—"])  # fmt: skip
+            rows.append(
+                [
+                    r["workload"],
+                    r["device"],
+                    r["mode"],
+                    f"{r['parameters']:,}",
+                    r["status"],
+                    "—",
+                    "—",
+                    "—",
+                    "—",
+                ]
+            )
             continue
-        rows.append([r["workload"], r["device"], r["mode"], f"{r['parameters']:,}",
-                     seconds(r["seconds_per_epoch"]), seconds(r["first_epoch_s"]),
-                     f"{r['samples_per_second']:,.0f}", ratio(r.get("cpu_ratio")),
-                     percent(r["floor_fraction"])])  # fmt: skip
+        rows.append(
+            [
+                r["workload"],
+                r["device"],
+                r["mode"],
+                f"{r['parameters']:,}",
+                seconds(r["seconds_per_epoch"]),
+                seconds(r["first_epoch_s"]),
+                f"{r['samples_per_second']:,.0f}",
+                ratio(r.get("cpu_ratio")),
+                percent(r["floor_fraction"]),
+            ]
+        )
     return header, rows
 
 
@@ -98,16 +131,31 @@ def fast_path_rows(document: dict[str, Any]) -> Table:
     """Per workload and card: the CUDA-graph path against eager and against the lab's path,
     all measured in the same run on the same card."""
     by_key = {(r["workload"], r["device"], r["mode"]): r for r in by_workload(document["records"])}
-    header = ["workload", "device", "graph s/epoch", "eager s/epoch", "graph vs eager",
-              "lab path s/epoch", "graph vs lab"]  # fmt: skip
+    header = [
+        "workload",
+        "device",
+        "graph s/epoch",
+        "eager s/epoch",
+        "graph vs eager",
+        "lab path s/epoch",
+        "graph vs lab",
+    ]
     rows = []
     for (workload, device, mode), graph in by_key.items():
         if mode != "graph":
             continue
         eager, lab = by_key.get((workload, device, "eager")), by_key.get((workload, device, "lab"))
-        rows.append([workload, device, _per_epoch(graph), _per_epoch(eager),
-                     ratio(_speed_up(eager, graph)),
-                     _per_epoch(lab) if lab else "—", ratio(_speed_up(lab, graph))])  # fmt: skip
+        rows.append(
+            [
+                workload,
+                device,
+                _per_epoch(graph),
+                _per_epoch(eager),
+                ratio(_speed_up(eager, graph)),
+                _per_epoch(lab) if lab else "—",
+                ratio(_speed_up(lab, graph)),
+            ]
+        )
     return header, rows
 
 
@@ -134,9 +182,16 @@ def throughput_rows(document: dict[str, Any]) -> Table:
             rows.append([r["device"], str(r["workers"]), str(r["trials"]), r["status"], "—", "—"])
             continue
         base = single.get(r["device"])
-        rows.append([r["device"], str(r["workers"]), str(r["trials"]), f"{r['seconds']:.1f}",
-                     f"{r['trials_per_minute']:.1f}",
-                     ratio(r["trials_per_minute"] / base if base else None)])  # fmt: skip
+        rows.append(
+            [
+                r["device"],
+                str(r["workers"]),
+                str(r["trials"]),
+                f"{r['seconds']:.1f}",
+                f"{r['trials_per_minute']:.1f}",
+                ratio(r["trials_per_minute"] / base if base else None),
+            ]
+        )
     return header, rows
 
 
@@ -148,20 +203,28 @@ def lab_path_lines(document: dict[str, Any]) -> list[str]:
         graph = by_key.get((workload, device, "graph"))
         speed_up = _speed_up(lab, graph) if mode == "lab" and graph else None
         if speed_up is not None:
-            lines.append(f"{workload} on {device}: CUDA-graph path "
-                         f"{seconds(graph['seconds_per_epoch'])} s/epoch, the lab's path "
-                         f"{seconds(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
-                         f"faster (same run, same card; goal >= {LAB_PATH_GOAL:g}x: "
-                         f"{'met' if speed_up >= LAB_PATH_GOAL else 'NOT met'})")  # fmt: skip
+            lines.append(
+                f"{workload} on {device}: CUDA-graph path "
+                f"{seconds(graph['seconds_per_epoch'])} s/epoch, the lab's path "
+                f"{seconds(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
+                f"faster (same run, same card; goal >= {LAB_PATH_GOAL:g}x: "
+                f"{'met' if speed_up >= LAB_PATH_GOAL else 'NOT met'})"
+            )
     return lines
 
 
 def problem_lines(document: dict[str, Any]) -> list[str]:
     """What did not measure (an error, a diverged run), one line each."""
-    lines = [f"{r['workload']} on {r['device']} ({r['mode']}): {r['status']}"
-             for r in document["records"] if r.get("status") != "ok"]  # fmt: skip
-    lines += [f"{r['workers']} workers on {r['device']}: {r['status']}"
-              for r in document.get("throughput") or [] if r.get("status") != "ok"]  # fmt: skip
+    lines = [
+        f"{r['workload']} on {r['device']} ({r['mode']}): {r['status']}"
+        for r in document["records"]
+        if r.get("status") != "ok"
+    ]
+    lines += [
+        f"{r['workers']} workers on {r['device']}: {r['status']}"
+        for r in document.get("throughput") or []
+        if r.get("status") != "ok"
+    ]
     return lines
 
 
@@ -178,13 +241,16 @@ def section_devices(runs_root: str | Path) -> list[str]:
     path = Path(runs_root) / DEVICES_JSON
     lines = ["## Devices: seconds per epoch and study throughput", ""]
     if not path.is_file():
-        return [*lines, f"No device timings: run `harness bench devices --json {path}` and make "
-                        "the report again.", ""]  # fmt: skip
+        return [
+            *lines,
+            f"No device timings: run `harness bench devices --json {path}` and make "
+            "the report again.",
+            "",
+        ]
     try:
         document = read_devices(path)
     except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
-        return [*lines, f"`{path}` cannot be read ({err}): run `harness bench devices` again.",
-                ""]  # fmt: skip
+        return [*lines, f"`{path}` cannot be read ({err}): run `harness bench devices` again.", ""]
     settings = document["settings"]
     lines += [
         f"`harness bench devices` on {environment_line(document)}. "
@@ -205,10 +271,15 @@ def section_devices(runs_root: str | Path) -> list[str]:
     ]
     fast = fast_path_rows(document)
     if fast[1]:
-        lines += ["CUDA-graph fast path against eager (same resident data) and against the "
-                  "lab's path (DataLoader batches moved to the card each step):", "",
-                  md_table(*fast), "", *[f"- {line}" for line in lab_path_lines(document)],
-                  ""]  # fmt: skip
+        lines += [
+            "CUDA-graph fast path against eager (same resident data) and against the "
+            "lab's path (DataLoader batches moved to the card each step):",
+            "",
+            md_table(*fast),
+            "",
+            *[f"- {line}" for line in lab_path_lines(document)],
+            "",
+        ]
     throughput = throughput_rows(document)
     if throughput[1]:
         lines += [throughput_text(document), "", md_table(*throughput), ""]
@@ -219,9 +290,11 @@ def section_devices(runs_root: str | Path) -> list[str]:
 def throughput_text(document: dict[str, Any]) -> str:
     settings, first = document["settings"], document["throughput"][0]
     params = ", ".join(f"{k} {v:g}" for k, v in first["params"].items())
-    return (f"Study throughput: N worker processes (one torch thread each) sharing a device, "
-            f"each running {settings['trials_per_worker']} search trials of "
-            f"{settings['trial_epochs']} epochs ({params}); start-up excluded:")  # fmt: skip
+    return (
+        f"Study throughput: N worker processes (one torch thread each) sharing a device, "
+        f"each running {settings['trials_per_worker']} search trials of "
+        f"{settings['trial_epochs']} epochs ({params}); start-up excluded:"
+    )
 
 
 def _rows_text(document: dict[str, Any]) -> str:

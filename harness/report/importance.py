@@ -151,17 +151,25 @@ def evaluate(trials: Sequence[FrozenTrial], method: str, maximize: bool) -> dict
         warnings.simplefilter("always")
         values = get_param_importances(study, evaluator=EVALUATORS[method]())
     if any(EQUAL in str(w.message) for w in caught):
-        raise ValueError(f"Optuna's {method} says the {len(trials)} trials cannot tell the "
-                         "parameters apart (importances will be equal)")  # fmt: skip
+        raise ValueError(
+            f"Optuna's {method} says the {len(trials)} trials cannot tell the "
+            "parameters apart (importances will be equal)"
+        )
     out = {p: float(v) for p, v in values.items()}
     if not all(np.isfinite(v) for v in out.values()):
         raise ValueError(f"{method} gave a non-finite importance on {len(trials)} trials")
     return out
 
 
-def estimate(trial_set: TrialSet, maximize: bool, *, resamples: int = BOOTSTRAP["resamples"],
-             seed: int = BOOTSTRAP["seed"], confidence: float = BOOTSTRAP["confidence"],
-             top: int = TOP) -> Importance:  # fmt: skip
+def estimate(
+    trial_set: TrialSet,
+    maximize: bool,
+    *,
+    resamples: int = BOOTSTRAP["resamples"],
+    seed: int = BOOTSTRAP["seed"],
+    confidence: float = BOOTSTRAP["confidence"],
+    top: int = TOP,
+) -> Importance:
     """The importances on all repeats and their percentile bootstrap interval over repeats.
 
     Every method draws the same resamples (one seed), so their intervals are paired. A resample
@@ -176,8 +184,9 @@ def estimate(trial_set: TrialSet, maximize: bool, *, resamples: int = BOOTSTRAP[
     def importances_of(draw: tuple[int, ...]) -> dict[str, float] | None:
         if draw not in cache:
             try:
-                cache[draw] = evaluate([t for i in draw for t in groups[i]], trial_set.method,
-                                       maximize)  # fmt: skip
+                cache[draw] = evaluate(
+                    [t for i in draw for t in groups[i]], trial_set.method, maximize
+                )
             except (ValueError, RuntimeError, ZeroDivisionError):
                 cache[draw] = None
         return cache[draw]
@@ -200,11 +209,17 @@ def estimate(trial_set: TrialSet, maximize: bool, *, resamples: int = BOOTSTRAP[
     else:
         low = high = share = np.full(len(params), np.nan)
     return Importance(
-        trial_set.label, trial_set.sampler, len(trial_set.trials), len(repeats), point,
+        trial_set.label,
+        trial_set.sampler,
+        len(trial_set.trials),
+        len(repeats),
+        point,
         dict(zip(params, map(float, low), strict=True)),
         dict(zip(params, map(float, high), strict=True)),
-        dict(zip(params, map(float, share), strict=True)), len(samples), skipped,
-    )  # fmt: skip
+        dict(zip(params, map(float, share), strict=True)),
+        len(samples),
+        skipped,
+    )
 
 
 def _bare(trial: FrozenTrial) -> FrozenTrial:
@@ -230,8 +245,9 @@ def importances(
             try:
                 results.append(estimate(trial_set, data.maximize, **bootstrap))
             except (ValueError, RuntimeError, ZeroDivisionError) as err:
-                problems.append(f"{trial_set.label} ({len(trial_set.trials)} trials): not "
-                                f"computable ({err})")  # fmt: skip
+                problems.append(
+                    f"{trial_set.label} ({len(trial_set.trials)} trials): not computable ({err})"
+                )
     finally:
         optuna.logging.set_verbosity(verbosity)
     return results, sets, problems
@@ -239,11 +255,13 @@ def importances(
 
 # ---------------------------------------------------------------- the answer, in words
 
-WHY = ("Why methods can disagree: fANOVA measures how much of the objective's variance over "
-       "the whole space each hyperparameter explains; PED-ANOVA compares the top 10% of trials "
-       "with all of them, so it tells what matters near the optimum; and a sampler's own "
-       "trials describe only where it searched (TPE's crowd into good regions, where a "
-       "hyperparameter that is already right no longer varies the objective).")  # fmt: skip
+WHY = (
+    "Why methods can disagree: fANOVA measures how much of the objective's variance over "
+    "the whole space each hyperparameter explains; PED-ANOVA compares the top 10% of trials "
+    "with all of them, so it tells what matters near the optimum; and a sampler's own "
+    "trials describe only where it searched (TPE's crowd into good regions, where a "
+    "hyperparameter that is already right no longer varies the objective)."
+)
 
 
 def _ordinal(n: int) -> str:
@@ -261,43 +279,65 @@ def agreement(results: Sequence[Importance], top: int = TOP) -> list[str]:
         return []
     params = sorted({p for r in results for p in r.point})
     if len(params) <= top:
-        return [f"The space has only {len(params)} hyperparameters, so all of them are among "
-                f"the {top} that matter most; there is no choice to make.", ""]  # fmt: skip
+        return [
+            f"The space has only {len(params)} hyperparameters, so all of them are among "
+            f"the {top} that matter most; there is no choice to make.",
+            "",
+        ]
     tops = {r.label: r.ranking()[:top] for r in results}
     ranks = {r.label: {p: i + 1 for i, p in enumerate(r.ranking())} for r in results}
     lines = []
     if len(results) == 1:
         ((label, chosen),) = tops.items()
-        lines += [f"Only {label} could be computed, so nothing cross-checks it. By it, the "
-                  f"{top} that matter most are **{', '.join(chosen)}**.", ""]  # fmt: skip
+        lines += [
+            f"Only {label} could be computed, so nothing cross-checks it. By it, the "
+            f"{top} that matter most are **{', '.join(chosen)}**.",
+            "",
+        ]
     elif all(set(chosen) == set(tops[results[0].label]) for chosen in tops.values()):
         first = results[0].ranking()
         rest = [p for p in first if p not in first[:top]]
-        lines += [f"**All methods agree** on the {top} that matter most: "
-                  f"**{', '.join(first[:top])}** (least: {', '.join(rest)})."]  # fmt: skip
+        lines += [
+            f"**All methods agree** on the {top} that matter most: "
+            f"**{', '.join(first[:top])}** (least: {', '.join(rest)})."
+        ]
         if len({tuple(chosen) for chosen in tops.values()}) == 1:
             lines += ["They also rank them in the same order.", ""]
         else:
-            lines += ["They order them differently: "
-                      + "; ".join(f"{label}: {' > '.join(o)}" for label, o in tops.items())
-                      + ".", ""]  # fmt: skip
+            lines += [
+                "They order them differently: "
+                + "; ".join(f"{label}: {' > '.join(o)}" for label, o in tops.items())
+                + ".",
+                "",
+            ]
     else:
         common = [p for p in results[0].ranking() if all(p in chosen for chosen in tops.values())]
-        lines += [f"**The methods disagree** on which {top} matter most, so this report names "
-                  f"no {top}. "
-                  + (f"Every method has **{', '.join(common)}** in its top {top}." if common
-                     else f"No hyperparameter is in every method's top {top}."), ""]  # fmt: skip
+        lines += [
+            f"**The methods disagree** on which {top} matter most, so this report names "
+            f"no {top}. "
+            + (
+                f"Every method has **{', '.join(common)}** in its top {top}."
+                if common
+                else f"No hyperparameter is in every method's top {top}."
+            ),
+            "",
+        ]
         for param in params:
             inside = [label for label, chosen in tops.items() if param in chosen]
             if inside and len(inside) < len(tops):
                 outside = [label for label in tops if label not in inside]
-                lines.append(f"- {param}: in the top {top} of {_where(inside, ranks, param)}; "
-                             f"not of {_where(outside, ranks, param)}.")  # fmt: skip
+                lines.append(
+                    f"- {param}: in the top {top} of {_where(inside, ranks, param)}; "
+                    f"not of {_where(outside, ranks, param)}."
+                )
         lines += ["", WHY, ""]
     flags = unsettled(results, top)
     if flags:  # an agreement the intervals do not settle is no answer yet
-        lines += ["Read any such answer with the intervals: these repeats leave the top-"
-                  f"{top} line unsettled.", ""]  # fmt: skip
+        lines += [
+            "Read any such answer with the intervals: these repeats leave the top-"
+            f"{top} line unsettled.",
+            "",
+        ]
     return lines + flags
 
 
@@ -309,16 +349,21 @@ def unsettled(results: Sequence[Importance], top: int = TOP) -> list[str]:
         ranking = r.ranking()
         rank = {p: i + 1 for i, p in enumerate(ranking)}
         for out in ranking[top:]:
-            overlap = [p for p in ranking[:top] if np.isfinite(r.low.get(p, np.nan))
-                       and r.low[p] <= r.high[out]]  # fmt: skip
+            overlap = [
+                p
+                for p in ranking[:top]
+                if np.isfinite(r.low.get(p, np.nan)) and r.low[p] <= r.high[out]
+            ]
             if not overlap:
                 continue
             inside = ", ".join(f"{p} ({_ordinal(rank[p])})" for p in overlap)
             shares = ", ".join(f"{p} {100 * r.top_share[p]:.0f}%" for p in [*overlap, out])
-            lines.append(f"- **Unsettled**, {r.label}: the interval of {out} "
-                         f"({_ordinal(rank[out])}, {r.cell(out)}) overlaps those of {inside}; "
-                         f"these repeats do not settle which are in the top {top} (share of "
-                         f"resamples with each in the top {top}: {shares}).")  # fmt: skip
+            lines.append(
+                f"- **Unsettled**, {r.label}: the interval of {out} "
+                f"({_ordinal(rank[out])}, {r.cell(out)}) overlaps those of {inside}; "
+                f"these repeats do not settle which are in the top {top} (share of "
+                f"resamples with each in the top {top}: {shares})."
+            )
     return [*lines, ""] if lines else []
 
 
@@ -335,22 +380,31 @@ def section_importance(data: RunData, figures: Figures) -> list[str]:
     repeats = max(r.repeats for r in results)
     distinct = math.comb(2 * repeats - 1, repeats)
     confidence = f"{100 * BOOTSTRAP['confidence']:.0f}%"
-    lines += [f"The lab asks which {TOP} hyperparameters matter most. Each method runs on the "
-              "trials whose spread it assumes:", "",
-              f"- **fANOVA on the random-search trials** ({FANOVA['n_trees']} trees, max depth "
-              f"{FANOVA['max_depth']}, seed {FANOVA['seed']}): random search samples the whole "
-              "space, as fANOVA's variance decomposition over the space assumes.",
-              "- **PED-ANOVA per sampler** (Optuna's PedAnovaImportanceEvaluator, the top 10% of "
-              "trials against all of them): what matters near the optimum, where that sampler "
-              "searched."]  # fmt: skip
+    lines += [
+        f"The lab asks which {TOP} hyperparameters matter most. Each method runs on the "
+        "trials whose spread it assumes:",
+        "",
+        f"- **fANOVA on the random-search trials** ({FANOVA['n_trees']} trees, max depth "
+        f"{FANOVA['max_depth']}, seed {FANOVA['seed']}): random search samples the whole "
+        "space, as fANOVA's variance decomposition over the space assumes.",
+        "- **PED-ANOVA per sampler** (Optuna's PedAnovaImportanceEvaluator, the top 10% of "
+        "trials against all of them): what matters near the optimum, where that sampler "
+        "searched.",
+    ]
     for s in sets:
         if s.shared:
-            lines.append(f"- {s.label} leaves out {s.shared} start-up trials in all: the first "
-                         f"trials of each repeat, which had the same configurations as the "
-                         f"random-search trials of that repeat (same seed); they count once, "
-                         f"in the random-search set.")  # fmt: skip
-    rough = (f" With only {repeats} repeats there are {distinct} distinct resamples: the "
-             "intervals are rough." if repeats < ROUGH_BELOW else "")  # fmt: skip
+            lines.append(
+                f"- {s.label} leaves out {s.shared} start-up trials in all: the first "
+                f"trials of each repeat, which had the same configurations as the "
+                f"random-search trials of that repeat (same seed); they count once, "
+                f"in the random-search set."
+            )
+    rough = (
+        f" With only {repeats} repeats there are {distinct} distinct resamples: the "
+        "intervals are rough."
+        if repeats < ROUGH_BELOW
+        else ""
+    )
     lines += [
         "",
         f"Each importance is a fraction of that method's total (they sum to 1), with "
@@ -366,25 +420,44 @@ def section_importance(data: RunData, figures: Figures) -> list[str]:
     rows.append(["resamples used (skipped)", *[f"{r.resamples} ({r.skipped})" for r in results]])
     lines += [md_table(["hyperparameter", *[r.label for r in results]], rows), ""]
     if any(r.skipped for r in results):
-        lines += ["A skipped resample could not be evaluated (too few trials to tell the "
-                  "hyperparameters apart); the interval uses the others.", ""]  # fmt: skip
+        lines += [
+            "A skipped resample could not be evaluated (too few trials to tell the "
+            "hyperparameters apart); the interval uses the others.",
+            "",
+        ]
     lines += [f"- {p}" for p in problems]
-    colours = {r.label: (FALLBACK_COLOURS[0] if r.label.startswith("fANOVA")
-                         else COLOURS.get(r.sampler, "")) for r in results}  # fmt: skip
+    colours = {
+        r.label: (
+            FALLBACK_COLOURS[0] if r.label.startswith("fANOVA") else COLOURS.get(r.sampler, "")
+        )
+        for r in results
+    }
     png = plot_importances(
-        figures.path("importances.png"), {r.label: r.point for r in results},
+        figures.path("importances.png"),
+        {r.label: r.point for r in results},
         title="Hyperparameter importance of the validation objective",
-        colours={k: v for k, v in colours.items() if v}, order=order,
+        colours={k: v for k, v in colours.items() if v},
+        order=order,
         intervals={r.label: {p: (r.low[p], r.high[p]) for p in r.point} for r in results},
         interval_label=f"{confidence} bootstrap interval over repeats",
-    )  # fmt: skip
+    )
     trials = {s: [t for st in data.of(s) for t in completed(st.trials)] for s in data.samplers}
-    slices = plot_slices(figures.path("slices.png"), trials, _distributions(data), data.titles,
-                         title=f"{data.metric} of each completed trial by hyperparameter",
-                         ylabel=data.metric + (" (fraction)" if data.maximize else ""),
-                         maximize=data.maximize)  # fmt: skip
-    return [*lines, figures.image(png, "hyperparameter importances"), "",
-            figures.image(slices, "slice plot: objective by hyperparameter value"), ""]  # fmt: skip
+    slices = plot_slices(
+        figures.path("slices.png"),
+        trials,
+        _distributions(data),
+        data.titles,
+        title=f"{data.metric} of each completed trial by hyperparameter",
+        ylabel=data.metric + (" (fraction)" if data.maximize else ""),
+        maximize=data.maximize,
+    )
+    return [
+        *lines,
+        figures.image(png, "hyperparameter importances"),
+        "",
+        figures.image(slices, "slice plot: objective by hyperparameter value"),
+        "",
+    ]
 
 
 def _distributions(data: RunData) -> dict[str, Any]:

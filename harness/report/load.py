@@ -75,15 +75,25 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
     directions = {s.maximize for s in studies}
     if len(objectives) > 1 or len(directions) > 1:
-        raise HarnessError(f"--name {name!r}: all studies of a run must share one objective, "
-                           f"but found {sorted(objectives)}")  # fmt: skip
+        raise HarnessError(
+            f"--name {name!r}: all studies of a run must share one objective, "
+            f"but found {sorted(objectives)}"
+        )
     # Every comparison uses the same number of trials for all studies: the fewest finished
     # (COMPLETE or PRUNED, as the curves count them and as the driver counts its target).
     targets = {int(s.study.user_attrs.get("target_trials", 0)) for s in studies}
     done = {s.name: len(finished(s.trials)) for s in studies}
     target = max(1, min(done.values()))
-    data = RunData(name, redact_url(storage_url), studies, samplers, objectives.pop(),
-                   directions.pop(), target, runs_root=Path(runs_root))  # fmt: skip
+    data = RunData(
+        name,
+        redact_url(storage_url),
+        studies,
+        samplers,
+        objectives.pop(),
+        directions.pop(),
+        target,
+        runs_root=Path(runs_root),
+    )
     if targets - {target}:
         short = sorted(n for n, count in done.items() if count == target)
         data.notes.append(
@@ -97,8 +107,10 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
         try:
             data.bench = json.loads(bench_path.read_text())
         except (OSError, json.JSONDecodeError) as err:
-            raise HarnessError(f"{bench_path}: must be JSON from 'harness bench models', but "
-                               f"it cannot be read ({err})") from None  # fmt: skip
+            raise HarnessError(
+                f"{bench_path}: must be JSON from 'harness bench models', but "
+                f"it cannot be read ({err})"
+            ) from None
     retrain = read_retrain(folder / "retrain.json")
     data.retrain = retrain if retrain["records"] else None
     data.reference = read_reference(folder / "reference.json")
@@ -137,8 +149,12 @@ def lab_level(data: RunData) -> tuple[float, str]:
     values = [r.get("val_auroc") for r in data.bench or [] if r.get("recipe") == "normalizing_mlp"]
     values = [v for v in values if isinstance(v, int | float)]
     if values:
-        return float(np.mean(values)), (f"NormalizingMLP's validation AUROC in this run's "
-                                        f"bench.json, mean over {len(values)} seed(s)")  # fmt: skip
-    return LAB_PRINTED_LEVEL, ("the lab's printed NormalizingMLP AUROC 0.9080, a fallback: no "
-                               "bench.json with normalizing_mlp for this run, and the printed "
-                               "number is a test-split AUROC")  # fmt: skip
+        return float(np.mean(values)), (
+            f"NormalizingMLP's validation AUROC in this run's "
+            f"bench.json, mean over {len(values)} seed(s)"
+        )
+    return LAB_PRINTED_LEVEL, (
+        "the lab's printed NormalizingMLP AUROC 0.9080, a fallback: no "
+        "bench.json with normalizing_mlp for this run, and the printed "
+        "number is a test-split AUROC"
+    )

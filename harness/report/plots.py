@@ -72,10 +72,14 @@ def plot_importances(
     largest importance), one bar per trial set, each with its (low, high) interval as an error
     bar where ``intervals`` has one."""
     columns = list(table)
-    params = list(order) if order else sorted(
-        {p for col in table.values() for p in col},
-        key=lambda p: -max(col.get(p, 0.0) for col in table.values()),
-    )  # fmt: skip
+    params = (
+        list(order)
+        if order
+        else sorted(
+            {p for col in table.values() for p in col},
+            key=lambda p: -max(col.get(p, 0.0) for col in table.values()),
+        )
+    )
     fig, ax = plt.subplots(figsize=(8, 1.0 + 0.75 * max(len(params), 1)))
     height = 0.8 / max(len(columns), 1)
     y = np.arange(len(params))
@@ -89,9 +93,16 @@ def plot_importances(
             # percentile intervals need not contain the estimate: clip the arms at zero length
             low = [max(values[i] - bounds[params[i]][0], 0.0) for i in drawn]
             high = [max(bounds[params[i]][1] - values[i], 0.0) for i in drawn]
-            ax.errorbar([values[i] for i in drawn], y[drawn] + index * height,
-                        xerr=[low, high], fmt="none", ecolor="black", elinewidth=1, capsize=2,
-                        label=interval_label if index == 0 else None)  # fmt: skip
+            ax.errorbar(
+                [values[i] for i in drawn],
+                y[drawn] + index * height,
+                xerr=[low, high],
+                fmt="none",
+                ecolor="black",
+                elinewidth=1,
+                capsize=2,
+                label=interval_label if index == 0 else None,
+            )
     ax.set_yticks(y + height * (len(columns) - 1) / 2, params)
     ax.invert_yaxis()  # most important on top
     ax.set_xlim(0, 1)
@@ -126,8 +137,9 @@ def plot_slices(
     names = list(distributions)
     columns = min(3, max(len(names), 1))
     rows = math.ceil(max(len(names), 1) / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows + 0.6),
-                             squeeze=False, sharey=True)  # fmt: skip
+    fig, axes = plt.subplots(
+        rows, columns, figsize=(4.2 * columns, 3.4 * rows + 0.6), squeeze=False, sharey=True
+    )
     all_values = np.array([t.value for ts in trials.values() for t in ts], dtype=float)
     low, high = _value_window(all_values, maximize)
     clipped = int(np.sum(all_values < low)) if maximize else int(np.sum(all_values > high))
@@ -138,8 +150,14 @@ def plot_slices(
             ys = np.array([t.value for t in group if name in t.params], dtype=float)
             ys = np.clip(ys, low, high)
             xs_plot = _positions(xs, dist)
-            ax.scatter(xs_plot, ys, s=14, alpha=0.6, color=colour(sampler, index),
-                       label=titles[sampler] + " trials")  # fmt: skip
+            ax.scatter(
+                xs_plot,
+                ys,
+                s=14,
+                alpha=0.6,
+                color=colour(sampler, index),
+                label=titles[sampler] + " trials",
+            )
         _axis_for(ax, dist)
         unit = UNITS.get(name, "")
         ax.set_xlabel(f"{name} ({unit})" if unit else name)

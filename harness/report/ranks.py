@@ -70,13 +70,19 @@ def section_ranks(data: RunData, figures: Figures) -> list[str]:
         f"rank over the {len(repeats)} repeat(s) in which every sampler has a study.",
         "",
     ]
-    rows = [[data.title(s), *(f"{matrices[b][:, j].mean():.2f}" for b in steps)]
-            for j, s in enumerate(data.samplers)]  # fmt: skip
+    rows = [
+        [data.title(s), *(f"{matrices[b][:, j].mean():.2f}" for b in steps)]
+        for j, s in enumerate(data.samplers)
+    ]
     header = ["sampler", *(f"after {b} trials" for b in steps)]
     lines += [md_table(header, rows), ""]
     if len(repeats) < 2:
-        return [*lines, f"Only {len(repeats)} repeat: the Friedman test needs at least 2, so "
-                        "these ranks show no difference between the samplers.", ""]  # fmt: skip
+        return [
+            *lines,
+            f"Only {len(repeats)} repeat: the Friedman test needs at least 2, so "
+            "these ranks show no difference between the samplers.",
+            "",
+        ]
     return lines + _tests(data, matrices[data.target], len(repeats), figures)
 
 
@@ -101,27 +107,44 @@ def _tests(data: RunData, ranks: np.ndarray, n: int, figures: Figures) -> list[s
     lines = [
         f"**Friedman test** after {data.target} trials over {n} repeats and {k} samplers: "
         f"χ² = {friedman.statistic:.3f}, p = {p:.4g} (SciPy's friedmanchisquare). "
-        + (f"The ranks differ by more than chance would make them at the {ALPHA} level."
-           if p < ALPHA else
-           f"At the {ALPHA} level the ranks do not differ by more than chance would make them."),
+        + (
+            f"The ranks differ by more than chance would make them at the {ALPHA} level."
+            if p < ALPHA
+            else f"At the {ALPHA} level the ranks do not differ by more than chance would "
+            "make them."
+        ),
         "",
-    ]  # fmt: skip
-    different = [(a, b, float(nemenyi.loc[a, b])) for i, a in enumerate(titles)
-                 for b in titles[i + 1:] if nemenyi.loc[a, b] < ALPHA]  # fmt: skip
+    ]
+    different = [
+        (a, b, float(nemenyi.loc[a, b]))
+        for i, a in enumerate(titles)
+        for b in titles[i + 1 :]
+        if nemenyi.loc[a, b] < ALPHA
+    ]
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     if different:
         pairs = "; ".join(f"{_better(a, b, means)} (p = {q:.3g})" for a, b, q in different)
-        lines += [f"**Nemenyi post-hoc test** (scikit-posthocs) at {ALPHA}, with {n} repeats: "
-                  f"{pairs}. No other pair differs at that level.", ""]  # fmt: skip
+        lines += [
+            f"**Nemenyi post-hoc test** (scikit-posthocs) at {ALPHA}, with {n} repeats: "
+            f"{pairs}. No other pair differs at that level.",
+            "",
+        ]
     else:
-        lines += [f"**Nemenyi post-hoc test** (scikit-posthocs): no pair of samplers differs at "
-                  f"the {ALPHA} level with {n} repeats, so these ranks do not show that any "
-                  "sampler is better than another; more repeats give the test more power.",
-                  ""]  # fmt: skip
-    png = _plot(figures.path("critical_difference.png"), means, nemenyi, float(critical),
-                dict(zip(titles, data.samplers, strict=True)),
-                f"Average rank after {data.target} trials over {n} repeats (bars join samplers "
-                f"the Nemenyi test cannot tell apart at {ALPHA})")  # fmt: skip
+        lines += [
+            f"**Nemenyi post-hoc test** (scikit-posthocs): no pair of samplers differs at "
+            f"the {ALPHA} level with {n} repeats, so these ranks do not show that any "
+            "sampler is better than another; more repeats give the test more power.",
+            "",
+        ]
+    png = _plot(
+        figures.path("critical_difference.png"),
+        means,
+        nemenyi,
+        float(critical),
+        dict(zip(titles, data.samplers, strict=True)),
+        f"Average rank after {data.target} trials over {n} repeats (bars join samplers "
+        f"the Nemenyi test cannot tell apart at {ALPHA})",
+    )
     lines += [
         f"Critical-difference diagram: each sampler at its average rank (1 = best); a bar joins "
         f"samplers whose difference the Nemenyi test does not find at {ALPHA}; the critical "
@@ -138,8 +161,14 @@ def _better(a: str, b: str, means: dict[str, float]) -> str:
     return f"{first} ranks better than {second} ({means[first]:.2f} vs {means[second]:.2f})"
 
 
-def _plot(path: Path, means: dict[str, float], nemenyi, critical: float,
-          labels: dict[str, str], title: str) -> Path:  # fmt: skip
+def _plot(
+    path: Path,
+    means: dict[str, float],
+    nemenyi,
+    critical: float,
+    labels: dict[str, str],
+    title: str,
+) -> Path:
     """The CD diagram of ``means`` (title -> average rank); ``labels`` maps a title to its
     sampler label, which fixes its colour as in the other figures."""
     import scikit_posthocs
@@ -152,11 +181,15 @@ def _plot(path: Path, means: dict[str, float], nemenyi, critical: float,
     palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
     # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
     # difference goes in the title instead, and the axis spans every possible rank.
-    scikit_posthocs.critical_difference_diagram(means, nemenyi, ax=ax, alpha=ALPHA,
-                                                color_palette=palette)  # fmt: skip
+    scikit_posthocs.critical_difference_diagram(
+        means, nemenyi, ax=ax, alpha=ALPHA, color_palette=palette
+    )
     ax.set_xlim(1, len(means))
-    fig.suptitle(f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
-                 fontsize=9, y=1.12)  # fmt: skip
+    fig.suptitle(
+        f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
+        fontsize=9,
+        y=1.12,
+    )
     fig.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(fig)
     return path

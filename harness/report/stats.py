@@ -40,8 +40,11 @@ def completed(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
 def finished(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
     """The trials that spent the budget: COMPLETE ones with a value and PRUNED ones (which
     found nothing to keep), in trial-number order. FAIL trials are retried, so not counted."""
-    done = [t for t in trials if (t.state == TrialState.COMPLETE and t.value is not None)
-            or t.state == TrialState.PRUNED]  # fmt: skip
+    done = [
+        t
+        for t in trials
+        if (t.state == TrialState.COMPLETE and t.value is not None) or t.state == TrialState.PRUNED
+    ]
     return sorted(done, key=lambda t: t.number)
 
 
@@ -66,8 +69,11 @@ def completion_seconds(
     stretch longer than ``max_idle`` seconds with no trial running (the study was stopped and
     resumed later) is cut out of the clock, so resumed studies compare with uninterrupted ones.
     """
-    spans = sorted((t.datetime_start, t.datetime_complete or t.datetime_start)
-                   for t in trials if t.datetime_start is not None)  # fmt: skip
+    spans = sorted(
+        (t.datetime_start, t.datetime_complete or t.datetime_start)
+        for t in trials
+        if t.datetime_start is not None
+    )
     done = [t for t in finished(trials)[:limit] if t.datetime_complete is not None]
     if not spans or not done:
         return np.empty(0), np.empty(0)
@@ -146,8 +152,9 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
     """Two-sided Wilcoxon signed-rank test on pairs ``(a[i], b[i])`` with its effect size."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:
-        raise HarnessError(f"paired samples must be two equal-length lists, but got "
-                           f"lengths {x.size} and {y.size}")  # fmt: skip
+        raise HarnessError(
+            f"paired samples must be two equal-length lists, but got lengths {x.size} and {y.size}"
+        )
     if np.isnan(x).any() or np.isnan(y).any():
         raise HarnessError("paired samples must not contain NaN, but they do")
     d = x - y
@@ -171,10 +178,19 @@ def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
         method, scipy_method = "normal approximation", "asymptotic"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a single pair: SciPy warns
-        result = scipy_stats.wilcoxon(x, y, zero_method="wilcox", alternative="two-sided",
-                                      method=scipy_method)  # fmt: skip
-    return PairedTest(int(d.size), nonzero, float(result.statistic), float(result.pvalue),
-                      rank_biserial(d), median, mean, method)  # fmt: skip
+        result = scipy_stats.wilcoxon(
+            x, y, zero_method="wilcox", alternative="two-sided", method=scipy_method
+        )
+    return PairedTest(
+        int(d.size),
+        nonzero,
+        float(result.statistic),
+        float(result.pvalue),
+        rank_biserial(d),
+        median,
+        mean,
+        method,
+    )
 
 
 def signed_difference(value: float) -> str:

@@ -60,21 +60,34 @@ def section_test(data: RunData) -> list[str]:
     lines = ["## Honest test numbers", ""]
     best = {st.name: st.best_trial() for st in data.studies}
     if data.retrain is None:
-        lines += ["No retrained results: `runs/" + data.run + "/retrain.json` is missing (run "
-                  f"`harness compare --name {data.run}` to make it). Below, each best trial's "
-                  "own test scores: one training seed, selected on validation, so optimistic.",
-                  ""]  # fmt: skip
-        rows = [[st.name, str(best[st.name].number), fmt(best[st.name].value),
-                 *_search_test(best[st.name])] for st in data.studies if best[st.name]]  # fmt: skip
+        lines += [
+            "No retrained results: `runs/" + data.run + "/retrain.json` is missing (run "
+            f"`harness compare --name {data.run}` to make it). Below, each best trial's "
+            "own test scores: one training seed, selected on validation, so optimistic.",
+            "",
+        ]
+        rows = [
+            [
+                st.name,
+                str(best[st.name].number),
+                fmt(best[st.name].value),
+                *_search_test(best[st.name]),
+            ]
+            for st in data.studies
+            if best[st.name]
+        ]
         header = ["study", "best trial", data.metric, "test AUROC", "F1", "precision", "recall"]
         return [*lines, md_table(header, rows), ""]
     records = {r["study"]: r for r in data.retrain["records"]}
     seeds = sorted({res["seed"] for r in records.values() for res in r["results"]})
-    lines += [f"Each study's best configuration (chosen on validation) retrained with "
-              f"{len(seeds)} training seeds ({seeds[0]}…{seeds[-1]}, i.e. "
-              f"{RETRAIN_SEED_BASE} + 0…{len(seeds) - 1}, none used by the search) and scored "
-              "on test at the F1-optimal threshold chosen on validation: mean ± std over "
-              "seeds (std with ddof = 1).", ""]  # fmt: skip
+    lines += [
+        f"Each study's best configuration (chosen on validation) retrained with "
+        f"{len(seeds)} training seeds ({seeds[0]}…{seeds[-1]}, i.e. "
+        f"{RETRAIN_SEED_BASE} + 0…{len(seeds) - 1}, none used by the search) and scored "
+        "on test at the F1-optimal threshold chosen on validation: mean ± std over "
+        "seeds (std with ddof = 1).",
+        "",
+    ]
     rows, per_sampler = [], {s: [] for s in data.samplers}
     for st in data.studies:
         record = records.get(st.name)
@@ -85,22 +98,46 @@ def section_test(data: RunData) -> list[str]:
         ok = [r for r in record["results"] if r.get("status") == "ok"]
         cells = [mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS]
         if ok:
-            per_sampler[st.sampler].append({m: np.mean([r[f"test_{m}"] for r in ok])
-                                            for m in METRICS})  # fmt: skip
-        rows.append([st.name, str(record["trial"]) + (" (stale)" if stale else ""),
-                     fmt(record["value"]), fmt_params(record["params"]), *cells,
-                     f"{len(ok)}/{len(record['results'])}"])  # fmt: skip
-    header = ["study", "best trial", f"{data.metric} (search)", "configuration", "test AUROC",
-              "F1", "precision", "recall", "seeds ok"]  # fmt: skip
+            per_sampler[st.sampler].append(
+                {m: np.mean([r[f"test_{m}"] for r in ok]) for m in METRICS}
+            )
+        rows.append(
+            [
+                st.name,
+                str(record["trial"]) + (" (stale)" if stale else ""),
+                fmt(record["value"]),
+                fmt_params(record["params"]),
+                *cells,
+                f"{len(ok)}/{len(record['results'])}",
+            ]
+        )
+    header = [
+        "study",
+        "best trial",
+        f"{data.metric} (search)",
+        "configuration",
+        "test AUROC",
+        "F1",
+        "precision",
+        "recall",
+        "seeds ok",
+    ]
     lines += [md_table(header, rows), ""]
     if any(c[1].endswith("(stale)") for c in rows):
-        lines += ["(stale): the study's best trial changed since it was retrained; run "
-                  "`harness compare` again to refresh.", ""]  # fmt: skip
+        lines += [
+            "(stale): the study's best trial changed since it was retrained; run "
+            "`harness compare` again to refresh.",
+            "",
+        ]
     summary = []
     for sampler, means in per_sampler.items():
-        summary.append([f"{data.title(sampler)} search, best of {data.target} trials",
-                        f"{len(means)} repeats x {len(seeds)} seeds",
-                        *[mean_std([m[k] for m in means]) for k in METRICS]])  # fmt: skip
+        summary.append(
+            [
+                f"{data.title(sampler)} search, best of {data.target} trials",
+                f"{len(means)} repeats x {len(seeds)} seeds",
+                *[mean_std([m[k] for m in means]) for k in METRICS],
+            ]
+        )
     summary += _reference_rows(data)
     lines += [
         "Side by side (search rows: mean ± std over repeats of each repeat's seed mean; "
@@ -109,7 +146,7 @@ def section_test(data: RunData) -> list[str]:
         md_table(["model", "runs", "test AUROC", "F1", "precision", "recall"], summary),
         "",
     ]
-    return lines  # fmt: skip
+    return lines
 
 
 def _reference_rows(data: RunData) -> list[list[str]]:
@@ -119,13 +156,22 @@ def _reference_rows(data: RunData) -> list[list[str]]:
         if record.get("recipe") != "linear_regression" and record.get("status") == "ok":
             by_recipe.setdefault(record["recipe"], []).append(record)
     for recipe, records in by_recipe.items():
-        rows.append([f"lab: {records[0].get('title', recipe)}", f"{len(records)} seeds",
-                     *[mean_std([r[m] for r in records]) for m in METRICS]])  # fmt: skip
+        rows.append(
+            [
+                f"lab: {records[0].get('title', recipe)}",
+                f"{len(records)} seeds",
+                *[mean_std([r[m] for r in records]) for m in METRICS],
+            ]
+        )
     if data.reference:
         ok = [r for r in data.reference["records"] if r.get("status") == "ok"]
-        rows.append([f"reference: {data.reference.get('model', 'gradient boosting')}",
-                     f"{len(ok)} seeds", *[mean_std([r[f"test_{m}"] for r in ok])
-                                          for m in METRICS]])  # fmt: skip
+        rows.append(
+            [
+                f"reference: {data.reference.get('model', 'gradient boosting')}",
+                f"{len(ok)} seeds",
+                *[mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS],
+            ]
+        )
     return rows
 
 
@@ -134,30 +180,51 @@ def section_studies(data: RunData) -> list[str]:
 
     rows = []
     for st in data.studies:
-        counts = [sum(t.state == s for t in st.trials)
-                  for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]  # fmt: skip
+        counts = [
+            sum(t.state == s for t in st.trials)
+            for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        ]
         best = st.best_trial()
         curve = trial_curve(st.trials, data.maximize)
         seconds, _ = completion_seconds(st.trials)
-        rows.append([
-            f"`{st.name}`", data.title(st.sampler), str(st.repeat),
-            str(st.study.user_attrs.get("seed", "—")), *map(str, counts),
-            fmt(best.value) if best else "—", str(best.number) if best else "—",
-            fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else "—",
-            f"{seconds[-1] / 60:.1f}" if seconds.size else "—",
-        ])  # fmt: skip
-    header = ["study", "sampler", "repeat", "seed", "COMPLETE", "PRUNED", "FAIL",
-              f"best {data.metric}", "best trial", f"best after {data.target}",
-              "wall-clock (min, idle cut)"]  # fmt: skip
+        rows.append(
+            [
+                f"`{st.name}`",
+                data.title(st.sampler),
+                str(st.repeat),
+                str(st.study.user_attrs.get("seed", "—")),
+                *map(str, counts),
+                fmt(best.value) if best else "—",
+                str(best.number) if best else "—",
+                fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else "—",
+                f"{seconds[-1] / 60:.1f}" if seconds.size else "—",
+            ]
+        )
+    header = [
+        "study",
+        "sampler",
+        "repeat",
+        "seed",
+        "COMPLETE",
+        "PRUNED",
+        "FAIL",
+        f"best {data.metric}",
+        "best trial",
+        f"best after {data.target}",
+        "wall-clock (min, idle cut)",
+    ]
     return ["## Per-study results", "", md_table(header, rows), ""]
 
 
 def section_lab(data: RunData) -> list[str]:
     lines = ["## The lab's fixed models against its printed numbers", ""]
     if not data.bench:
-        return [*lines, f"No `runs/{data.run}/bench.json` for this run (`harness compare` or "
-                        f"`harness bench models --json runs/{data.run}/bench.json` makes it).",
-                ""]  # fmt: skip
+        return [
+            *lines,
+            f"No `runs/{data.run}/bench.json` for this run (`harness compare` or "
+            f"`harness bench models --json runs/{data.run}/bench.json` makes it).",
+            "",
+        ]
     groups: dict[tuple[str, str], list[dict]] = {}
     for record in data.bench:
         groups.setdefault((record["recipe"], record.get("device", "?")), []).append(record)
@@ -166,20 +233,50 @@ def section_lab(data: RunData) -> list[str]:
         lab = records[0].get("lab", {})
         ok = [r for r in records if r.get("status") == "ok"]
         if recipe == "linear_regression":
-            cells = [f"MSE {mean_std([r['mse'] for r in ok], 5)} (NumPy), "
-                     f"{mean_std([r['mse_pytorch'] for r in ok], 5)} (PyTorch); lab "
-                     f"{fmt(lab.get('mse'), 5)}", "", "", ""]  # fmt: skip
+            cells = [
+                f"MSE {mean_std([r['mse'] for r in ok], 5)} (NumPy), "
+                f"{mean_std([r['mse_pytorch'] for r in ok], 5)} (PyTorch); lab "
+                f"{fmt(lab.get('mse'), 5)}",
+                "",
+                "",
+                "",
+            ]
         else:
-            cells = [f"{mean_std([r[m] for r in ok])} ({fmt(lab.get(m))})" if m in lab
-                     else mean_std([r[m] for r in ok]) for m in METRICS]  # fmt: skip
-        rows.append([records[0].get("title", recipe), device, f"{len(ok)}/{len(records)}",
-                     *cells, mean_std([r["epochs"] for r in ok], 1),
-                     mean_std([r["seconds_per_epoch"] for r in ok], 4)])  # fmt: skip
-    header = ["recipe", "device", "seeds ok", "test AUROC (lab)", "F1 (lab)", "precision (lab)",
-              "recall (lab)", "epochs", "s/epoch"]  # fmt: skip
-    return [*lines, "Ours: mean ± std over seeds, threshold chosen on validation; the lab's "
-            "printed number in brackets (its threshold was re-optimised on test).", "",
-            md_table(header, rows), ""]  # fmt: skip
+            cells = [
+                f"{mean_std([r[m] for r in ok])} ({fmt(lab.get(m))})"
+                if m in lab
+                else mean_std([r[m] for r in ok])
+                for m in METRICS
+            ]
+        rows.append(
+            [
+                records[0].get("title", recipe),
+                device,
+                f"{len(ok)}/{len(records)}",
+                *cells,
+                mean_std([r["epochs"] for r in ok], 1),
+                mean_std([r["seconds_per_epoch"] for r in ok], 4),
+            ]
+        )
+    header = [
+        "recipe",
+        "device",
+        "seeds ok",
+        "test AUROC (lab)",
+        "F1 (lab)",
+        "precision (lab)",
+        "recall (lab)",
+        "epochs",
+        "s/epoch",
+    ]
+    return [
+        *lines,
+        "Ours: mean ± std over seeds, threshold chosen on validation; the lab's "
+        "printed number in brackets (its threshold was re-optimised on test).",
+        "",
+        md_table(header, rows),
+        "",
+    ]
 
 
 def section_timings(data: RunData) -> list[str]:
@@ -193,27 +290,55 @@ def section_timings(data: RunData) -> list[str]:
         seconds = [t.user_attrs.get("seconds") for t in trials]
         hosts = sorted({str(t.user_attrs.get("host", "?")) for t in trials})
         workers = {str(t.user_attrs.get("worker", "?")) for t in trials}
-        rows.append([device, str(len(trials)), _median(per_epoch, 4), _median(seconds, 1),
-                     ", ".join(hosts), str(len(workers))])  # fmt: skip
-    header = ["device", "completed trials", "median s/epoch", "median s/trial", "hosts",
-              "workers"]  # fmt: skip
-    return ["## Device timings", "", "Search trials (training wall time per trial, "
-            "evaluation included):", "", md_table(header, rows), "",
-            "The lab models' seconds per epoch are in the table above, per device."
-            if data.bench else "", "", *pool_lines(data.pool)]  # fmt: skip
+        rows.append(
+            [
+                device,
+                str(len(trials)),
+                _median(per_epoch, 4),
+                _median(seconds, 1),
+                ", ".join(hosts),
+                str(len(workers)),
+            ]
+        )
+    header = ["device", "completed trials", "median s/epoch", "median s/trial", "hosts", "workers"]
+    return [
+        "## Device timings",
+        "",
+        "Search trials (training wall time per trial, evaluation included):",
+        "",
+        md_table(header, rows),
+        "",
+        "The lab models' seconds per epoch are in the table above, per device."
+        if data.bench
+        else "",
+        "",
+        *pool_lines(data.pool),
+    ]
 
 
 def pool_lines(sessions: list[dict]) -> list[str]:
     """How busy the workers were in each session of ``harness compare`` (its pool.json)."""
     if not sessions:
         return []
-    rows = [[str(i + 1), str(s.get("workers")), str(s.get("jobs")), fmt(s.get("wall_s"), 1),
-             fmt(s.get("busy_s"), 1), f"{100 * s.get('utilization', 0):.0f}%"]
-            for i, s in enumerate(sessions)]  # fmt: skip
+    rows = [
+        [
+            str(i + 1),
+            str(s.get("workers")),
+            str(s.get("jobs")),
+            fmt(s.get("wall_s"), 1),
+            fmt(s.get("busy_s"), 1),
+            f"{100 * s.get('utilization', 0):.0f}%",
+        ]
+        for i, s in enumerate(sessions)
+    ]
     header = ["session", "workers", "jobs", "wall s", "busy worker-s", "utilization"]
-    return ["Pool usage of `harness compare` (trials and retraining; utilization is busy "
-            "worker-seconds over workers x wall time; each re-run that had work is a session):",
-            "", md_table(header, rows), ""]  # fmt: skip
+    return [
+        "Pool usage of `harness compare` (trials and retraining; utilization is busy "
+        "worker-seconds over workers x wall time; each re-run that had work is a session):",
+        "",
+        md_table(header, rows),
+        "",
+    ]
 
 
 def _median(values: list, digits: int) -> str:
@@ -242,8 +367,10 @@ def section_environment(data: RunData) -> list[str]:
         settings = dict(attrs.get("sampler") or {})
         settings.pop("seed", None)
         seeds = sorted(st.study.user_attrs.get("seed", st.repeat) for st in data.of(sampler))
-        lines.append(f"- {data.title(sampler)} sampler: `{json.dumps(settings)}`, sampler "
-                     f"seeds {seeds} (repeat r uses seed r)")  # fmt: skip
+        lines.append(
+            f"- {data.title(sampler)} sampler: `{json.dumps(settings)}`, sampler "
+            f"seeds {seeds} (repeat r uses seed r)"
+        )
     attrs = data.studies[0].study.user_attrs
     for key, title in (
         ("objective", "objective"),
@@ -261,9 +388,19 @@ def section_environment(data: RunData) -> list[str]:
         f"{BOOTSTRAP['seed']}, {100 * BOOTSTRAP['confidence']:.0f}% percentile interval",
     ]
     if data.reference:
-        lines.append(f"- reference: {data.reference.get('model')} with "
-                     f"`{json.dumps(data.reference.get('settings', {}))}`")  # fmt: skip
+        lines.append(
+            f"- reference: {data.reference.get('model')} with "
+            f"`{json.dumps(data.reference.get('settings', {}))}`"
+        )
     if attrs.get("space"):
-        lines += ["", "<details><summary>Search space</summary>", "", "```toml",
-                  str(attrs["space"]).rstrip(), "```", "", "</details>"]  # fmt: skip
+        lines += [
+            "",
+            "<details><summary>Search space</summary>",
+            "",
+            "```toml",
+            str(attrs["space"]).rstrip(),
+            "```",
+            "",
+            "</details>",
+        ]
     return [*lines, ""]

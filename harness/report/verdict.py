@@ -99,40 +99,64 @@ def analyse(data: RunData) -> PrimaryAnalysis:
 
 
 def _ci(interval: Interval) -> str:
-    return (f"{signed_difference(interval.estimate)} [{signed_difference(interval.low)}, "
-            f"{signed_difference(interval.high)}]")  # fmt: skip
+    return (
+        f"{signed_difference(interval.estimate)} [{signed_difference(interval.low)}, "
+        f"{signed_difference(interval.high)}]"
+    )
 
 
 def effect_adjective(dz: float) -> str:
     """Cohen's words for a standardised paired effect |d_z|."""
     size = abs(dz)
-    return ("negligible" if size < 0.2 else "small" if size < 0.5
-            else "medium" if size < 0.8 else "large")  # fmt: skip
+    return (
+        "negligible"
+        if size < 0.2
+        else "small"
+        if size < 0.5
+        else "medium"
+        if size < 0.8
+        else "large"
+    )
 
 
-def verdict_sentence(look: Look | None, names: tuple[str, str], *, more_pairs: int | None = None,
-                     sd: float | None = None, spent: bool = False) -> str:  # fmt: skip
+def verdict_sentence(
+    look: Look | None,
+    names: tuple[str, str],
+    *,
+    more_pairs: int | None = None,
+    sd: float | None = None,
+    spent: bool = False,
+) -> str:
     """``spent``: the design's error rate is used up, so more pairs mean a new design."""
     """The verdict's first sentence: decided better, equivalent, or not yet decided."""
     a, b = names
     if look is None:
-        return (f"Not yet decided: {a} and {b} need at least 2 complete pairs (both studies of "
-                "a repeat retrained) before anything can be judged.")  # fmt: skip
+        return (
+            f"Not yet decided: {a} and {b} need at least 2 complete pairs (both studies of "
+            "a repeat retrained) before anything can be judged."
+        )
     n, m = look.pairs, look.margin
     level = f"{100 * look.mean.level:.1f}% CI, the level this look may spend; {n} pairs"
     if look.outcome in ("a_better", "b_better"):
         winner, loser, sign = (a, b, 1.0) if look.outcome == "a_better" else (b, a, -1.0)
-        flipped = Interval(sign * look.mean.estimate, min(sign * look.mean.low,
-                           sign * look.mean.high), max(sign * look.mean.low,
-                           sign * look.mean.high), look.mean.level)  # fmt: skip
+        flipped = Interval(
+            sign * look.mean.estimate,
+            min(sign * look.mean.low, sign * look.mean.high),
+            max(sign * look.mean.low, sign * look.mean.high),
+            look.mean.level,
+        )
         text = f"{winner} is better than {loser} by {_ci(flipped)} test AUROC ({level})."
         if look.mean.low > -m and look.mean.high < m:
-            text += (f" The whole interval lies inside the ±{m:g} margin declared as no "
-                     "practical difference.")  # fmt: skip
+            text += (
+                f" The whole interval lies inside the ±{m:g} margin declared as no "
+                "practical difference."
+            )
     elif look.outcome == "equivalent":
-        text = (f"{a} and {b} are equivalent within ±{m:g} test AUROC: {a} - {b} = "
-                f"{_ci(look.equivalence)} ({100 * look.equivalence.level:.1f}% CI, TOST "
-                f"p = {look.tost_p:.2g} at level {look.level:.3g}; {n} pairs).")  # fmt: skip
+        text = (
+            f"{a} and {b} are equivalent within ±{m:g} test AUROC: {a} - {b} = "
+            f"{_ci(look.equivalence)} ({100 * look.equivalence.level:.1f}% CI, TOST "
+            f"p = {look.tost_p:.2g} at level {look.level:.3g}; {n} pairs)."
+        )
     elif look.mean.low == look.mean.high:
         text = (
             f"Not yet decided: all {n} pairs have the same difference {a} - {b} = "
@@ -141,8 +165,10 @@ def verdict_sentence(look: Look | None, names: tuple[str, str], *, more_pairs: i
         )
     else:
         if more_pairs is None:
-            need = (f"more than {MORE_PAIRS_CAP} more pairs would be needed at the observed "
-                    "spread: at this spread the question is practically undecidable")  # fmt: skip
+            need = (
+                f"more than {MORE_PAIRS_CAP} more pairs would be needed at the observed "
+                "spread: at this spread the question is practically undecidable"
+            )
         else:
             power = f"{100 * POWER:.0f}% power if the observed mean were the truth"
             if spent:
@@ -168,8 +194,12 @@ def verdict_sentence(look: Look | None, names: tuple[str, str], *, more_pairs: i
 def section_verdict(data: RunData, figures: Figures) -> list[str]:
     lines = ["## Verdict", ""]
     if len(data.samplers) < 2:
-        return [*lines, f"Only one sampler ({data.title(data.samplers[0])}) is in this run: "
-                        "there is nothing to compare.", ""]  # fmt: skip
+        return [
+            *lines,
+            f"Only one sampler ({data.title(data.samplers[0])}) is in this run: "
+            "there is nothing to compare.",
+            "",
+        ]
     analysis = analyse(data)
     pair = analysis.pair
     names = (data.title(pair[0]), data.title(pair[1]))
@@ -177,8 +207,7 @@ def section_verdict(data: RunData, figures: Figures) -> list[str]:
     sd = float(np.std(d, ddof=1)) if d.size >= 2 else None
     final = analysis.final
     spent = final is not None and analysis.plan.spent(final.pairs) >= analysis.plan.alpha - 1e-12
-    sentence = verdict_sentence(final, names, more_pairs=analysis.more_pairs, sd=sd,
-                                spent=spent)  # fmt: skip
+    sentence = verdict_sentence(final, names, more_pairs=analysis.more_pairs, sd=sd, spent=spent)
     lines += [f"**{sentence}**", ""]
     lines += _declaration(data, analysis)
     lines += _shared_note(data, *pair)
@@ -209,13 +238,19 @@ def _shared_note(data: RunData, first: str, other: str) -> list[str]:
     k = int(np.median(shared))
     spread = f" (median; {min(shared)} to {max(shared)})" if min(shared) != max(shared) else ""
     if min(shared) >= data.target:
-        return [f"All {data.target} compared trials of {a} and {b} had identical configurations "
-                f"in every repeat: {a} had not yet left its random start-up, which draws what "
-                f"{b} draws with the same seed. This run cannot tell the samplers apart; run "
-                f"more trials than {a}'s start-up trials.", ""]  # fmt: skip
-    return [f"Both samplers of a repeat share its seed, and the first {k} trials{spread} of {a} "
-            f"and {b} had identical configurations ({a}'s random start-up draws what {b} "
-            f"draws): the paired differences come from the trials after them.", ""]  # fmt: skip
+        return [
+            f"All {data.target} compared trials of {a} and {b} had identical configurations "
+            f"in every repeat: {a} had not yet left its random start-up, which draws what "
+            f"{b} draws with the same seed. This run cannot tell the samplers apart; run "
+            f"more trials than {a}'s start-up trials.",
+            "",
+        ]
+    return [
+        f"Both samplers of a repeat share its seed, and the first {k} trials{spread} of {a} "
+        f"and {b} had identical configurations ({a}'s random start-up draws what {b} "
+        f"draws): the paired differences come from the trials after them.",
+        "",
+    ]
 
 
 def _declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
@@ -226,32 +261,61 @@ def _declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
     what = what.replace("K seeds", seeds)
     if design is None:
-        origin = ("**Not pre-declared**: this run has no `plan.json` (made before designs were "
-                  f"recorded, or by hand), so its {len(analysis.pairs)} pairs are judged as one "
-                  "look at the full 0.05 level.")  # fmt: skip
+        origin = (
+            "**Not pre-declared**: this run has no `plan.json` (made before designs were "
+            f"recorded, or by hand), so its {len(analysis.pairs)} pairs are judged as one "
+            "look at the full 0.05 level."
+        )
     else:
-        origin = (f"Pre-declared in `runs/{data.run}/plan.json` at {design.declared_at}, before "
-                  f"the first pair: {analysis.plan.describe()}.")  # fmt: skip
+        origin = (
+            f"Pre-declared in `runs/{data.run}/plan.json` at {design.declared_at}, before "
+            f"the first pair: {analysis.plan.describe()}."
+        )
         for change in design.changes:
             after = change["after_looks"]
-            origin += (f" **The design was changed at {change['at']}, after {after} "
-                       "pairs had been looked at: the error rate holds only for the design as "
-                       "first declared.**")  # fmt: skip
-    return [f"Primary outcome: {what}. {origin} The study's chosen configuration is its best "
-            f"by {data.metric}; the search itself never scored the test split.", ""]  # fmt: skip
+            origin += (
+                f" **The design was changed at {change['at']}, after {after} "
+                "pairs had been looked at: the error rate holds only for the design as "
+                "first declared.**"
+            )
+    return [
+        f"Primary outcome: {what}. {origin} The study's chosen configuration is its best "
+        f"by {data.metric}; the search itself never scored the test split.",
+        "",
+    ]
 
 
 def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
     if not analysis.looks:
         return []
-    rows = [[str(look.pairs), f"{look.level:.4f}", f"{100 * look.mean.level:.1f}%",
-             _ci(look.mean), f"{look.tost_p:.3g}", look.outcome.replace("a_better",
-             f"{names[0]} better").replace("b_better", f"{names[1]} better")]
-            for look in analysis.looks]  # fmt: skip
-    header = ["look at pairs", "level spent", "CI", f"mean {names[0]} - {names[1]} [CI]",
-              "TOST p", "outcome"]  # fmt: skip
-    return ["Looks (each judged at its share of the 0.05 error rate; the run stops at the first "
-            "decided one):", "", md_table(header, rows), ""]  # fmt: skip
+    rows = [
+        [
+            str(look.pairs),
+            f"{look.level:.4f}",
+            f"{100 * look.mean.level:.1f}%",
+            _ci(look.mean),
+            f"{look.tost_p:.3g}",
+            look.outcome.replace("a_better", f"{names[0]} better").replace(
+                "b_better", f"{names[1]} better"
+            ),
+        ]
+        for look in analysis.looks
+    ]
+    header = [
+        "look at pairs",
+        "level spent",
+        "CI",
+        f"mean {names[0]} - {names[1]} [CI]",
+        "TOST p",
+        "outcome",
+    ]
+    return [
+        "Looks (each judged at its share of the 0.05 error rate; the run stops at the first "
+        "decided one):",
+        "",
+        md_table(header, rows),
+        "",
+    ]
 
 
 def _nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
@@ -262,9 +326,14 @@ def _nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
     mean = mean_interval(d, 0.95)
     hl = hodges_lehmann(d, 0.95)
     test = paired_wilcoxon([a for _, a, _ in analysis.pairs], [b for _, _, b in analysis.pairs])
-    hl_text = _ci(hl) if math.isfinite(hl.low) else (
-        f"{signed_difference(hl.estimate)} (no 95% interval: {d.size} pairs are too few for "
-        "the exact signed-rank interval)")  # fmt: skip
+    hl_text = (
+        _ci(hl)
+        if math.isfinite(hl.low)
+        else (
+            f"{signed_difference(hl.estimate)} (no 95% interval: {d.size} pairs are too few for "
+            "the exact signed-rank interval)"
+        )
+    )
     a, b = names
     return [
         f"All {d.size} pairs at the fixed-sample 95% level (for reference; these ignore the "
@@ -306,8 +375,7 @@ def _secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
             rows.append([f"{data.title(first)} - {data.title(other)}", str(len(pairs)), "—"])
             continue
         interval = mean_interval([x - y for _, x, y in pairs], 0.95)
-        rows.append([f"{data.title(first)} - {data.title(other)}", str(len(pairs)),
-                     _ci(interval)])  # fmt: skip
+        rows.append([f"{data.title(first)} - {data.title(other)}", str(len(pairs)), _ci(interval)])
     if not rows:
         return []
     return [
@@ -341,8 +409,14 @@ def _seed_sd(data: RunData) -> float | None:
     return float(np.sqrt(np.average(variances, weights=weights)))
 
 
-def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[str, str], *,
-                            seed_sd: float | None, seeds: int | None) -> Path:  # fmt: skip
+def plot_paired_differences(
+    path: Path,
+    analysis: PrimaryAnalysis,
+    names: tuple[str, str],
+    *,
+    seed_sd: float | None,
+    seeds: int | None,
+) -> Path:
     """Each pair's difference, the final look's interval, the ±margin band and, for scale, the
     noise a difference of two K-seed means would have from training seeds alone."""
     from harness.report.plots import _save, plt
@@ -366,16 +440,23 @@ def plot_paired_differences(path: Path, analysis: PrimaryAnalysis, names: tuple[
     ax.plot(x, d, "o", color="#1f77b4", ms=5, label=f"one pair: {names[0]} - {names[1]}")
     final = analysis.final
     if final is not None:
-        ax.errorbar([d.size + 1], [final.mean.estimate],
-                    yerr=[[final.mean.estimate - final.mean.low],
-                          [final.mean.high - final.mean.estimate]],
-                    fmt="s", color="black", capsize=4,
-                    label=f"mean, {100 * final.mean.level:.1f}% CI of the last look")  # fmt: skip
+        ax.errorbar(
+            [d.size + 1],
+            [final.mean.estimate],
+            yerr=[[final.mean.estimate - final.mean.low], [final.mean.high - final.mean.estimate]],
+            fmt="s",
+            color="black",
+            capsize=4,
+            label=f"mean, {100 * final.mean.level:.1f}% CI of the last look",
+        )
     # Symmetric limits around 0 that show the margin whole: a 1e-4 gap is not blown up to
     # fill the axis, and a large one still fits.
-    extent = max(2 * m, float(np.abs(d).max(initial=0)) * 1.15,
-                 abs(final.mean.low) * 1.1 if final else 0, abs(final.mean.high) * 1.1 if final
-                 else 0)  # fmt: skip
+    extent = max(
+        2 * m,
+        float(np.abs(d).max(initial=0)) * 1.15,
+        abs(final.mean.low) * 1.1 if final else 0,
+        abs(final.mean.high) * 1.1 if final else 0,
+    )
     ax.set_ylim(-extent, extent)
     ax.set_xlim(0.3, d.size + 1.7)
     ax.set_xticks([*x, d.size + 1], [*map(str, x), "all"])

@@ -70,13 +70,15 @@ def _prepare_out(out: Path) -> Figures:
             with out.open("a"):
                 pass
     except OSError as err:
-        raise HarnessError(f"--out {out}: cannot write the report there "
-                           f"({err.strerror or err})") from None  # fmt: skip
+        raise HarnessError(
+            f"--out {out}: cannot write the report there ({err.strerror or err})"
+        ) from None
     return figures
 
 
-def write_report(name: str, storage_url: str, out_path: str | Path,
-                 runs_root: str | Path = DEFAULT_RUNS_ROOT) -> Path:  # fmt: skip
+def write_report(
+    name: str, storage_url: str, out_path: str | Path, runs_root: str | Path = DEFAULT_RUNS_ROOT
+) -> Path:
     """Write the markdown report of run ``name`` and its PNGs; return the markdown's path."""
     check_run_name(name)
     out = Path(out_path)
@@ -92,10 +94,14 @@ def write_report(name: str, storage_url: str, out_path: str | Path,
         raise
     level, level_source = lab_level(data)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    head = [f"# Run `{name}`: {' vs '.join(data.titles.values())} search", "",
-            f"{len(data.studies)} studies, {data.target} trials each, objective {data.metric} "
-            f"({'maximised' if data.maximize else 'minimised'}); storage `{data.url}`; "
-            f"generated {now} by `harness report`.", ""]  # fmt: skip
+    head = [
+        f"# Run `{name}`: {' vs '.join(data.titles.values())} search",
+        "",
+        f"{len(data.studies)} studies, {data.target} trials each, objective {data.metric} "
+        f"({'maximised' if data.maximize else 'minimised'}); storage `{data.url}`; "
+        f"generated {now} by `harness report`.",
+        "",
+    ]
     sections = [
         head,
         section_verdict(data, figures),

@@ -54,8 +54,10 @@ MAX_EPOCHS_MAX = 100_000
 def check_seed(seed: int) -> int:
     """A seed in numpy's and Optuna's range, or HarnessError with the range and the value."""
     if not 0 <= seed <= SEED_MAX:
-        raise HarnessError(f"--seed must be in [0, {SEED_MAX}] (the seeds numpy and Optuna's "
-                           f"samplers take), but got {seed}")  # fmt: skip
+        raise HarnessError(
+            f"--seed must be in [0, {SEED_MAX}] (the seeds numpy and Optuna's "
+            f"samplers take), but got {seed}"
+        )
     return seed
 
 
@@ -80,8 +82,10 @@ class FixedSettings:
                 f"(max_epochs={self.max_epochs}, patience={self.patience})"
             )
         if self.max_epochs > MAX_EPOCHS_MAX:
-            raise HarnessError(f"max_epochs <= {MAX_EPOCHS_MAX} must hold (a trial's ceiling; the "
-                               f"lab uses 300), but got {self.max_epochs}")  # fmt: skip
+            raise HarnessError(
+                f"max_epochs <= {MAX_EPOCHS_MAX} must hold (a trial's ceiling; the "
+                f"lab uses 300), but got {self.max_epochs}"
+            )
 
 
 @dataclass(frozen=True)
@@ -122,23 +126,37 @@ class StudyConfig:
     def __post_init__(self) -> None:
         check_sampler(self.sampler)  # imports only a user's sampler module, never for a name
         rules = [
-            (self.objective in OBJECTIVES, f"objective must be one of {list(OBJECTIVES)}",
-             self.objective),
+            (
+                self.objective in OBJECTIVES,
+                f"objective must be one of {list(OBJECTIVES)}",
+                self.objective,
+            ),
             (self.pruner in PRUNERS, f"pruner must be one of {list(PRUNERS)}", self.pruner),
-            (self.executor in EXECUTORS, f"executor must be one of {list(EXECUTORS)}",
-             self.executor),
+            (
+                self.executor in EXECUTORS,
+                f"executor must be one of {list(EXECUTORS)}",
+                self.executor,
+            ),
             (self.trials >= 1, "trials >= 1 must hold", self.trials),
-            (self.concurrency is None or self.concurrency >= 1,
-             "concurrency >= 1 must hold", self.concurrency),
-            (self.trial_timeout is None or 0 < self.trial_timeout < float("inf"),
-             "trial_timeout > 0 must hold", self.trial_timeout),
+            (
+                self.concurrency is None or self.concurrency >= 1,
+                "concurrency >= 1 must hold",
+                self.concurrency,
+            ),
+            (
+                self.trial_timeout is None or 0 < self.trial_timeout < float("inf"),
+                "trial_timeout > 0 must hold",
+                self.trial_timeout,
+            ),
             (bool(self.name.strip()), "a study name must not be empty", self.name),
-        ]  # fmt: skip
+        ]
         for ok, rule, value in rules:
             if not ok:
                 raise HarnessError(f"{rule}, but got {value!r}")
         if len(self.name) > STUDY_NAME_MAX:  # the name itself would be a page: its length
-            raise HarnessError(f"a study name must be at most {STUDY_NAME_MAX} characters (the "
-                               "storage's study_name column), but got one of "
-                               f"{len(self.name)}")  # fmt: skip
+            raise HarnessError(
+                f"a study name must be at most {STUDY_NAME_MAX} characters (the "
+                "storage's study_name column), but got one of "
+                f"{len(self.name)}"
+            )
         check_seed(self.seed)

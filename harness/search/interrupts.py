@@ -72,8 +72,9 @@ def interrupt_between_calls(enabled: bool = True) -> Iterator[Callable[[], None]
     # own handler) Ctrl-C and SIGTERM keep their usual behaviour.
     ours = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: _raise_terminated}
     usable = enabled and threading.current_thread() is threading.main_thread()
-    taken = [signum for signum, usual in ours.items()
-             if usable and signal.getsignal(signum) is usual]  # fmt: skip
+    taken = [
+        signum for signum, usual in ours.items() if usable and signal.getsignal(signum) is usual
+    ]
     for signum in taken:
         signal.signal(signum, on_signal)
     try:

@@ -75,20 +75,34 @@ class Lease:
                     f"one driver per study: wait for it to end, or stop it (its lease expires "
                     f"{STALE_AFTER:.0f} s after its last heartbeat)"
                 )
-        self._write({"token": self.token, "host": socket.gethostname(), "pid": os.getpid(),
-                     "heartbeat": now})  # fmt: skip
+        self._write(
+            {
+                "token": self.token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "heartbeat": now,
+            }
+        )
         self.renewed = time.monotonic()
         won = self._read()
         if not won or won.get("token") != self.token:
-            raise HarnessError(f"study {self.study.study_name!r}: another driver took it at the "
-                               "same moment; one driver per study")  # fmt: skip
+            raise HarnessError(
+                f"study {self.study.study_name!r}: another driver took it at the "
+                "same moment; one driver per study"
+            )
 
     def renew(self) -> None:
         """Beat, at most every HEARTBEAT seconds (called from the driver's loop)."""
         if time.monotonic() - self.renewed < HEARTBEAT:
             return
-        self._write({"token": self.token, "host": socket.gethostname(), "pid": os.getpid(),
-                     "heartbeat": time.time()})  # fmt: skip
+        self._write(
+            {
+                "token": self.token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "heartbeat": time.time(),
+            }
+        )
         self.renewed = time.monotonic()
 
     def release(self) -> None:

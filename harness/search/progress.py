@@ -25,12 +25,17 @@ class StudyProgress:
         self.last_logged: dict[TaskID, int] = {}
         self.labels: dict[TaskID, tuple[str, int]] = {}  # name and target, for plain lines
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("trials · best {task.fields[best]}"), TimeElapsedColumn(),
-            TextColumn("left"), TimeRemainingColumn(),
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("trials · best {task.fields[best]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
             TextColumn("{task.fields[running]}"),
-            console=self.console, disable=not enabled or self.plain,
-        )  # fmt: skip
+            console=self.console,
+            disable=not enabled or self.plain,
+        )
         self.progress.start()
 
     def track(self, name: str, target: int, done: int) -> TaskID:
@@ -46,18 +51,21 @@ class StudyProgress:
         if self.enabled:
             self.console.print(text, markup=False, highlight=False)
 
-    def update(self, task: TaskID, complete: int, best: float | None, running: list[str],
-               elapsed: float) -> None:  # fmt: skip
+    def update(
+        self, task: TaskID, complete: int, best: float | None, running: list[str], elapsed: float
+    ) -> None:
         """``running``: what runs for this study now, e.g. ``["cpu-0→#3"]``."""
         best_text = "-" if best is None else f"{best:.4f}"
         if self.plain and complete != self.last_logged[task]:
             self.last_logged[task] = complete
             name, target = self.labels[task]
-            self.log(f"{name}: {complete}/{target} trials finished, best "
-                     f"{best_text}, {elapsed:.0f} s")  # fmt: skip
+            self.log(
+                f"{name}: {complete}/{target} trials finished, best {best_text}, {elapsed:.0f} s"
+            )
         busy = ", ".join(sorted(running))
-        self.progress.update(task, completed=complete, best=best_text,
-                             running=f"running: {busy}" if busy else "")  # fmt: skip
+        self.progress.update(
+            task, completed=complete, best=best_text, running=f"running: {busy}" if busy else ""
+        )
 
     def close(self) -> None:
         self.progress.stop()

@@ -89,44 +89,73 @@ BUILTINS: dict[str, BuiltinSampler] = {
     s.name: s
     for s in (
         BuiltinSampler(
-            "tpe", "TPE",
-            lambda seed: {"name": "TPESampler", "n_startup_trials": TPE_STARTUP_TRIALS,
-                          "multivariate": True, "constant_liar": True, "seed": seed},
+            "tpe",
+            "TPE",
+            lambda seed: {
+                "name": "TPESampler",
+                "n_startup_trials": TPE_STARTUP_TRIALS,
+                "multivariate": True,
+                "constant_liar": True,
+                "seed": seed,
+            },
             _with_independent("TPESampler"),
         ),
-        BuiltinSampler("random", "random", lambda seed: {"name": "RandomSampler", "seed": seed},
-                       _random_sampler),
         BuiltinSampler(
-            "qmc", "QMC (Sobol)",
+            "random",
+            "random",
+            lambda seed: {"name": "RandomSampler", "seed": seed},
+            _random_sampler,
+        ),
+        BuiltinSampler(
+            "qmc",
+            "QMC (Sobol)",
             # scrambled: an unscrambled Sobol sequence starts at the corner of the space and
             # every seed would draw the same points
-            lambda seed: {"name": "QMCSampler", "qmc_type": "sobol", "scramble": True,
-                          "seed": seed, "independent_sampler": _independent(seed),
-                          "warn_independent_sampling": False},
+            lambda seed: {
+                "name": "QMCSampler",
+                "qmc_type": "sobol",
+                "scramble": True,
+                "seed": seed,
+                "independent_sampler": _independent(seed),
+                "warn_independent_sampling": False,
+            },
             _with_independent("QMCSampler"),
             reseed_on_resume=False,
         ),
         BuiltinSampler(
-            "gp", "GP",
-            lambda seed: {"name": "GPSampler", "n_startup_trials": GP_STARTUP_TRIALS,
-                          "deterministic_objective": False,  # training is noisy across seeds
-                          "seed": seed, "independent_sampler": _independent(seed),
-                          "warn_independent_sampling": False},
+            "gp",
+            "GP",
+            lambda seed: {
+                "name": "GPSampler",
+                "n_startup_trials": GP_STARTUP_TRIALS,
+                "deterministic_objective": False,  # training is noisy across seeds
+                "seed": seed,
+                "independent_sampler": _independent(seed),
+                "warn_independent_sampling": False,
+            },
             _with_independent("GPSampler"),
         ),
         BuiltinSampler(
-            "cmaes", "CMA-ES",
+            "cmaes",
+            "CMA-ES",
             # with_margin keeps integer parameters (hidden_size) from collapsing onto one value;
             # categoricals (batch_size) are sampled by the independent sampler
-            lambda seed: {"name": "CmaEsSampler", "n_startup_trials": 1, "sigma0": None,
-                          "restart_strategy": None, "popsize": None, "with_margin": True,
-                          "consider_pruned_trials": False, "seed": seed,
-                          "independent_sampler": _independent(seed),
-                          "warn_independent_sampling": False},
+            lambda seed: {
+                "name": "CmaEsSampler",
+                "n_startup_trials": 1,
+                "sigma0": None,
+                "restart_strategy": None,
+                "popsize": None,
+                "with_margin": True,
+                "consider_pruned_trials": False,
+                "seed": seed,
+                "independent_sampler": _independent(seed),
+                "warn_independent_sampling": False,
+            },
             _with_independent("CmaEsSampler"),
         ),
     )
-}  # fmt: skip
+}
 assert tuple(BUILTINS) == SAMPLERS, "harness.choices.SAMPLERS lists the built-ins, in order"
 TITLES = {name: s.title for name, s in BUILTINS.items()}
 BY_CLASS = {s.settings(0)["name"]: s for s in BUILTINS.values()}  # a stored record's built-in
@@ -154,22 +183,26 @@ def parse_user_spec(spec: str) -> UserSpec:
     cls, _, text = rest.partition(":")
     names_ok = all(part.isidentifier() for part in module.split(".")) and cls.isidentifier()
     if not names_ok:
-        raise HarnessError(f"a sampler must be one of {list(SAMPLERS)} or {SPEC_HELP}, but got "
-                           f"{spec!r}")  # fmt: skip
+        raise HarnessError(
+            f"a sampler must be one of {list(SAMPLERS)} or {SPEC_HELP}, but got {spec!r}"
+        )
     kwargs: Any = {}
     if text:
         try:
             kwargs = json.loads(text)
         except json.JSONDecodeError as err:
-            raise HarnessError(f"a sampler's keyword arguments must be a JSON object, but got "
-                               f"{text!r} ({err.msg})") from None  # fmt: skip
+            raise HarnessError(
+                f"a sampler's keyword arguments must be a JSON object, but got {text!r} ({err.msg})"
+            ) from None
     if not isinstance(kwargs, dict):
         raise HarnessError(f"a sampler's keyword arguments must be a JSON object, but got {text!r}")
     parsed = UserSpec(module, cls, kwargs)
     if not LABEL.fullmatch(parsed.label) or parsed.label in BUILTINS:
-        raise HarnessError(f"a user sampler's class name, lower-cased, names its studies and "
-                           f"must be letters, digits, '_' or '-' and no built-in name "
-                           f"{list(SAMPLERS)}, but got {parsed.label!r} from {spec!r}")  # fmt: skip
+        raise HarnessError(
+            f"a user sampler's class name, lower-cased, names its studies and "
+            f"must be letters, digits, '_' or '-' and no built-in name "
+            f"{list(SAMPLERS)}, but got {parsed.label!r} from {spec!r}"
+        )
     return parsed
 
 
@@ -181,16 +214,21 @@ def user_class(spec: UserSpec) -> type:
     try:
         module = importlib.import_module(spec.module)
     except Exception as err:  # any error while importing the user's module is theirs to see
-        raise HarnessError(f"a user sampler's module must be importable, but {spec.module!r} "
-                           f"is not ({type(err).__name__}: {err}; is its folder on "
-                           "PYTHONPATH?)") from None  # fmt: skip
+        raise HarnessError(
+            f"a user sampler's module must be importable, but {spec.module!r} "
+            f"is not ({type(err).__name__}: {err}; is its folder on "
+            "PYTHONPATH?)"
+        ) from None
     cls = getattr(module, spec.cls, None)
     if cls is None:
-        raise HarnessError(f"a user sampler's class must exist in its module, but {where!r} "
-                           f"has no {spec.cls!r}")  # fmt: skip
+        raise HarnessError(
+            f"a user sampler's class must exist in its module, but {where!r} has no {spec.cls!r}"
+        )
     if not (isinstance(cls, type) and issubclass(cls, BaseSampler)):
-        raise HarnessError(f"a user sampler must be a subclass of optuna.samplers.BaseSampler, "
-                           f"but {where!r} is {cls!r}")  # fmt: skip
+        raise HarnessError(
+            f"a user sampler must be a subclass of optuna.samplers.BaseSampler, "
+            f"but {where!r} is {cls!r}"
+        )
     return cls
 
 
@@ -216,8 +254,9 @@ def check_sampler(spec: str) -> str:
     if spec in BUILTINS:
         return spec
     if ":" not in spec:
-        raise HarnessError(f"a sampler must be one of {list(SAMPLERS)} or {SPEC_HELP}, but got "
-                           f"{spec!r}")  # fmt: skip
+        raise HarnessError(
+            f"a sampler must be one of {list(SAMPLERS)} or {SPEC_HELP}, but got {spec!r}"
+        )
     user_class(parse_user_spec(spec))
     return spec
 
@@ -226,9 +265,11 @@ def check_distinct(specs: tuple[str, ...] | list[str]) -> None:
     """The samplers of one run need distinct labels (they name its studies)."""
     labels = [sampler_label(s) for s in specs]
     if not specs or len(set(labels)) != len(labels):
-        raise HarnessError(f"--samplers must be one or more samplers with distinct labels (a "
-                           f"user sampler's label is its class name lower-cased), but got "
-                           f"{list(specs)} (labels {labels})")  # fmt: skip
+        raise HarnessError(
+            f"--samplers must be one or more samplers with distinct labels (a "
+            f"user sampler's label is its class name lower-cased), but got "
+            f"{list(specs)} (labels {labels})"
+        )
 
 
 def sampler_settings(spec: str, seed: int) -> dict[str, Any]:
@@ -240,8 +281,12 @@ def sampler_settings(spec: str, seed: int) -> dict[str, Any]:
     kwargs = dict(user.kwargs)
     if "seed" not in kwargs and _accepts_seed(user_class(user)):
         kwargs["seed"] = seed
-    return {"name": user.cls, "spec": f"{user.module}:{user.cls}", "label": user.label,
-            "kwargs": kwargs}  # fmt: skip
+    return {
+        "name": user.cls,
+        "spec": f"{user.module}:{user.cls}",
+        "label": user.label,
+        "kwargs": kwargs,
+    }
 
 
 def stored_seed(settings: dict[str, Any]) -> int | None:
@@ -273,8 +318,10 @@ def build_sampler(settings: dict[str, Any], seed: int | None = None) -> BaseSamp
         return user_class(UserSpec(module, cls, kwargs))(**kwargs)
     builtin = BY_CLASS.get(settings.get("name", ""))
     if builtin is None:
-        raise HarnessError(f"a stored sampler must be one of {list(SAMPLERS)} or a user "
-                           f"sampler, but the study records {settings!r}")  # fmt: skip
+        raise HarnessError(
+            f"a stored sampler must be one of {list(SAMPLERS)} or a user "
+            f"sampler, but the study records {settings!r}"
+        )
     if seed is not None:
         settings = {**settings, "seed": seed}
         if "independent_sampler" in settings:

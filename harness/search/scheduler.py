@@ -61,14 +61,20 @@ class Usage:
         return self.busy_s / (self.workers * self.wall_s) if self.wall_s > 0 else 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"workers": self.workers, "wall_s": round(self.wall_s, 3),
-                "busy_s": round(self.busy_s, 3), "jobs": self.jobs,
-                "utilization": round(self.utilization, 4)}  # fmt: skip
+        return {
+            "workers": self.workers,
+            "wall_s": round(self.wall_s, 3),
+            "busy_s": round(self.busy_s, 3),
+            "jobs": self.jobs,
+            "utilization": round(self.utilization, 4),
+        }
 
     def line(self) -> str:
-        return (f"pool: {self.jobs} jobs on {self.workers} worker(s) in {self.wall_s:.1f} s, "
-                f"utilization {100 * self.utilization:.0f}% (busy worker-seconds over "
-                "workers x wall time)")  # fmt: skip
+        return (
+            f"pool: {self.jobs} jobs on {self.workers} worker(s) in {self.wall_s:.1f} s, "
+            f"utilization {100 * self.utilization:.0f}% (busy worker-seconds over "
+            "workers x wall time)"
+        )
 
 
 @dataclass
@@ -115,8 +121,10 @@ class Scheduler:
                 self._fill()
                 if not self.in_flight:  # every source waits on nothing: it would spin forever
                     stuck = [s.name for s in self.sources if not s.done()]
-                    raise RuntimeError(f"scheduler: sources {stuck} are not done but hand out "
-                                       "no job and have none in flight")  # fmt: skip
+                    raise RuntimeError(
+                        f"scheduler: sources {stuck} are not done but hand out "
+                        "no job and have none in flight"
+                    )
                 self._tell(self.pool.wait(timeout=0.5))
                 if self.on_tick is not None:
                     self.on_tick(self)
@@ -198,5 +206,11 @@ def _stopped(outcome: Outcome) -> Outcome:
     record = outcome.record
     if record is None or record.get("status") != "ok":
         return outcome
-    return replace(outcome, record={"status": "pruned", "seconds": record.get("seconds"),
-                                    "host": record.get("host", outcome.host)})  # fmt: skip
+    return replace(
+        outcome,
+        record={
+            "status": "pruned",
+            "seconds": record.get("seconds"),
+            "host": record.get("host", outcome.host),
+        },
+    )

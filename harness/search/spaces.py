@@ -38,8 +38,13 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "weight_decay": 1e-4,
     "dropout": 0.5,
 }
-PARAM_TYPES = {"hidden_size": int, "lr": float, "batch_size": int, "weight_decay": float,
-               "dropout": float}  # fmt: skip
+PARAM_TYPES = {
+    "hidden_size": int,
+    "lr": float,
+    "batch_size": int,
+    "weight_decay": float,
+    "dropout": float,
+}
 SECTIONS = ("params", "fixed", "data")
 DISTRIBUTION_KEYS = {
     "int": {"type", "low", "high", "log", "step"},
@@ -102,12 +107,16 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
     key = f"params.{name}"
     kind = table.get("type")
     if kind not in DISTRIBUTION_KEYS:
-        raise _fail(source, f"{key}.type", f"must be one of {sorted(DISTRIBUTION_KEYS)}, "
-                                           f"but got {kind!r}")  # fmt: skip
+        raise _fail(
+            source, f"{key}.type", f"must be one of {sorted(DISTRIBUTION_KEYS)}, but got {kind!r}"
+        )
     unknown = sorted(set(table) - DISTRIBUTION_KEYS[kind])
     if unknown:
-        raise _fail(source, f"{key}.{unknown[0]}", f"unknown key for a {kind} parameter; "
-                    f"allowed: {sorted(DISTRIBUTION_KEYS[kind])}")  # fmt: skip
+        raise _fail(
+            source,
+            f"{key}.{unknown[0]}",
+            f"unknown key for a {kind} parameter; allowed: {sorted(DISTRIBUTION_KEYS[kind])}",
+        )
     expected = PARAM_TYPES[name]
     if kind == "categorical":
         choices = table.get("choices")
@@ -115,8 +124,11 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             raise _fail(source, f"{key}.choices", f"must be a list, but got {choices!r}")
         bad = [c for c in choices if not _fits(c, expected)]
         if bad:
-            raise _fail(source, f"{key}.choices",
-                        f"{name} takes {expected.__name__} values, but got {bad[0]!r}")  # fmt: skip
+            raise _fail(
+                source,
+                f"{key}.choices",
+                f"{name} takes {expected.__name__} values, but got {bad[0]!r}",
+            )
         build = lambda: CategoricalDistribution(choices)  # noqa: E731
     else:
         if kind == "int" and expected is float:
@@ -128,9 +140,11 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             if bound not in table:
                 raise _fail(source, f"{key}.{bound}", "is required")
             if not is_number(value) or (kind == "int" and not isinstance(value, int)):
-                raise _fail(source, f"{key}.{bound}",
-                            f"must be {'an integer' if kind == 'int' else 'a number'}, "
-                            f"but got {value!r}")  # fmt: skip
+                raise _fail(
+                    source,
+                    f"{key}.{bound}",
+                    f"must be {'an integer' if kind == 'int' else 'a number'}, but got {value!r}",
+                )
         log = table.get("log", False)
         if not isinstance(log, bool):
             raise _fail(source, f"{key}.log", f"must be true or false, but got {log!r}")
@@ -201,15 +215,19 @@ def parse_space(text: str, source: str) -> SearchSpace:
     fixed_params = dict(DEFAULT_PARAMS)
     for name, spec in params.items():
         if name not in PARAM_KEYS:
-            raise _fail(source, f"params.{name}",
-                        f"unknown parameter; known parameters: {list(PARAM_KEYS)}")  # fmt: skip
+            raise _fail(
+                source, f"params.{name}", f"unknown parameter; known parameters: {list(PARAM_KEYS)}"
+            )
         if isinstance(spec, dict):
             distributions[name] = _distribution(source, name, spec)
             fixed_params.pop(name)
         else:
             if not _fits(spec, PARAM_TYPES[name]):
-                raise _fail(source, f"params.{name}", f"a fixed value must be "
-                            f"{PARAM_TYPES[name].__name__}, but got {spec!r}")  # fmt: skip
+                raise _fail(
+                    source,
+                    f"params.{name}",
+                    f"a fixed value must be {PARAM_TYPES[name].__name__}, but got {spec!r}",
+                )
             fixed_params[name] = spec
     try:
         validate_params({**DEFAULT_PARAMS, **fixed_params})
@@ -218,25 +236,37 @@ def parse_space(text: str, source: str) -> SearchSpace:
 
     fixed = _typed_table(source, "fixed", document.get("fixed", {}), FIXED_KEYS)
     if "optimizer" in fixed and fixed["optimizer"] not in OPTIMIZERS:
-        raise _fail(source, "fixed.optimizer", f"must be one of {list(OPTIMIZERS)}, "
-                                               f"but got {fixed['optimizer']!r}")  # fmt: skip
+        raise _fail(
+            source,
+            "fixed.optimizer",
+            f"must be one of {list(OPTIMIZERS)}, but got {fixed['optimizer']!r}",
+        )
     for key in ("max_epochs", "patience"):
         if key in fixed and fixed[key] < 1:
             raise _fail(source, f"fixed.{key}", f"{key} >= 1 must hold, but got {fixed[key]}")
     if fixed.get("max_epochs", 0) > MAX_EPOCHS_MAX:
-        raise _fail(source, "fixed.max_epochs", f"max_epochs <= {MAX_EPOCHS_MAX} must hold "
-                    f"(a trial's ceiling; the lab uses 300), but got "
-                    f"{fixed['max_epochs']}")  # fmt: skip
+        raise _fail(
+            source,
+            "fixed.max_epochs",
+            f"max_epochs <= {MAX_EPOCHS_MAX} must hold "
+            f"(a trial's ceiling; the lab uses 300), but got "
+            f"{fixed['max_epochs']}",
+        )
     data = _typed_table(source, "data", document.get("data", {}), DATA_KEYS)
     if "train_rows" in data and data["train_rows"] < 2:
         raise _fail(source, "data.train_rows", f"must be >= 2, but got {data['train_rows']}")
     if data.get("train_rows", 0) > PACKAGED_TRAIN_ROWS:  # the rest would be silently all rows
-        raise _fail(source, "data.train_rows", f"must be <= {PACKAGED_TRAIN_ROWS} (the packaged "
-                    f"training rows), but got {data['train_rows']}")  # fmt: skip
+        raise _fail(
+            source,
+            "data.train_rows",
+            f"must be <= {PACKAGED_TRAIN_ROWS} (the packaged "
+            f"training rows), but got {data['train_rows']}",
+        )
     _check_batch_fits(source, distributions, fixed_params, data.get("train_rows"))
     if "variant" in data and data["variant"] not in VARIANTS:
-        raise _fail(source, "data.variant", f"must be one of {list(VARIANTS)}, "
-                                            f"but got {data['variant']!r}")  # fmt: skip
+        raise _fail(
+            source, "data.variant", f"must be one of {list(VARIANTS)}, but got {data['variant']!r}"
+        )
     return SearchSpace(
         source=source,
         text=text,
@@ -247,19 +277,29 @@ def parse_space(text: str, source: str) -> SearchSpace:
     )
 
 
-def _check_batch_fits(source: str, distributions: dict[str, BaseDistribution],
-                      fixed_params: dict[str, Any], train_rows: int | None) -> None:  # fmt: skip
+def _check_batch_fits(
+    source: str,
+    distributions: dict[str, BaseDistribution],
+    fixed_params: dict[str, Any],
+    train_rows: int | None,
+) -> None:
     """A batch larger than the training rows is silently the whole set: refuse it."""
     dist = distributions.get("batch_size")
     if dist is None:
         largest = fixed_params["batch_size"]
     else:
         largest = max(dist.choices) if isinstance(dist, CategoricalDistribution) else dist.high
-    rows, name = ((train_rows, f"data.train_rows ({train_rows})") if train_rows else
-                  (PACKAGED_TRAIN_ROWS, f"the training rows ({PACKAGED_TRAIN_ROWS})"))  # fmt: skip
+    rows, name = (
+        (train_rows, f"data.train_rows ({train_rows})")
+        if train_rows
+        else (PACKAGED_TRAIN_ROWS, f"the training rows ({PACKAGED_TRAIN_ROWS})")
+    )
     if largest > rows:
-        raise _fail(source, "params.batch_size", f"batch_size <= {name} must hold, but the "
-                                                 f"space allows {largest}")  # fmt: skip
+        raise _fail(
+            source,
+            "params.batch_size",
+            f"batch_size <= {name} must hold, but the space allows {largest}",
+        )
 
 
 def _typed_table(source: str, section: str, table: Any, keys: dict[str, type]) -> dict[str, Any]:
@@ -267,10 +307,10 @@ def _typed_table(source: str, section: str, table: Any, keys: dict[str, type]) -
         raise _fail(source, section, f"must be a table, but got {table!r}")
     for key, value in table.items():
         if key not in keys:
-            raise _fail(source, f"{section}.{key}",
-                        f"unknown key; known keys: {sorted(keys)}")  # fmt: skip
+            raise _fail(source, f"{section}.{key}", f"unknown key; known keys: {sorted(keys)}")
         if not _fits(value, keys[key]) if keys[key] is int else not isinstance(value, keys[key]):
             # (ints are checked without accepting booleans)
-            raise _fail(source, f"{section}.{key}",
-                        f"must be {keys[key].__name__}, but got {value!r}")  # fmt: skip
+            raise _fail(
+                source, f"{section}.{key}", f"must be {keys[key].__name__}, but got {value!r}"
+            )
     return dict(table)

@@ -17,9 +17,17 @@ import optuna
 from harness.errors import HarnessError, first_line, root_cause
 from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, storage_url
 
-__all__ = ["DEFAULT_STORAGE", "STORAGE_ENV", "open_existing_storage", "open_storage",
-           "redact_message", "redact_text", "redact_url", "storage_errors",
-           "storage_url"]  # fmt: skip
+__all__ = [
+    "DEFAULT_STORAGE",
+    "STORAGE_ENV",
+    "open_existing_storage",
+    "open_storage",
+    "redact_message",
+    "redact_text",
+    "redact_url",
+    "storage_errors",
+    "storage_url",
+]
 
 # scheme://user:PASSWORD@host anywhere in a text (a command line, an error message)
 _PASSWORD_IN_URL = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
@@ -112,8 +120,9 @@ def open_existing_storage(url: str) -> optuna.storages.BaseStorage:
     """Open a storage that must already exist (reading commands must not create an empty one)."""
     path = _file_of(url)
     if path is not None and not path.is_file():
-        raise HarnessError(f"storage {redact_url(url)} cannot be opened: file {path} "
-                           "does not exist")  # fmt: skip
+        raise HarnessError(
+            f"storage {redact_url(url)} cannot be opened: file {path} does not exist"
+        )
     return open_storage(url)
 
 

@@ -129,8 +129,16 @@ class Driver:
         trial.set_user_attr("host", record.get("host", outcome.host))
         if record.get("node"):
             trial.set_user_attr("ray_node", record["node"])  # the Ray node it trained on
-        for key in ("epochs", "best_epoch", "seconds", "seconds_per_epoch", "device",
-                    "val_loss", "val_auroc", "threshold"):  # fmt: skip
+        for key in (
+            "epochs",
+            "best_epoch",
+            "seconds",
+            "seconds_per_epoch",
+            "device",
+            "val_loss",
+            "val_auroc",
+            "threshold",
+        ):
             if key in record and _finite_or_str(record[key]):
                 trial.set_user_attr(key, record[key])
         if "status" in record:
@@ -144,8 +152,9 @@ class Driver:
         self.fail(trial, verdict.reason or "failed", retry=verdict.retry)
         return TrialState.FAIL
 
-    def fail(self, trial: optuna.Trial | optuna.trial.FrozenTrial, reason: str,
-             retry: bool) -> None:  # fmt: skip
+    def fail(
+        self, trial: optuna.Trial | optuna.trial.FrozenTrial, reason: str, retry: bool
+    ) -> None:
         """Mark FAIL with the reason; enqueue the same parameters once if this was no retry."""
         self.failures += 1
         storage, trial_id = self.study._storage, trial._trial_id
@@ -178,8 +187,9 @@ def _finite_or_str(value: Any) -> bool:
     return isinstance(value, str | int) or (isinstance(value, float) and np.isfinite(value))
 
 
-def _study_attrs(config: StudyConfig, space: SearchSpace, url: str,
-                 sampler_settings: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+def _study_attrs(
+    config: StudyConfig, space: SearchSpace, url: str, sampler_settings: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "sampler": sampler_settings,
         "seed": config.seed,
@@ -230,10 +240,19 @@ def open_study(config: StudyConfig) -> Driver:
             study.set_metric_names([config.objective])
     study.set_user_attr("target_trials", config.trials)
     sessions = study.user_attrs.get("sessions", [])
-    study.set_user_attr("sessions", [*sessions, {
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "host": socket.gethostname(),
-        "pid": os.getpid(), "sampler_seed": stored_seed(settings) if seed is None else seed,
-        "existing_trials": n_existing}])  # fmt: skip
+    study.set_user_attr(
+        "sessions",
+        [
+            *sessions,
+            {
+                "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "sampler_seed": stored_seed(settings) if seed is None else seed,
+                "existing_trials": n_existing,
+            },
+        ],
+    )
     driver = Driver(config, space, study, url, lease=lease)
     _recover_stale(driver)
     return driver
@@ -285,10 +304,18 @@ def make_pool(config: StudyConfig, space: SearchSpace) -> LocalPool | RayPool:
     """The workers of ``config.executor`` for ``space`` (their epoch hook is set by the
     scheduler)."""
     if config.executor == "local":
-        return LocalPool(space.text, space.source, config.device, _stop_nothing,
-                         config.trial_timeout)  # fmt: skip
-    return RayPool(space.text, space.source, _stop_nothing, config.cpu_workers,
-                   config.gpu_workers, config.address, config.trial_timeout)  # fmt: skip
+        return LocalPool(
+            space.text, space.source, config.device, _stop_nothing, config.trial_timeout
+        )
+    return RayPool(
+        space.text,
+        space.source,
+        _stop_nothing,
+        config.cpu_workers,
+        config.gpu_workers,
+        config.address,
+        config.trial_timeout,
+    )
 
 
 def _stop_nothing(token: str, epoch: int, value: float) -> bool:
@@ -343,8 +370,9 @@ class StudySource:
             self.driver.fail(trial, reason, retry=True)
 
 
-def _show_progress(progress: StudyProgress, tasks: dict[str, TaskID],
-                   started: float) -> Callable[[Scheduler], None]:  # fmt: skip
+def _show_progress(
+    progress: StudyProgress, tasks: dict[str, TaskID], started: float
+) -> Callable[[Scheduler], None]:
     """An ``on_tick`` for the scheduler: each study's bar, with what its workers run."""
 
     def tick(scheduler: Scheduler) -> None:
@@ -380,8 +408,9 @@ def run_studies(
     soon as study ``name`` is done (its retraining). ``pool`` is reused when given; otherwise
     one is started from ``config`` and ``space`` and shut down at the end."""
     progress = StudyProgress(config.show_progress)
-    tasks = {d.config.name: progress.track(d.config.name, d.config.trials, d.complete)
-             for d in drivers}  # fmt: skip
+    tasks = {
+        d.config.name: progress.track(d.config.name, d.config.trials, d.complete) for d in drivers
+    }
     owns_pool = pool is None
     uses_ray = isinstance(pool, RayPool) if pool is not None else config.executor == "ray"
 
@@ -407,8 +436,9 @@ def run_studies(
                     if driver.lease is not None:
                         driver.lease.renew()
 
-            scheduler = Scheduler(pool, on_done=on_done, check_interrupt=check_interrupt,
-                                  on_tick=tick)  # fmt: skip
+            scheduler = Scheduler(
+                pool, on_done=on_done, check_interrupt=check_interrupt, on_tick=tick
+            )
             for source in [*(StudySource(d, limit) for d in drivers), *others]:
                 scheduler.add(source)
             return scheduler.run()

@@ -65,8 +65,13 @@ def validate_params(params: Any) -> dict[str, Any]:
     for ok, rule, value in rules:
         if not ok:
             raise HarnessError(f"params: {rule}, but got {value!r}")
-    return {"hidden_size": int(hidden), "lr": float(lr), "batch_size": int(batch),
-            "weight_decay": float(decay), "dropout": float(dropout)}  # fmt: skip
+    return {
+        "hidden_size": int(hidden),
+        "lr": float(lr),
+        "batch_size": int(batch),
+        "weight_decay": float(decay),
+        "dropout": float(dropout),
+    }
 
 
 def run_trial(
@@ -95,8 +100,16 @@ def run_trial(
         hand_backward=fixed.hand_backward,
     )
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
-    result = train(make_model, splits, settings, seed=seed, device=device, on_epoch=on_epoch,
-                   resident=resident, score_test=score_test)  # fmt: skip
+    result = train(
+        make_model,
+        splits,
+        settings,
+        seed=seed,
+        device=device,
+        on_epoch=on_epoch,
+        resident=resident,
+        score_test=score_test,
+    )
     return trial_record(params, fixed, result)
 
 
@@ -123,15 +136,30 @@ def run_population_trials(
         raise HarnessError(f"a population shares one batch size, but got batch sizes {sizes}")
     if not checked:
         return []
-    members = [Member(p["hidden_size"], p["lr"], p["weight_decay"], p["dropout"], seed)
-               for p, seed in checked]  # fmt: skip
-    settings = PopulationSettings(batch_size=sizes[0], optimizer=fixed.optimizer,  # type: ignore[arg-type]
-                                  max_epochs=fixed.max_epochs, patience=fixed.patience,
-                                  cuda_graph=fixed.cuda_graph)  # fmt: skip
-    results = train_population(members, splits, settings, device=device, resident=resident,
-                               on_epoch=on_epoch, score_test=score_test)  # fmt: skip
-    return [trial_record(params, fixed, result)
-            for (params, _), result in zip(checked, results, strict=True)]  # fmt: skip
+    members = [
+        Member(p["hidden_size"], p["lr"], p["weight_decay"], p["dropout"], seed)
+        for p, seed in checked
+    ]
+    settings = PopulationSettings(
+        batch_size=sizes[0],
+        optimizer=fixed.optimizer,  # type: ignore[arg-type]
+        max_epochs=fixed.max_epochs,
+        patience=fixed.patience,
+        cuda_graph=fixed.cuda_graph,
+    )
+    results = train_population(
+        members,
+        splits,
+        settings,
+        device=device,
+        resident=resident,
+        on_epoch=on_epoch,
+        score_test=score_test,
+    )
+    return [
+        trial_record(params, fixed, result)
+        for (params, _), result in zip(checked, results, strict=True)
+    ]
 
 
 def trial_record(
@@ -159,8 +187,13 @@ def trial_record(
         threshold=valid.threshold if valid else nan,
     )
     if test is not None:  # absent, not NaN, when the test split was not scored
-        record.update(test_auroc=test.auroc, test_f1=test.f1, test_precision=test.precision,
-                      test_recall=test.recall, test_loss=test.loss)  # fmt: skip
+        record.update(
+            test_auroc=test.auroc,
+            test_f1=test.f1,
+            test_precision=test.precision,
+            test_recall=test.recall,
+            test_loss=test.loss,
+        )
     return record
 
 

@@ -96,11 +96,16 @@ class TrialRunner:
         self.node = _ray_node_id()
 
     def describe(self) -> dict[str, Any]:
-        return {"host": socket.gethostname(), "pid": os.getpid(), "device": self.device,
-                "node": self.node}  # fmt: skip
+        return {
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "device": self.device,
+            "node": self.node,
+        }
 
-    def run(self, job: TrialJob, hook: EpochHook | None = None,
-            timeout: float | None = None) -> dict[str, Any]:  # fmt: skip
+    def run(
+        self, job: TrialJob, hook: EpochHook | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
         """Train ``job``; with ``timeout``, raise ``TrialTimedOut`` at the first epoch's end
         past it (a thread cannot be stopped mid-epoch)."""
         from harness.search.task import run_trial
@@ -122,9 +127,16 @@ class TrialRunner:
         with self._lock:
             self._running, self._stop_requested = job.token, False
         try:
-            record = run_trial(job.params, self.splits, seed=job.seed, device=self.device,
-                               fixed=self.space.fixed, on_epoch=on_epoch,
-                               resident=self.resident, score_test=job.score_test)  # fmt: skip
+            record = run_trial(
+                job.params,
+                self.splits,
+                seed=job.seed,
+                device=self.device,
+                fixed=self.space.fixed,
+                on_epoch=on_epoch,
+                resident=self.resident,
+                score_test=job.score_test,
+            )
         except TrialStopped:
             record = {"status": "pruned", "seconds": time.perf_counter() - started}
         finally:
@@ -156,8 +168,14 @@ class LocalPool:
     """One in-process worker: for debugging, and to measure what Ray costs. An exception in a
     trial becomes its outcome (the study goes on); ``trial_timeout`` acts at epoch ends."""
 
-    def __init__(self, space_text: str, space_source: str, device: str, hook: EpochHook,
-                 trial_timeout: float | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        space_text: str,
+        space_source: str,
+        device: str,
+        hook: EpochHook,
+        trial_timeout: float | None = None,
+    ) -> None:
         self.runner = TrialRunner(space_text, space_source, device, threads=None)
         self.hook = hook
         self.trial_timeout = trial_timeout
@@ -238,8 +256,9 @@ class RayPool:
         self.actors: dict[str, Any] = {}
         try:
             resources = ray.cluster_resources()
-            self.specs = plan_workers(int(resources.get("CPU", 1)), int(resources.get("GPU", 0)),
-                                      cpu_workers, gpu_workers)  # fmt: skip
+            self.specs = plan_workers(
+                int(resources.get("CPU", 1)), int(resources.get("GPU", 0)), cpu_workers, gpu_workers
+            )
             for spec in self.specs:
                 self.actors[spec.name] = self._spawn(spec)
         except BaseException:
@@ -272,15 +291,18 @@ class RayPool:
         (not enough free CPUs or GPU share on any node) as one clear error now, rather than as
         endless lost trials or an endless wait later."""
         refs = {name: actor.describe.remote() for name, actor in self.actors.items()}
-        _, pending = self.ray.wait(list(refs.values()), num_returns=len(refs),
-                                   timeout=START_TIMEOUT)  # fmt: skip
+        _, pending = self.ray.wait(
+            list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT
+        )
         if pending:
             missing = [name for name, ref in refs.items() if ref in pending]
-            free = {k: round(v, 2) for k, v in self.ray.available_resources().items()
-                    if k in ("CPU", "GPU")}  # fmt: skip
+            free = {
+                k: round(v, 2)
+                for k, v in self.ray.available_resources().items()
+                if k in ("CPU", "GPU")
+            }
             need = {s.name: s for s in self.specs}[missing[0]]
-            each = f"1 CPU and {need.gpu_fraction:g} of one GPU" if need.kind == "gpu" \
-                else "1 CPU"  # fmt: skip
+            each = f"1 CPU and {need.gpu_fraction:g} of one GPU" if need.kind == "gpu" else "1 CPU"
             self.close()
             raise HarnessError(
                 f"{len(missing)} of {len(refs)} workers could not be placed within "
@@ -458,9 +480,14 @@ def start_local_ray(num_cpus: int | None = None) -> None:
     """A private local Ray: no dashboard, a small object store (trials exchange little data)."""
     import ray
 
-    ray.init(address="local", num_cpus=num_cpus, include_dashboard=False,
-             logging_level="WARNING", log_to_driver=False,
-             object_store_memory=100 * 1024**2)  # fmt: skip
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        logging_level="WARNING",
+        log_to_driver=False,
+        object_store_memory=100 * 1024**2,
+    )
 
 
 def plan_workers(
@@ -477,8 +504,10 @@ def plan_workers(
     if cpu_workers + gpu_workers < 1:
         raise HarnessError("at least one worker is needed, but got 0 CPU and 0 GPU workers")
     if cpu_workers + gpu_workers > cpus:
-        raise HarnessError(f"each worker needs one CPU: {cpu_workers} CPU + {gpu_workers} GPU "
-                           f"workers asked for, but Ray has {cpus} CPUs")  # fmt: skip
+        raise HarnessError(
+            f"each worker needs one CPU: {cpu_workers} CPU + {gpu_workers} GPU "
+            f"workers asked for, but Ray has {cpus} CPUs"
+        )
     # Ray places a fractional GPU worker on one card: k workers per card must each take at
     # most 1/k of it (3 workers on 2 GPUs take 0.5 each, not 2/3, which no card could hold
     # twice); rounded down so k of them never add up to more than one card.

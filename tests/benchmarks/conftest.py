@@ -58,11 +58,17 @@ def record_ratio(request: pytest.FixtureRequest) -> RecordRatio:
     def record(name: str, value: float, rule: str, bound: float, detail: str = "") -> None:
         if rule not in RULES:
             raise ValueError(f"rule must be one of {list(RULES)}, but got {rule!r}")
-        request.config.stash.setdefault(RATIOS, []).append({
-            "name": name, "value": value, "rule": rule, "bound": bound,
-            "holds": RULES[rule](value, bound), "detail": detail,
-            "test": request.node.nodeid,
-        })  # fmt: skip
+        request.config.stash.setdefault(RATIOS, []).append(
+            {
+                "name": name,
+                "value": value,
+                "rule": rule,
+                "bound": bound,
+                "holds": RULES[rule](value, bound),
+                "detail": detail,
+                "test": request.node.nodeid,
+            }
+        )
 
     return record
 

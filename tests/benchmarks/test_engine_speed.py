@@ -41,10 +41,12 @@ def test_both_sides_start_from_the_same_model_and_optimizer(bench_engine):
     lab, lab_opt = bench_engine.lab_model(108)
     # The engine's dropout is harness.engine.nets.Dropout (same distribution, cheaper mask on CPU).
     kinds = {nn.Dropout: "dropout", Dropout: "dropout"}
-    assert [kinds.get(type(m), type(m)) for m in engine] == [kinds.get(type(m), type(m))
-                                                             for m in lab]  # fmt: skip
+    assert [kinds.get(type(m), type(m)) for m in engine] == [
+        kinds.get(type(m), type(m)) for m in lab
+    ]
     assert [m.p for m in engine if isinstance(m, Dropout)] == [
-        m.p for m in lab if isinstance(m, nn.Dropout)]  # fmt: skip
+        m.p for m in lab if isinstance(m, nn.Dropout)
+    ]
     engine_state, lab_state = engine.state_dict(), lab.state_dict()
     assert list(engine_state) == list(lab_state)
     for key, value in engine_state.items():
@@ -91,11 +93,14 @@ def test_engine_is_faster_than_the_dataloader_loop(tensors, one_thread, record_r
     )
     ratio = medians["dataloader"] / medians["engine"]
     record_ratio(
-        "DataLoader loop / harness engine, s per epoch (RegularizedMLP)", ratio, ">=",
-        REQUIRED_SPEEDUP, f"engine {medians['engine']:.4f} s, DataLoader "
+        "DataLoader loop / harness engine, s per epoch (RegularizedMLP)",
+        ratio,
+        ">=",
+        REQUIRED_SPEEDUP,
+        f"engine {medians['engine']:.4f} s, DataLoader "
         f"{medians['dataloader']:.4f} s; {len(x):,} rows, one thread, median of {REPEATS} "
         "interleaved runs",
-    )  # fmt: skip
+    )
     assert ratio >= REQUIRED_SPEEDUP, (
         f"engine {medians['engine']:.4f} s/epoch, DataLoader loop "
         f"{medians['dataloader']:.4f} s/epoch: {ratio:.2f}x, "

@@ -47,11 +47,14 @@ def test_hand_backward_is_faster_than_autograd(tensors, one_thread, record_ratio
     )
     ratio = medians["autograd"] / medians["hand"]
     record_ratio(
-        f"autograd / hand-written backward, s per epoch (search MLP h{HIDDEN} b{BATCH})", ratio,
-        ">=", REQUIRED_SPEEDUP, f"hand {medians['hand']:.4f} s, autograd "
+        f"autograd / hand-written backward, s per epoch (search MLP h{HIDDEN} b{BATCH})",
+        ratio,
+        ">=",
+        REQUIRED_SPEEDUP,
+        f"hand {medians['hand']:.4f} s, autograd "
         f"{medians['autograd']:.4f} s; {len(x):,} rows, one thread, median of {REPEATS} "
         "interleaved runs",
-    )  # fmt: skip
+    )
     assert ratio >= REQUIRED_SPEEDUP, (
         f"hand-written backward {medians['hand']:.4f} s/epoch, autograd "
         f"{medians['autograd']:.4f} s/epoch: {ratio:.2f}x, {REQUIRED_SPEEDUP}x required"

@@ -54,8 +54,13 @@ def epoch_setup(recipe: Recipe, subset: Splits, resident: ResidentSplits, seed: 
     settings = recipe.settings
     torch.manual_seed(seed)
     model = recipe.make_model(subset.n_features)
-    optimizer = make_optimizer(settings.optimizer, model.parameters(), settings.lr,
-                               settings.weight_decay, torch.device("cpu"))  # fmt: skip
+    optimizer = make_optimizer(
+        settings.optimizer,
+        model.parameters(),
+        settings.lr,
+        settings.weight_decay,
+        torch.device("cpu"),
+    )
     pos_weight = None
     if settings.pos_weight:
         pos_weight = torch.tensor([balanced_pos_weight(subset.y_train)])
@@ -68,16 +73,26 @@ def epoch_setup(recipe: Recipe, subset: Splits, resident: ResidentSplits, seed: 
 @pytest.mark.parametrize("recipe", NETWORKS, ids=[r.name for r in NETWORKS])
 def test_recipe_epoch(benchmark, recipe: Recipe, subset, resident, one_thread):
     settings = recipe.settings
-    batches = sum(1 for _ in _batches(resident.x_train, resident.y_train, settings.batch_size,
-                                      None))  # fmt: skip
+    batches = sum(
+        1 for _ in _batches(resident.x_train, resident.y_train, settings.batch_size, None)
+    )
     benchmark.group = f"recipe epoch: {recipe.model}"
-    benchmark.extra_info.update({
-        "recipe": recipe.name, "rows": len(subset.x_train), "batches": batches,
-        "batch_size": settings.batch_size or "full", "optimizer": settings.optimizer,
-        "threads": torch.get_num_threads(),
-    })  # fmt: skip
-    loss = benchmark.pedantic(train_epoch, setup=lambda: epoch_setup(recipe, subset, resident),
-                              rounds=ROUNDS, warmup_rounds=1)  # fmt: skip
+    benchmark.extra_info.update(
+        {
+            "recipe": recipe.name,
+            "rows": len(subset.x_train),
+            "batches": batches,
+            "batch_size": settings.batch_size or "full",
+            "optimizer": settings.optimizer,
+            "threads": torch.get_num_threads(),
+        }
+    )
+    loss = benchmark.pedantic(
+        train_epoch,
+        setup=lambda: epoch_setup(recipe, subset, resident),
+        rounds=ROUNDS,
+        warmup_rounds=1,
+    )
     assert math.isfinite(loss)
 
 
@@ -86,9 +101,11 @@ def test_linear_regression_fit(benchmark, implementation: str, one_thread):
     recipe = RECIPES["linear_regression"]
     steps = recipe.settings.max_epochs
     benchmark.group = f"recipe fit: {recipe.model}"
-    benchmark.extra_info.update({"recipe": recipe.name, "implementation": implementation,
-                                 "rows": 100, "steps": steps})  # fmt: skip
+    benchmark.extra_info.update(
+        {"recipe": recipe.name, "implementation": implementation, "rows": 100, "steps": steps}
+    )
     # The first autograd fit in a process pays torch's one-off imports: a warm-up round.
-    fit = benchmark.pedantic(FITS[implementation], args=(0, recipe.settings.lr, steps),
-                             rounds=ROUNDS, warmup_rounds=1)  # fmt: skip
+    fit = benchmark.pedantic(
+        FITS[implementation], args=(0, recipe.settings.lr, steps), rounds=ROUNDS, warmup_rounds=1
+    )
     assert fit.mse == pytest.approx(recipe.lab["mse"], abs=1e-5)

@@ -56,11 +56,17 @@ class Executor:
 
     def config(self) -> StudyConfig:
         return StudyConfig(
-            name=f"{self.name}-{next(self.numbers)}", sampler="random", trials=TRIALS,
+            name=f"{self.name}-{next(self.numbers)}",
+            sampler="random",
+            trials=TRIALS,
             space_path=self.folder / "space.toml",
-            storage=f"sqlite:///{self.folder / f'{self.name}.db'}", executor=self.name,
-            cpu_workers=1, gpu_workers=0, show_progress=False, device="cpu",
-        )  # fmt: skip
+            storage=f"sqlite:///{self.folder / f'{self.name}.db'}",
+            executor=self.name,
+            cpu_workers=1,
+            gpu_workers=0,
+            show_progress=False,
+            device="cpu",
+        )
 
     def new_study(self) -> StudyConfig:
         """Create a fresh study (untimed), so that a timed round is the trial loop alone."""
@@ -118,14 +124,19 @@ def _trial_seconds(study: optuna.Study) -> float:
 def test_study_round(benchmark, executors, executor: str):
     side = executors[executor]
     benchmark.group = f"study of {TRIALS} tiny trials (start-up excluded)"
-    study = benchmark.pedantic(side.run, setup=lambda: ((side.new_study(),), {}),
-                               rounds=ROUNDS, warmup_rounds=1)  # fmt: skip
+    study = benchmark.pedantic(
+        side.run, setup=lambda: ((side.new_study(),), {}), rounds=ROUNDS, warmup_rounds=1
+    )
     assert len(study.trials) == TRIALS
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
-    benchmark.extra_info.update({
-        "executor": executor, "trials": TRIALS, "training_s_per_trial": _trial_seconds(study),
-        "startup_s": side.startup_s,
-    })  # fmt: skip
+    benchmark.extra_info.update(
+        {
+            "executor": executor,
+            "trials": TRIALS,
+            "training_s_per_trial": _trial_seconds(study),
+            "startup_s": side.startup_s,
+        }
+    )
     if benchmark.stats is not None:  # None when benchmarking is disabled
         benchmark.extra_info["s_per_trial"] = benchmark.stats.stats.median / TRIALS
 
@@ -140,9 +151,11 @@ def test_ray_overhead_per_trial_is_bounded(executors, record_ratio):
             times[side.name].append(side.timed_round() / TRIALS)
     per_trial = {name: statistics.median(values) for name, values in times.items()}
     ratio = per_trial["ray"] / per_trial["local"]
-    detail = (f"local {per_trial['local']:.3f} s/trial, Ray {per_trial['ray']:.3f} s/trial "
-              f"(one worker each, one thread, {TRIALS}-trial studies, median of {REPEATS} "
-              f"interleaved rounds); start-up apart: local {local.startup_s:.1f} s, "
-              f"Ray {ray.startup_s:.1f} s")  # fmt: skip
+    detail = (
+        f"local {per_trial['local']:.3f} s/trial, Ray {per_trial['ray']:.3f} s/trial "
+        f"(one worker each, one thread, {TRIALS}-trial studies, median of {REPEATS} "
+        f"interleaved rounds); start-up apart: local {local.startup_s:.1f} s, "
+        f"Ray {ray.startup_s:.1f} s"
+    )
     record_ratio("Ray / local, s per trial (start-up excluded)", ratio, "<=", MAX_RATIO, detail)
     assert ratio <= MAX_RATIO, f"{ratio:.2f}x, at most {MAX_RATIO}x allowed: {detail}"
