@@ -136,14 +136,20 @@ def test_normalised_regret_recomputes_from_the_storage(run_files):
     ]
     cells = _row(run_files["text"], "random", section="Anytime performance")
     assert cells[1] == str(REPEATS)
-    assert cells[3] == f"{np.mean(regret):.2f} [{min(regret):.2f}, {max(regret):.2f}]"
+    gap = np.mean([known - _final(studies[study_name(RUN, "random", r)]) for r in range(REPEATS)])
+    assert cells[3] == (
+        f"{np.mean(regret):.2f} [{min(regret):.2f}, {max(regret):.2f}]; gap {gap:.1e}"
+    )
     assert "range (min-max) of the 3 repeats, not a CI" in run_files["text"]
     tpe = [_final(studies[study_name(RUN, "tpe", r)]) for r in range(REPEATS)]
     rnd = [_final(studies[study_name(RUN, "random", r)]) for r in range(REPEATS)]
-    wins = np.mean(
-        [1.0 if a > b else 0.5 if a == b else 0.0 for a, b in zip(tpe, rnd, strict=True)]
+    won = sum(a > b for a, b in zip(tpe, rnd, strict=True))
+    lost = sum(a < b for a, b in zip(tpe, rnd, strict=True))
+    tied = REPEATS - won - lost
+    p = scipy_stats.binomtest(won, won + lost).pvalue
+    assert _row(run_files["text"], "TPE beats random")[-1] == (
+        f"{(won + tied / 2) / REPEATS:.2f} ({won}-{lost}-{tied}, p = {p:.2g})"
     )
-    assert _row(run_files["text"], "TPE beats random")[-1] == f"{wins:.2f}"
 
 
 def test_trials_to_target_recomputes_from_the_storage(run_files):

@@ -64,10 +64,25 @@ def plot_regret(
     shared: int,
     title: str,
     ylabel: str,
+    seed_band: np.ndarray | float | None = None,
 ) -> Path:
     """Regret by trial. Normalised: the axis runs from 0 (best known) past 1 (random search's
-    expectation) and stops at MAX_REGRET_AXIS at most, with a note when lines run off it."""
+    expectation) and stops at MAX_REGRET_AXIS at most, with a note when lines run off it.
+    ``seed_band``: one seed-to-seed sd of the objective in the axis' units (per trial count
+    when normalised), drawn from 0 up: regret inside it is within one training run's noise."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
+    if seed_band is not None:
+        band = np.broadcast_to(np.asarray(seed_band, dtype=float), x.shape)
+        ax.fill_between(
+            x,
+            0,
+            band,
+            step="mid",
+            color="grey",
+            alpha=0.25,
+            lw=0,
+            label="within one seed-to-seed sd of the best known",
+        )
     _draw(ax, x, matrices, aggs, titles, where="mid")
     values = np.concatenate([m.ravel() for m in matrices.values()] or [np.empty(0)])
     values = values[np.isfinite(values)]
@@ -115,11 +130,22 @@ def plot_by_time(
     title: str,
     xlabel: str,
     ylabel: str,
+    seed_sd: float | None = None,
 ) -> Path:
     """Best so far by time in the objective's units. The window: from the 10th percentile of
     the drawn values (for maximisation; the first poor trials would flatten all else) to the
     best known value; its width goes into the title, so a narrow window is never a secret."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
+    if seed_sd:
+        sign = -1.0 if maximize else 1.0
+        ax.axhspan(
+            best_known,
+            best_known + sign * seed_sd,
+            color="grey",
+            alpha=0.25,
+            lw=0,
+            label=f"within one seed-to-seed sd ({seed_sd:.1e}) of the best known",
+        )
     _draw(ax, x, matrices, aggs, titles, where="post")
     ax.axhline(best_known, color="black", lw=0.8, label=f"best value known, {best_known:.4f}")
     if level is not None:
