@@ -73,13 +73,14 @@ def plot_regret(
     fig, ax = plt.subplots(figsize=(8, 5.2))
     if seed_band is not None:
         band = np.broadcast_to(np.asarray(seed_band, dtype=float), x.shape)
-        ax.fill_between(
+        ax.fill_between(  # hatched: the grey fill is the shared start-up's
             x,
             0,
             band,
             step="mid",
-            color="grey",
-            alpha=0.25,
+            facecolor="none",
+            edgecolor="0.45",
+            hatch="////",
             lw=0,
             label="within one seed-to-seed sd of the best known",
         )
@@ -138,11 +139,12 @@ def plot_by_time(
     fig, ax = plt.subplots(figsize=(8, 5.2))
     if seed_sd:
         sign = -1.0 if maximize else 1.0
-        ax.axhspan(
+        ax.axhspan(  # hatched, as in the regret figure
             best_known,
             best_known + sign * seed_sd,
-            color="grey",
-            alpha=0.25,
+            facecolor="none",
+            edgecolor="0.45",
+            hatch="////",
             lw=0,
             label=f"within one seed-to-seed sd ({seed_sd:.1e}) of the best known",
         )
@@ -251,5 +253,6 @@ def plot_reach(
         seen.update({lb: h for lb, h in zip(labels, handles, strict=True) if lb not in seen})
     fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=2, fontsize=8)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    # the legend takes about an inch at the bottom, whatever the number of panel rows
+    fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, 1))
     return _save(fig, path)

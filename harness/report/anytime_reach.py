@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.report.anytime import reach_ecdf
-from harness.report.anytime_inputs import NEAR_BEST, anytime_inputs, reach_targets
+from harness.report.anytime_inputs import NEAR_BEST, Anytime, anytime_inputs, reach_targets
 from harness.report.load import RunData
 from harness.report.stats import trials_to_reach
 from harness.report.tables import md_table
@@ -24,30 +24,22 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
 
     run = anytime_inputs(data)
     listed = max((len(c) for c in run.curves.values()), default=0) <= MAX_LISTED
-    targets = reach_targets(run, data)
     curves: dict[str, dict] = {}
     rows = []
-    for label, value in targets:
-        key = f"{label} = {value:.4f}"
-        curves[key] = {}
+    for label, value, needed in _merged(run, data):
+        curves[f"{label} = {value}"] = {}
         for s in data.samplers:
-            needed = {
-                r: trials_to_reach(c, value, run.maximize) for r, c in sorted(run.curves[s].items())
-            }
-            ecdf = reach_ecdf(list(needed.values()), run.target)
-            curves[key][s] = ecdf
+            ecdf = reach_ecdf(list(needed[s].values()), run.target)
+            curves[f"{label} = {value}"][s] = ecdf
             median = f"{ecdf.median:g}" if np.isfinite(ecdf.median) else f"> {run.target}"
+            listing = ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in needed[s].items())
             rows.append(
                 [
-                    f"{label}: {value:.4f}",
+                    f"{label}: {value}",
                     data.title(s),
                     f"{ecdf.reached} of {ecdf.repeats}",
                     median,
-                    *(
-                        [", ".join(f"r{r}: {'—' if n is None else n}" for r, n in needed.items())]
-                        if listed
-                        else []
-                    ),
+                    *([listing] if listed else []),
                 ]
             )
     source = (
@@ -67,7 +59,8 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
         data.titles,
         budget=run.target,
         shared=run.shared,
-        title="Trials to reach each target: Kaplan-Meier ECDF over repeats",
+        title=f"Trials to reach each target of the search's own {data.metric}: "
+        "Kaplan-Meier ECDF over repeats",
     )
     return [
         "## Trials to reach a target (the search's own objective)",
@@ -82,8 +75,9 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
         "(— in the table); the fraction of repeats that reached it by *n* trials is the "
         "Kaplan-Meier estimate (`scipy.stats.ecdf` on `scipy.stats.CensoredData`; with every "
         "repeat censored at the same budget it equals the plain fraction). Median: trials by "
-        f"which half the repeats reached it.{shared} Targets that print alike (to 4 "
-        "decimals) are one row, at the stricter value.",
+        f"which half the repeats reached it.{shared} Targets that every repeat of every "
+        "sampler reached at the same trial (or missed alike) are merged into one, with "
+        "their values' range: they tell the same story.",
         "",
         md_table(
             ["target", "sampler", "reached", "median trials"]
@@ -94,3 +88,27 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
         figures.image(png, "trials to reach each target, ECDF over repeats"),
         "",
     ]
+
+
+def _merged(run: Anytime, data: RunData) -> list[tuple[str, str, dict]]:
+    """(label, value text, sampler -> repeat -> trials needed) per target, targets whose
+    trials-to-reach are the same for every sampler and repeat merged into one."""
+    groups: list[tuple[list[str], list[float], dict]] = []
+    for label, value in reach_targets(run, data):
+        needed = {
+            s: {
+                r: trials_to_reach(c, value, run.maximize) for r, c in sorted(run.curves[s].items())
+            }
+            for s in data.samplers
+        }
+        same = next((g for g in groups if g[2] == needed), None)
+        if same is None:
+            groups.append(([label], [value], needed))
+        else:
+            same[0].append(label)
+            same[1].append(value)
+    out = []
+    for labels, values, needed in groups:
+        low, high = f"{min(values):.4f}", f"{max(values):.4f}"
+        out.append((" = ".join(labels), low if low == high else f"{low} to {high}", needed))
+    return out

@@ -63,7 +63,7 @@ def delong_se(labels: np.ndarray, first: np.ndarray, second: np.ndarray | None =
 class SplitError:
     """The test split's sampling error over a run's pairs."""
 
-    pair_se: list[float]  # per pair with stored predictions: the SE of its difference
+    pair_se: dict[int, float]  # repeat -> the SE of its pair's difference (where stored)
     model_se: list[float]  # per study with stored predictions: the SE of its K-seed mean
     pairs: int  # pairs in the verdict
     rows: int  # test rows
@@ -91,9 +91,9 @@ def split_error(
         return None
     rows = next(iter(found.values())).labels.size
     model_se = [delong_se(p.labels, p.probabilities) for p in found.values()]
-    pair_se = []
+    pair_se = {}
     for repeat in repeats:
         a, b = found.get((pair[0], repeat)), found.get((pair[1], repeat))
         if a is not None and b is not None and np.array_equal(a.labels, b.labels):
-            pair_se.append(delong_se(a.labels, a.probabilities, b.probabilities))
+            pair_se[repeat] = delong_se(a.labels, a.probabilities, b.probabilities)
     return SplitError(pair_se, model_se, len(repeats), rows)

@@ -27,6 +27,7 @@ from harness.experiment.simulation import (
 )
 from harness.experiment.verdict import Look, judge
 from harness.report.tables import md_table
+from harness.report.test_split import SplitError, split_error
 from harness.report.verdict_notes import (
     ci_text,
     declaration,
@@ -62,6 +63,7 @@ class PrimaryAnalysis:
     new_run: tuple[int | None, int | None, int | None] | None = None  # spent: a new run's size
     power: Simulation | None = None  # the design at the observed mean and spread
     null: Simulation | None = None  # the design with no true difference, at the spread
+    split: SplitError | None = None  # the test split's sampling error (stored predictions)
 
     @property
     def differences(self) -> np.ndarray:
@@ -81,12 +83,15 @@ class PrimaryAnalysis:
 def analyse(data: RunData) -> PrimaryAnalysis:
     """The run's primary outcome: the design's pair when its samplers are in the run, else the
     first two samplers (and no look)."""
-    design = read_design(run_dir(data.run, data.runs_root) / "plan.json")
+    folder = run_dir(data.run, data.runs_root)
+    design = read_design(folder / "plan.json")
     if design is not None and not set(design.pair) <= set(data.samplers):
         design = None
     pair = tuple(design.pair) if design is not None else (data.samplers[0], data.samplers[1])
     pairs = primary_pairs(data.retrain or {"records": []}, pair)  # type: ignore[arg-type]
     analysis = PrimaryAnalysis(pair, design, pairs, [])  # type: ignore[arg-type]
+    repeats = [repeat for repeat, _, _ in pairs]
+    analysis.split = split_error(folder, data.retrain, analysis.pair, repeats)
     if design is None:
         return analysis
     d = analysis.differences

@@ -11,12 +11,10 @@ import numpy as np
 
 from harness.experiment.design import PRIMARY_OUTCOME
 from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
-from harness.experiment.runs import run_dir
 from harness.experiment.verdict import TEST, Interval, hodges_lehmann, mean_interval
 from harness.report.load import shared_start
 from harness.report.stats import paired_wilcoxon, signed_difference
 from harness.report.tables import md_table
-from harness.report.test_split import split_error
 
 if TYPE_CHECKING:
     from harness.report.load import RunData
@@ -113,8 +111,8 @@ def shared_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         f"and {b} had identical configurations ({a}'s random start-up draws what {b} draws). "
         f"In {len(both)} of {len(analysis.pairs)} pairs"
         + (f" (repeats {', '.join(map(str, both))})" if both else "")
-        + " both studies chose one of those shared trials, so that pair's difference is 0 by "
-        f"construction. The comparison is effectively {max(data.target - k, 0)} trials of {a} "
+        + " both studies chose one of those shared trials (a difference of 0 by "
+        f"construction). The comparison is effectively {max(data.target - k, 0)} trials of {a} "
         f"after its start-up against as many of {b}.",
         "",
     ]
@@ -124,8 +122,7 @@ def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     """The sentence that every conclusion is conditional on the fixed test split, with the
     split's own sampling error (DeLong) where test predictions are stored."""
     margin = analysis.design.plan.margin if analysis.design is not None else None
-    repeats = [repeat for repeat, _, _ in analysis.pairs]
-    error = split_error(run_dir(data.run, data.runs_root), data.retrain, analysis.pair, repeats)
+    error = analysis.split
     head = (
         "**Conditional on the fixed test split.** Every pair is scored on the same test rows, "
         "so the verdict's intervals cover training seeds and searches but not the sampling of "
@@ -144,7 +141,7 @@ def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         f"study's mean test AUROC (median over {len(error.model_se)} studies)"
     )
     if error.pair_se:
-        se = np.asarray(error.pair_se)
+        se = np.asarray(list(error.pair_se.values()))
         text += (
             f", and {np.median(se):.1e} (from {se.min():.1e} to {se.max():.1e}) for a pair's "
             f"difference over the {error.covered} of {error.pairs} pairs with stored "

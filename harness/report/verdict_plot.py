@@ -47,6 +47,20 @@ def plot_paired_differences(
     ax.axhline(0, color="black", lw=0.8)
     judged = design.last_look if design is not None else 0
     pair = f"{names[0]} - {names[1]}"
+    split = analysis.split.pair_se if analysis.split is not None else {}
+    se = np.array([split.get(repeat, np.nan) for repeat, _, _ in analysis.pairs])
+    if np.isfinite(se).any():  # the test rows' own sampling error of each pair (DeLong)
+        ax.errorbar(
+            x,
+            d,
+            yerr=np.where(np.isfinite(se), se, 0.0),
+            fmt="none",
+            ecolor="#1f77b4",
+            elinewidth=0.9,
+            capsize=2,
+            alpha=0.6,
+            label="±1 test-row sampling SE of a pair (DeLong)",
+        )
     if judged:
         ax.plot(x[:judged], d[:judged], "o", color="#1f77b4", ms=5, label=f"a pair: {pair}")
     if judged < d.size:
