@@ -30,7 +30,7 @@ class Anytime:
     best_source: str
     pool: np.ndarray  # the random sampler's completed trial values, pooled over its studies
     reference: np.ndarray | None  # random search's expected best of 1..target trials
-    shared: int  # leading trials that paired repeats share (median), 0 if none
+    shared: int  # leading trials the first two samplers' paired repeats share (median), or 0
     seed_sd: float | None = None  # seed-to-seed sd of one configuration's objective
     optimism: tuple[float, int] | None = None  # (mean search value - retrained, studies)
 
@@ -70,7 +70,10 @@ def anytime_inputs(data: RunData) -> Anytime:
     pool = np.array([t.value for st in data.of("random") for t in completed(st.trials)], float)
     steps = np.arange(1, data.target + 1)
     reference = expected_best_of_n(pool, steps, data.maximize) if pool.size else None
-    shared = [k for other in data.samplers[1:] for k in shared_start(data, data.samplers[0], other)]
+    # the first two samplers' pairs (the verdict's, by default): with TPE and random they share
+    # TPE's start-up; another pair (TPE and QMC) may share nothing, and a median over both
+    # would describe neither
+    shared = shared_start(data, *data.samplers[:2]) if len(data.samplers) >= 2 else []
     key = data.objective if data.objective in ("val_auroc", "val_loss") else "val_auroc"
     return Anytime(
         data.maximize,

@@ -105,7 +105,7 @@ def plot_regret(
             color="grey",
             alpha=0.12,
             lw=0,
-            label=f"trials 1-{shared}: shared by paired repeats",
+            label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
         )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     note = f"\n({above} repeat-trial values above {top:.2g} run off the top)" if above else ""
@@ -231,7 +231,7 @@ def plot_reach(
                 color="grey",
                 alpha=0.12,
                 lw=0,
-                label=f"trials 1-{shared}: shared by paired repeats",
+                label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
             )
         missed = ", ".join(
             f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves[target].items()

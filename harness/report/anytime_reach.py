@@ -48,7 +48,8 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
         else "all completed trials of the run (it has no random sampler)"
     )
     shared = (
-        f" Paired repeats share their first {run.shared} trials; a target reached "
+        f" Paired repeats of {data.title(data.samplers[0])} and {data.title(data.samplers[1])} "
+        f"share their first {run.shared} trials; a target reached "
         "within them says nothing about the samplers."
         if run.shared
         else ""

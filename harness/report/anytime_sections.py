@@ -243,8 +243,9 @@ def _wins(data: RunData, run: Anytime) -> list[str]:
         ]
         rows.append([f"{data.title(a)} beats {data.title(b)}", str(len(common)), *cells])
     shared = (
-        f" Paired repeats share their first {run.shared} trials (the random start-up "
-        f"uses the repeat's seed), so up to n = {run.shared} a pair ties (0.5)."
+        f" Paired repeats of {data.title(data.samplers[0])} and {data.title(data.samplers[1])} "
+        f"share their first {run.shared} trials (the random start-up uses the repeat's "
+        f"seed), so up to n = {run.shared} such a pair ties (0.5)."
         if run.shared
         else ""
     )
