@@ -121,6 +121,16 @@ def test_a_look_below_two_pairs_is_refused_before_anything_is_written(cli):
     assert cli.fake.batches == []
 
 
+def test_the_time_budget_holds_when_pairs_slow_down(cli):
+    """Done when (item 9): a 60-minute budget of pairs stays within 10%. Issue 17's run:
+    pairs 1-5 took 6.7 min each, then 13.6 min (the machine's load doubled), and starting
+    as many pairs as the first batch's pace allowed ran 74.5 minutes."""
+    cli.fake.pace = [6.7 * 60, 13.6 * 60]
+    code, err = cli("--time-budget", "60")
+    assert code == 0, err
+    assert cli.fake.now <= 1.1 * 3600, (cli.fake.batches, cli.fake.now / 60)
+
+
 # ---------------------------------------------------------------- the report takes no look
 
 
