@@ -103,15 +103,19 @@ def analyse(data: RunData) -> PrimaryAnalysis:
             )
             analysis.recomputed.append(look.pairs)
         analysis.looks.append(look)
-    sd = float(np.std(d, ddof=1)) if d.size >= 2 else 0.0
+    # What the looks imply comes from the pairs they judged only: a number drawn from pairs
+    # no look has judged would be the unrecorded look the report must not take.
+    judged = d[: design.last_look]
+    sd = float(np.std(judged, ddof=1)) if judged.size >= 2 else 0.0
     if sd > 0 and design.decided is None:
+        margin = design.plan.margin
         if design.exhausted:
-            analysis.new_run = new_run_range(d, design.plan.alpha, design.plan.margin)
+            analysis.new_run = new_run_range(judged, design.plan.alpha, margin)
         else:
-            analysis.outlook = outlook(d, design.future(d.size), design.plan.margin)
+            analysis.outlook = outlook(judged, design.future(design.last_look), margin)
     if sd > 0:
-        schedule, margin = design.schedule(), design.plan.margin
-        analysis.power = simulate(schedule, margin, float(d.mean()), sd, runs=SIMULATIONS, seed=1)
+        schedule, margin, mean = design.schedule(), design.plan.margin, float(judged.mean())
+        analysis.power = simulate(schedule, margin, mean, sd, runs=SIMULATIONS, seed=1)
         analysis.null = simulate(schedule, margin, 0.0, sd, runs=SIMULATIONS, seed=2)
     return analysis
 

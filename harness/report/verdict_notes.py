@@ -172,9 +172,15 @@ def nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
         )
     )
     a, b = names
+    waiting = (
+        f", {analysis.pending} of them not yet judged"
+        if analysis.design and analysis.pending
+        else ""
+    )
     return [
-        f"All {d.size} pairs at the fixed-sample 95% level (for reference; these ignore the "
-        f"looks and decide nothing): mean {a} - {b} = {ci_text(mean)}; Hodges-Lehmann {hl_text}; "
+        f"All {d.size} pairs{waiting}, at the fixed-sample 95% level (for reference; these "
+        f"ignore the looks and decide nothing): mean {a} - {b} = {ci_text(mean)}; "
+        f"Hodges-Lehmann {hl_text}; "
         f"Wilcoxon signed-rank test, two-sided, p = {test.p_value:.3g} ({test.method}).",
         "",
     ]
@@ -184,9 +190,10 @@ def design_behaviour(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[
     power, null, design = analysis.power, analysis.null, analysis.design
     if power is None or null is None or design is None:
         return []
-    d = analysis.differences
+    d = analysis.differences[: design.last_look]
     return [
-        f"What this design does at the observed spread (sd of a pair's difference "
+        f"What this design does at the spread its looks saw (the {d.size} judged pairs' sd "
+        f"of a difference "
         f"{signed_difference(float(np.std(d, ddof=1))).lstrip('+')}; looks at "
         f"{', '.join(map(str, power.looks))} pairs at their levels; {power.runs} simulated "
         f"runs each, normal noise): if the true difference were the observed "

@@ -64,7 +64,7 @@ def _what_decides(outlook_: Outlook | None, new_run: tuple | None, alpha: float)
         f"the next look, at {outlook_.next_pairs} pairs, decides with probability "
         f"{outlook_.next_p:.2f} at the observed mean and spread "
         f"({_range(*outlook_.next_range)} across the 95% interval of the pairs' sd), "
-        "continuing from the pairs in hand"
+        "continuing from the pairs the looks judged"
     )
     if outlook_.last_pairs != outlook_.next_pairs:
         text += (
