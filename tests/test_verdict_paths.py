@@ -176,6 +176,13 @@ def test_pairs_beyond_the_last_look_are_not_judged_by_the_report(tmp_path):
     assert "0.0201" in table[1], "the level as recorded, not as the plan would compute it"
     assert "1 pair(s) beyond the last look (at 2 pairs) are **not yet judged**" in verdict
     assert (folder / "plan.json").read_bytes() == before
+    # the headline (and what would decide it) is the same without the unjudged pair
+    retrain = json.loads((folder / "retrain.json").read_text())
+    retrain["records"] = [r for r in retrain["records"] if r["repeat"] < 2]
+    (folder / "retrain.json").write_text(json.dumps(retrain))
+    again = write_report("r", url, tmp_path / "r2.md", tmp_path / "runs").read_text()
+    headline = verdict.split("\n")[2]
+    assert again[again.index("## Verdict") :].split("\n")[2] == headline
 
 
 def test_the_report_shows_each_look_as_recorded(tmp_path):
