@@ -172,3 +172,27 @@ def test_a_look_below_two_pairs_is_refused_when_declared(kwargs):
     """Issue 18, item 3: '--looks 1 3' recorded no look, ever."""
     with pytest.raises(HarnessError, match="2"):
         Plan(**kwargs)
+
+
+def test_a_run_declared_before_looks_kept_intervals_continues(tmp_path, directory, monkeypatch):
+    """A plan.json of the earlier format (looks with pairs, level and outcome only) is read,
+    continued from what its look spent, and written back without inventing intervals."""
+    import json
+
+    old = {
+        "primary_outcome": "the paired difference",
+        "pair": ["tpe", "random"],
+        "retrain_seeds": 1,
+        "declared_at": "2026-11-29 00:05:21 UTC",
+        "plan": {"looks": [5, 10, 15, 20, 30], "max_pairs": 30, "alpha": 0.05, "margin": 0.001},
+        "changes": [],
+        "looks": [{"pairs": 5, "level": Plan().level(5, 0), "outcome": "undecided", "at": "x"}],
+    }
+    (directory / "plan.json").write_text(json.dumps(old))
+    fake = FakeRun(directory, effect=0.0, sd=3e-3)
+    fake.batch(CompareConfig(run="d", runs_root=tmp_path), None, None, directory, 5, None)
+    _run(tmp_path, monkeypatch, fake, plan=Plan(), time_budget_s=1)
+    written = json.loads((directory / "plan.json").read_text())
+    assert "mean" not in written["looks"][0] and written["looks"][1]["pairs"] == 10
+    assert written["looks"][1]["level"] == pytest.approx(Plan().level(10, 5))
+    assert len(written["looks"][1]["mean"]) == 4

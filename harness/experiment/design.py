@@ -98,12 +98,17 @@ def _look_record(look: Look) -> dict[str, Any]:
         return [i.estimate, i.low, i.high, i.level]
 
     tost = None if math.isnan(look.tost_p) else look.tost_p
-    return {
+    record: dict[str, Any] = {
         "pairs": look.pairs,
         "level": look.level,
         "outcome": look.outcome,
         "at": look.at,
         "margin": look.margin,
+    }
+    if math.isnan(look.mean.level):  # recorded before looks kept their intervals: as it was
+        return record
+    return {
+        **record,
         "mean": interval(look.mean),
         "equivalence": interval(look.equivalence),
         "tost_p": tost,
