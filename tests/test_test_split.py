@@ -67,3 +67,30 @@ def test_delong_se_of_a_paired_difference_of_seed_means_matches_a_paired_bootstr
     assert se == pytest.approx(_bootstrap_se(labels, difference, resamples=500), rel=0.12)
     assert se < 0.5 * delong_se(labels, first), "pairing on the same rows cancels most error"
     assert delong_se(labels, first, first) == 0.0
+
+
+def test_the_mean_differences_se_is_delongs_over_all_models(tmp_path):
+    """split_error: per pair, and for the mean over pairs (all A models less all B models),
+    from the stored predictions."""
+    from harness.experiment.predictions import TestPredictions, write_predictions
+    from harness.report.test_split import split_error
+
+    rng = np.random.default_rng(5)
+    labels = (rng.random(500) < 0.25).astype(int)
+    signal = rng.normal(labels, 1.0)
+    records, models = [], {}
+    for repeat in range(3):
+        for sampler in ("tpe", "random"):
+            rows = np.stack([signal + rng.normal(0, 0.4, 500) for _ in range(2)])
+            models[(sampler, repeat)] = rows
+            name = f"predictions/{sampler}-r{repeat}.npz"
+            write_predictions(tmp_path / name, TestPredictions(rows, labels, np.arange(2)))
+            records.append({"sampler": sampler, "repeat": repeat, "predictions": name})
+    error = split_error(tmp_path, {"records": records}, ("tpe", "random"), [0, 1, 2])
+    assert error.covered == 3 and error.rows == 500 and len(error.model_se) == 6
+    for repeat in range(3):
+        expected = delong_se(labels, models[("tpe", repeat)], models[("random", repeat)])
+        assert error.pair_se[repeat] == pytest.approx(expected, rel=1e-5)  # float32 on disk
+    every = [np.vstack([models[(s, r)] for r in range(3)]) for s in ("tpe", "random")]
+    assert error.mean_se == pytest.approx(delong_se(labels, *every), rel=1e-5)
+    assert error.mean_se < max(error.pair_se.values())

@@ -65,6 +65,7 @@ class SplitError:
 
     pair_se: dict[int, float]  # repeat -> the SE of its pair's difference (where stored)
     model_se: list[float]  # per study with stored predictions: the SE of its K-seed mean
+    mean_se: float | None  # the SE of the mean difference over the pairs in pair_se
     pairs: int  # pairs in the verdict
     rows: int  # test rows
 
@@ -89,11 +90,20 @@ def split_error(
     found = {key: value for key, value in loaded.items() if value is not None}
     if not found:
         return None
-    rows = next(iter(found.values())).labels.size
+    labels = next(iter(found.values())).labels
+    rows = labels.size
     model_se = [delong_se(p.labels, p.probabilities) for p in found.values()]
-    pair_se = {}
+    pair_se, firsts, seconds = {}, [], []
     for repeat in repeats:
         a, b = found.get((pair[0], repeat)), found.get((pair[1], repeat))
         if a is not None and b is not None and np.array_equal(a.labels, b.labels):
             pair_se[repeat] = delong_se(a.labels, a.probabilities, b.probabilities)
-    return SplitError(pair_se, model_se, len(repeats), rows)
+            firsts.append(a.probabilities)
+            seconds.append(b.probabilities)
+    # The mean over pairs of (mean of A's K seeds - mean of B's) is the mean of all A models
+    # less the mean of all B models when every study has K seeds: one DeLong variance.
+    same_k = len({f.shape[0] for f in firsts + seconds}) == 1
+    mean_se = (
+        delong_se(labels, np.vstack(firsts), np.vstack(seconds)) if firsts and same_k else None
+    )
+    return SplitError(pair_se, model_se, mean_se, len(repeats), rows)

@@ -150,6 +150,12 @@ def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         d = analysis.differences
         if d.size >= 2:
             text += f"; the pairs' differences themselves have sd {np.std(d, ddof=1):.1e}"
+    if error.mean_se is not None:
+        text += (
+            f". A new sample of test rows would move the mean difference of those pairs by "
+            f"about {error.mean_se:.1e} (its DeLong standard error), which the verdict's "
+            "intervals do not include"
+        )
     if margin is not None:
         text += f" (margin ±{margin:g})"
     return [text + ".", ""]
