@@ -7,7 +7,7 @@ differences with mean 0 (not symmetric: the samplers differ), the t-based look b
 alternatives that were considered for it, a studentized bootstrap (bootstrap-t) and Johnson's
 skewness-corrected t.
 
-Usage: python scripts/verdict_rates.py [--runs 20000] [--alternatives-runs 1500]
+Usage: python scripts/verdict_rates.py [--runs 20000] [--alternatives-runs 4000]
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def run_design(decide, noise, runs: int, seed: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20_000)
-    parser.add_argument("--alternatives-runs", type=int, default=1_500)
+    parser.add_argument("--alternatives-runs", type=int, default=4_000)
     args = parser.parse_args()
     schedule = Plan().schedule()
     print("no true difference, the t-based look: A better / B better")
@@ -124,7 +124,7 @@ def main() -> None:
     print("skewed, mean 0, x 0.01 (30% zeros): B better, by the direction test used")
     tests = [("t-based", lambda d, level, rng: judge_many(d, level, MARGIN))]
     tests += [("bootstrap-t", bootstrap_t), ("Johnson's t", johnson_t)]
-    for sigma in (0.5, 0.75, 1.0):
+    for sigma in (0.5, 0.75, 1.0, 1.5):
         row = []
         for name, decide in tests:
             runs = args.runs if name == "t-based" else args.alternatives_runs
