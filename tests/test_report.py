@@ -439,7 +439,13 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     # Both trials fall in TPE's random start-up, drawn with the repeat's seed like the random
     # sampler's: the pair is identical, and the report says so instead of testing anything.
     assert "**No verdict: TPE and random have 1 complete pair(s); a verdict needs" in text
-    # each study's retrained models keep their test-row probabilities beside the cache
+    assert "All 2 compared trials of TPE and random had identical configurations" in text
+    _check_predictions(folder, retrain)
+
+
+def _check_predictions(folder: Path, retrain: dict) -> None:
+    """Each study's retrained models keep their test-row probabilities beside the cache: one
+    row per seed, whose AUROC is the seed's recorded test AUROC; nothing half-written."""
     from sklearn.metrics import roc_auc_score
 
     from harness.experiment.predictions import read_predictions
@@ -451,7 +457,6 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
         for row, result in zip(kept.probabilities, record["results"], strict=True):
             assert roc_auc_score(kept.labels, row) == pytest.approx(result["test_auroc"])
     assert not list(folder.rglob("*.tmp")), "written atomically: no temporary file left"
-    assert "All 2 compared trials of TPE and random had identical configurations" in text
 
 
 def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):

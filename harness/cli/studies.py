@@ -46,9 +46,8 @@ def _log(text: str) -> None:
 
 
 def design_from(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
-    """CompareConfig's design fields: the design that ``--repeats`` (fixed) or
-    ``--looks``/``--max-pairs`` (sequential) ask for, else ``default``; ``--margin`` applies
-    to either. ``--repeats 1`` runs one pair without a design: no verdict can judge it."""
+    """CompareConfig's design fields: ``--repeats`` (fixed; 1: one pair, no design to judge it)
+    or ``--looks``/``--max-pairs`` (sequential), else ``default``; ``--margin`` applies to both."""
     sequential = args.looks is not None or args.max_pairs is not None
     if args.repeats is not None:
         if sequential:
@@ -57,9 +56,8 @@ def design_from(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
                 "--max-pairs (a sequential design) exclude each other, but both "
                 "were given"
             )
-        if args.repeats == 1:
-            return {"repeats": 1}
-        return {"plan": Plan.fixed(args.repeats, args.margin)}
+        one = args.repeats == 1  # one pair: run it (a check, a timing); no design can judge it
+        return {"repeats": 1} if one else {"plan": Plan.fixed(args.repeats, args.margin)}
     if not sequential:
         return {"plan": replace(default, margin=args.margin)}
     looks = tuple(args.looks) if args.looks is not None else default.looks

@@ -118,11 +118,9 @@ def _run_looks(
         _run_batch(config, space, storage, directory, target, log)
         pairs = _pairs(directory, pair)
         clock.stop(len(pairs) - have)
-        if len(pairs) <= design.last_look:
-            log(f"no new complete pair (have {len(pairs)}); stopping")
-            break
-        if len(pairs) < MIN_PAIRS:
-            log(f"{len(pairs)} pair: a verdict needs at least {MIN_PAIRS}; stopping")
+        reason = _no_look(len(pairs), design.last_look)
+        if reason is not None:
+            log(reason)
             break
         _look(path, design, pairs, log)
         if cut:
@@ -167,6 +165,15 @@ class PairClock:
     def stop(self, new_pairs: int) -> None:
         if new_pairs > 0:
             self.per_pair.append((time.monotonic() - self._batch) / new_pairs)
+
+
+def _no_look(pairs: int, last_look: int) -> str | None:
+    """Why a batch's pairs get no look, if they do not."""
+    if pairs <= last_look:
+        return f"no new complete pair (have {pairs}); stopping"
+    if pairs < MIN_PAIRS:
+        return f"{pairs} pair: a verdict needs at least {MIN_PAIRS}; stopping"
+    return None
 
 
 def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, float]]:

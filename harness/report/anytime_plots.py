@@ -53,6 +53,20 @@ def _legend_below(ax) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
 
 
+def _seed_band(ax, x: np.ndarray, band: np.ndarray) -> None:
+    ax.fill_between(  # hatched: the grey fill is the shared start-up's
+        x,
+        0,
+        band,
+        step="mid",
+        facecolor="none",
+        edgecolor="0.45",
+        hatch="////",
+        lw=0,
+        label="within one seed-to-seed sd of the best known",
+    )
+
+
 def plot_regret(
     path: Path,
     x: np.ndarray,
@@ -72,18 +86,7 @@ def plot_regret(
     when normalised), drawn from 0 up: regret inside it is within one training run's noise."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
     if seed_band is not None:
-        band = np.broadcast_to(np.asarray(seed_band, dtype=float), x.shape)
-        ax.fill_between(  # hatched: the grey fill is the shared start-up's
-            x,
-            0,
-            band,
-            step="mid",
-            facecolor="none",
-            edgecolor="0.45",
-            hatch="////",
-            lw=0,
-            label="within one seed-to-seed sd of the best known",
-        )
+        _seed_band(ax, x, np.broadcast_to(np.asarray(seed_band, dtype=float), x.shape))
     _draw(ax, x, matrices, aggs, titles, where="mid")
     values = np.concatenate([m.ravel() for m in matrices.values()] or [np.empty(0)])
     values = values[np.isfinite(values)]

@@ -23,25 +23,7 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
     from harness.report.anytime_plots import plot_reach
 
     run = anytime_inputs(data)
-    listed = max((len(c) for c in run.curves.values()), default=0) <= MAX_LISTED
-    curves: dict[str, dict] = {}
-    rows = []
-    for label, value, needed in _merged(run, data):
-        curves[f"{label} = {value}"] = {}
-        for s in data.samplers:
-            ecdf = reach_ecdf(list(needed[s].values()), run.target)
-            curves[f"{label} = {value}"][s] = ecdf
-            median = f"{ecdf.median:g}" if np.isfinite(ecdf.median) else f"> {run.target}"
-            listing = ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in needed[s].items())
-            rows.append(
-                [
-                    f"{label}: {value}",
-                    data.title(s),
-                    f"{ecdf.reached} of {ecdf.repeats}",
-                    median,
-                    *([listing] if listed else []),
-                ]
-            )
+    curves, rows = _curves_and_rows(run, data)
     source = (
         "the pooled completed trials of the random sampler's studies"
         if run.pool.size
@@ -82,7 +64,7 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
         "",
         md_table(
             ["target", "sampler", "reached", "median trials"]
-            + (["trials per repeat"] if listed else []),
+            + (["trials per repeat"] if len(rows[0]) > 4 else []),
             rows,
         ),
         "",
@@ -113,3 +95,27 @@ def _merged(run: Anytime, data: RunData) -> list[tuple[str, str, dict]]:
         low, high = f"{min(values):.4f}", f"{max(values):.4f}"
         out.append((" = ".join(labels), low if low == high else f"{low} to {high}", needed))
     return out
+
+
+def _curves_and_rows(run: Anytime, data: RunData) -> tuple[dict[str, dict], list[list[str]]]:
+    """Per (merged) target: each sampler's ECDF, and the table's rows."""
+    listed = max((len(c) for c in run.curves.values()), default=0) <= MAX_LISTED
+    curves: dict[str, dict] = {}
+    rows = []
+    for label, value, needed in _merged(run, data):
+        curves[f"{label} = {value}"] = {}
+        for s in data.samplers:
+            ecdf = reach_ecdf(list(needed[s].values()), run.target)
+            curves[f"{label} = {value}"][s] = ecdf
+            median = f"{ecdf.median:g}" if np.isfinite(ecdf.median) else f"> {run.target}"
+            listing = ", ".join(f"r{r}: {'—' if n is None else n}" for r, n in needed[s].items())
+            rows.append(
+                [
+                    f"{label}: {value}",
+                    data.title(s),
+                    f"{ecdf.reached} of {ecdf.repeats}",
+                    median,
+                    *([listing] if listed else []),
+                ]
+            )
+    return curves, rows

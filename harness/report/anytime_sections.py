@@ -86,30 +86,42 @@ def section_anytime(
         ),
     )
     lines += [figures.image(png, f"{what} by trial"), ""]
-    columns = run.budgets
+    lines += _regret_table(data, run, aggs, gaps if normalised else None, digits, what)
+    lines += _wins(data, run) + section_area(data, run, matrices, digits + 1, normalised)
+    return lines + section_by_compute(data, figures, run, level, level_source)
+
+
+def _regret_table(
+    data: RunData,
+    run: Anytime,
+    aggs: dict[str, Aggregate],
+    gaps: dict[str, Aggregate] | None,
+    digits: int,
+    what: str,
+) -> list[str]:
+    """The regret after each trial budget, with the absolute gap beside a normalised one."""
     rows = [
         [
             data.title(s),
             str(aggs[s].repeats),
-            *[_cell(aggs[s], n - 1, digits, gaps[s] if normalised else None) for n in columns],
+            *[_cell(aggs[s], n - 1, digits, gaps[s] if gaps else None) for n in run.budgets],
         ]
         for s in data.samplers
     ]
     gap_words = (
         f"; after it, the gap: the IQM of the plain regret (best known - best so far) in "
         f"{data.metric} itself"
-        if normalised
+        if gaps
         else ""
     )
-    lines += [
+    repeats = min((agg.repeats for agg in aggs.values()), default=0)
+    return [
         f"{what[0].upper() + what[1:]} after *n* trials, IQM [band: {band_label(repeats)}]"
         f"{gap_words}; lower is better:",
         "",
-        md_table(["sampler", "repeats", *[f"n = {n}" for n in columns]], rows),
+        md_table(["sampler", "repeats", *[f"n = {n}" for n in run.budgets]], rows),
         "",
     ]
-    lines += _wins(data, run) + section_area(data, run, matrices, digits + 1, normalised)
-    return lines + section_by_compute(data, figures, run, level, level_source)
 
 
 def _what_it_measures(data: RunData, run: Anytime) -> list[str]:
