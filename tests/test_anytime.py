@@ -195,7 +195,10 @@ def test_report_without_a_random_sampler_shows_plain_regret(tmp_path):
     url = f"sqlite:///{tmp_path / 'solo.db'}"
     make_run(url, "solo", repeats=2, trials=6, samplers=("tpe",))
     text = write_report("solo", url, tmp_path / "solo.md", tmp_path / "runs").read_text()
-    assert "## Anytime performance: regret (validation AUROC) by trial" in text
+    assert (
+        "## Anytime performance on the search's own objective: regret (validation AUROC) by trial"
+        in text
+    )
     assert "This run has no random sampler" in text
     assert "all completed trials of the run (it has no random sampler)" in text
     assert "range (min-max) of the 2 repeats, not a CI" in text

@@ -15,6 +15,7 @@ from harness.errors import HarnessError
 from harness.report.stats import (
     best_so_far,
     completion_seconds,
+    compute_seconds,
     paired_wilcoxon,
     rank_biserial,
     stack,
@@ -107,6 +108,25 @@ def test_time_curve_cuts_out_an_interruption():
     # a short pause (the driver sampling, a worker starting) is kept
     seconds, _ = completion_seconds([_trial(0, 0.7, 0, 10), _trial(1, 0.8, 40, 10)])
     np.testing.assert_array_equal(seconds, [10, 50])
+
+
+def test_compute_time_is_the_studys_own_trial_seconds_not_the_wall_clock():
+    """Issue 17: a study that waited on a shared pool looked slower by the wall clock. Its
+    own compute is the running sum of its trials' recorded seconds (their start-to-end time
+    where none is recorded), in trial order, whatever waited between them."""
+    trials = [
+        _trial(0, 0.70, 0, 10),
+        _trial(1, 0.80, 50, 20),  # queued 40 s behind other studies' trials
+        _trial(2, None, 75, 5, TrialState.PRUNED),
+        _trial(3, None, 85, 5, TrialState.FAIL),  # retried: not a trial of the budget
+        _trial(4, 0.90, 120, 30),  # queued 30 s
+    ]
+    trials[1].user_attrs["seconds"] = 12.5  # training time as the worker measured it
+    seconds, values = compute_seconds(trials)
+    np.testing.assert_array_equal(seconds, [10, 22.5, 27.5, 57.5])
+    np.testing.assert_array_equal(values, [0.70, 0.80, NAN, 0.90])
+    assert completion_seconds(trials)[0][-1] == 150, "the wall clock counts the queueing"
+    np.testing.assert_array_equal(compute_seconds(trials, limit=2)[0], [10, 22.5])
 
 
 def test_stack_pads_with_nan_and_cuts():

@@ -45,9 +45,9 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def design_from(args: argparse.Namespace, default: Plan) -> Plan:
-    """The design that ``--repeats`` (fixed) or ``--looks``/``--max-pairs`` (sequential) ask
-    for, else ``default``; ``--margin`` applies to either."""
+def design_from(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
+    """CompareConfig's design fields: ``--repeats`` (fixed; 1: one pair, no design to judge it)
+    or ``--looks``/``--max-pairs`` (sequential), else ``default``; ``--margin`` applies to both."""
     sequential = args.looks is not None or args.max_pairs is not None
     if args.repeats is not None:
         if sequential:
@@ -56,12 +56,13 @@ def design_from(args: argparse.Namespace, default: Plan) -> Plan:
                 "--max-pairs (a sequential design) exclude each other, but both "
                 "were given"
             )
-        return Plan.fixed(args.repeats, args.margin)
+        one = args.repeats == 1  # one pair: run it (a check, a timing); no design can judge it
+        return {"repeats": 1} if one else {"plan": Plan.fixed(args.repeats, args.margin)}
     if not sequential:
-        return replace(default, margin=args.margin)
+        return {"plan": replace(default, margin=args.margin)}
     looks = tuple(args.looks) if args.looks is not None else default.looks
     max_pairs = args.max_pairs or (max(args.looks) if args.looks else default.max_pairs)
-    return Plan(looks, max_pairs, margin=args.margin)
+    return {"plan": Plan(looks, max_pairs, margin=args.margin)}
 
 
 def verdict_line(report: str) -> str | None:
@@ -252,7 +253,7 @@ class Compare(Command):
         config = CompareConfig(
             run=args.name,
             study=study,
-            plan=design_from(args, Plan()),
+            **design_from(args, Plan()),
             time_budget_s=_budget(args),
             samplers=tuple(args.samplers),
             retrain_seeds=args.retrain_seeds,
@@ -359,7 +360,7 @@ class Run(Command):
         config = CompareConfig(
             run=name,
             study=study,
-            plan=design_from(args, preset.plan),
+            **design_from(args, preset.plan),
             time_budget_s=_budget(args, preset.time_budget_min),
             samplers=preset.samplers,
             retrain_seeds=preset.retrain_seeds,

@@ -4,8 +4,9 @@ Repeat ``r`` runs one study per sampler, all seeded with ``r`` and named ``RUN/<
 Each study's best configuration is retrained with K fresh training seeds and scored on test
 at its validation threshold (the primary outcome, ``harness.experiment.verdict``). Pairs are
 added in batches up to the design's next look; after each batch the verdict is judged at that
-look's level and the run stops once it is decided, at the design's last look, or when the
-time budget leaves no room for another pair (then the pairs in hand get a last look).
+look's level (recorded in ``plan.json``) and the run stops once it is decided, at the design's
+last look, or when a cautious estimate of a pair's time no longer fits in the time budget
+(then the pairs in hand get a last look).
 Re-running the command skips finished studies, resumes unfinished ones and continues the
 design. The results, the lab's fixed models and a gradient-boosting reference are cached under
 ``runs/<RUN>/`` so that ``harness report`` is cheap and reproducible.
@@ -22,7 +23,7 @@ import optuna
 
 from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
-from harness.experiment.config import CompareConfig
+from harness.experiment.config import PAIR_TIME_SAFETY, CompareConfig
 from harness.experiment.design import Design, declare, record_look
 from harness.experiment.retrain import (
     RetrainCache,
@@ -32,7 +33,7 @@ from harness.experiment.retrain import (
     write_atomically,
 )
 from harness.experiment.runs import load_run_study, run_dir
-from harness.experiment.verdict import judge
+from harness.experiment.verdict import MIN_PAIRS, Plan, judge
 from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
@@ -59,10 +60,10 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
         (directory / ".write-check").unlink()
     except OSError as err:
         raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
-    if len(config.samplers) < 2:  # nothing to judge: run the pairs the design allows
-        _run_batch(config, space, storage, directory, config.design.max_pairs, log)
+    if len(config.samplers) < 2 or config.design is None:  # nothing to judge: run the pairs
+        _run_batch(config, space, storage, directory, config.max_pairs, log)
     else:
-        _run_looks(config, space, storage, directory, log)
+        _run_looks(config, config.design, space, storage, directory, log)
     if config.bench_seeds:
         log(f"training the lab's fixed models with {config.bench_seeds} seed(s)")
         ensure_bench(directory / "bench.json", config.bench_seeds, config.study.device)
@@ -74,52 +75,52 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     return directory
 
 
-def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path, log: Any) -> None:
+def _run_looks(
+    config: CompareConfig, asked: Plan, space: Any, storage: Any, directory: Path, log: Any
+) -> None:
     """Batches of pairs up to each look of the design, judged as they come (module docstring)."""
     path = directory / "plan.json"
     from harness.search.samplers import sampler_label
 
     pair = (sampler_label(config.samplers[0]), sampler_label(config.samplers[1]))
-    design = declare(path, config.design, pair, config.retrain_seeds, log)
+    design = declare(path, asked, pair, config.retrain_seeds, log)
     plan, budget = design.plan, config.time_budget_s
     log(
         f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "
         f"AUROC ({config.retrain_seeds} seeds)"
         + (f"; time budget {budget / 60:g} min of pairs" if budget else "")
     )
-    started, seconds_per_pair = time.monotonic(), None
+    clock = PairClock(budget)
     while design.decided is None:
         target = plan.next_look(design.last_look)
         if target is None:
             log(f"the design's last look ({plan.max_pairs} pairs) is taken: stopping")
             break
         have = len(_pairs(directory, pair))
-        cut = False
-        if budget is not None and seconds_per_pair is not None:
-            room = math.floor((budget - (time.monotonic() - started)) / seconds_per_pair)
-            if have + room < target:
-                target, cut = have + max(room, 0), True
+        room = clock.room()
+        cut = room is not None and have + room < target
+        if cut:
+            target = have + room  # type: ignore[operator]
         if target <= design.last_look:
             log(
-                f"time budget of {budget / 60:g} min used: stopping at {design.last_look} "  # type: ignore[operator]
-                "pairs; run the same command again to continue the design"
+                f"time budget of {budget / 60:g} min used (a pair may take "  # type: ignore[operator]
+                f"{clock.cautious / 60:.1f} min, {PAIR_TIME_SAFETY:g} x the slowest so far): "
+                f"stopping at {design.last_look} pairs; run the same command again to "
+                "continue the design"
             )
             break
-        batch_started = time.monotonic()
         log(
             f"pairs {have + 1}-{target}: running"
             if target > have
             else f"pairs 1-{target}: complete"
         )
+        clock.start()
         _run_batch(config, space, storage, directory, target, log)
         pairs = _pairs(directory, pair)
-        if len(pairs) > have:
-            seconds_per_pair = (time.monotonic() - batch_started) / (len(pairs) - have)
-        if len(pairs) <= design.last_look:
-            log(f"no new complete pair (have {len(pairs)}); stopping")
-            break
-        if len(pairs) < 2:
-            log(f"{len(pairs)} pair: a verdict needs at least 2; stopping")
+        clock.stop(len(pairs) - have)
+        reason = _no_look(len(pairs), design.last_look)
+        if reason is not None:
+            log(reason)
             break
         _look(path, design, pairs, log)
         if cut:
@@ -130,9 +131,49 @@ def _run_looks(config: CompareConfig, space: Any, storage: Any, directory: Path,
             break
     if design.decided is not None:
         log(
-            f"verdict decided at {design.decided['pairs']} pairs: "
-            f"{design.decided['outcome'].replace('_', ' ')}"
+            f"verdict decided at {design.decided.pairs} pairs: "
+            f"{design.decided.outcome.replace('_', ' ')}"
         )
+
+
+class PairClock:
+    """The time budget of pairs: a pair is started only when a cautious estimate of its time
+    fits in what is left. The estimate is PAIR_TIME_SAFETY times the slowest seconds per pair
+    of any batch so far (a batch's pairs run at once, so its seconds per pair is its wall time
+    over its new pairs): on shared machines a pair's time doubled with the load (6.7 to 13.6
+    min in the run issue 17 reports), and a budget must hold through that."""
+
+    def __init__(self, budget_s: float | None) -> None:
+        self.budget_s, self.began = budget_s, time.monotonic()
+        self.per_pair: list[float] = []
+        self._batch = self.began
+
+    @property
+    def cautious(self) -> float:
+        return PAIR_TIME_SAFETY * max(self.per_pair)
+
+    def room(self) -> int | None:
+        """Pairs that still fit; None with no budget or before any pair was timed."""
+        if self.budget_s is None or not self.per_pair:
+            return None
+        left = self.budget_s - (time.monotonic() - self.began)
+        return max(math.floor(left / self.cautious), 0)
+
+    def start(self) -> None:
+        self._batch = time.monotonic()
+
+    def stop(self, new_pairs: int) -> None:
+        if new_pairs > 0:
+            self.per_pair.append((time.monotonic() - self._batch) / new_pairs)
+
+
+def _no_look(pairs: int, last_look: int) -> str | None:
+    """Why a batch's pairs get no look, if they do not."""
+    if pairs <= last_look:
+        return f"no new complete pair (have {pairs}); stopping"
+    if pairs < MIN_PAIRS:
+        return f"{pairs} pair: a verdict needs at least {MIN_PAIRS}; stopping"
+    return None
 
 
 def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, float]]:
@@ -142,13 +183,15 @@ def _pairs(directory: Path, pair: tuple[str, str]) -> list[tuple[int, float, flo
 def _look(path: Path, design: Design, pairs: list[tuple[int, float, float]], log: Any) -> None:
     """Judge the first ``len(pairs)`` pairs at the level the design gives this look."""
     n = len(pairs)
-    level = design.plan.level(n, design.last_look)
+    level = design.level_at(n)
     look = judge([a - b for _, a, b in pairs], level, design.plan.margin)
     record_look(path, design, look)
     a, b = design.pair
     log(
-        f"look at {n} pairs (level {level:.4f}): {a} - {b} = {look.mean.estimate:+.5f} "
-        f"[{look.mean.low:+.5f}, {look.mean.high:+.5f}] -> {look.outcome.replace('_', ' ')}"
+        f"look at {n} pairs (level {level:.4f}, {design.spent:.4f} of {design.plan.alpha} "
+        f"spent): {a} - {b} = {look.mean.estimate:+.5f} [{look.mean.low:+.5f}, "
+        f"{look.mean.high:+.5f}] ({100 * look.mean.level:.1f}% CI) -> "
+        f"{look.outcome.replace('_', ' ')}"
     )
 
 

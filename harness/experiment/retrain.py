@@ -100,10 +100,18 @@ class RetrainSource:
         self.limit = k
         self.params = retrain_params(run_study, trial)
         self.queue = [
-            TrialJob(i, self.params, RETRAIN_SEED_BASE + i, "val_auroc", score_test=True)
+            TrialJob(
+                i,
+                self.params,
+                RETRAIN_SEED_BASE + i,
+                "val_auroc",
+                score_test=True,
+                test_probabilities=True,
+            )
             for i in range(k)
         ]
         self.records: dict[int, dict[str, Any]] = {}
+        self.arrays: dict[int, tuple[Any, Any]] = {}  # seed index -> (probabilities, labels)
         self.retried: set[int] = set()
 
     def fraction_done(self) -> float:
@@ -128,7 +136,14 @@ class RetrainSource:
             self.retried.add(number)
             self.queue.append(outcome.job)
             return
-        self.records[number] = outcome.record or {"status": "failed", "fail_reason": verdict.reason}
+        record = dict(outcome.record or {"status": "failed", "fail_reason": verdict.reason})
+        probabilities, labels = (
+            record.pop("test_probabilities", None),
+            record.pop("test_labels", None),
+        )
+        if probabilities is not None and labels is not None:
+            self.arrays[number] = (probabilities, labels)
+        self.records[number] = record
         if self.done():
             results = [
                 {
@@ -147,8 +162,35 @@ class RetrainSource:
                     "value": trial.value,
                     "params": self.params,
                     "results": results,
+                    **self._save_predictions(),
                 }
             )
+
+    def _save_predictions(self) -> dict[str, Any]:
+        """Write the seeds' test-row probabilities (those that trained) beside the cache; the
+        record names the file and the seeds in it."""
+        import numpy as np
+
+        from harness.experiment.predictions import (
+            TestPredictions,
+            predictions_name,
+            write_predictions,
+        )
+
+        kept = sorted(self.arrays)
+        if not kept:
+            return {}
+        name = predictions_name(self.run_study.sampler, self.run_study.repeat)
+        seeds = [RETRAIN_SEED_BASE + i for i in kept]
+        write_predictions(
+            self.cache.path.parent / name,
+            TestPredictions(
+                np.stack([self.arrays[i][0] for i in kept]),
+                np.asarray(self.arrays[kept[0]][1]),
+                np.asarray(seeds),
+            ),
+        )
+        return {"predictions": name, "prediction_seeds": seeds}
 
 
 def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainSource | None:

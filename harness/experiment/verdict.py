@@ -14,22 +14,29 @@ group-sequential boundaries would spend a little less). A look may come at any n
 pairs (a time budget can end a run between scheduled looks): Lan-DeMets spending only needs
 the look times not to depend on the data.
 
+**One budget per run.** A design changed after ``L`` pairs were looked at, with ``S`` of
+``alpha`` spent, continues from there (``Plan.continued``): its spending function is scaled
+onto what is left, ``S + (alpha - S) (f(n) - f(L)) / (alpha - f(L))``, so the levels of all
+looks ever taken on the run still add up to at most ``alpha``.
+
 **Decision at a look** with ``n`` pairs at level ``a``: "A better" (or "B better") when the
 two-sided ``1 - a`` t-interval of the mean difference excludes 0; "equivalent" when the TOST
-at level ``a`` (statsmodels ``ttost_paired``) puts the difference within ``±margin``;
-otherwise not decided. Under the null of two identical samplers each pair's difference is
-symmetric about 0; ``simulate`` checks the whole procedure's error rate on such data.
+at level ``a`` (statsmodels ``ttost_paired``) puts the difference within ``±margin``, i.e.
+the ``1 - 2a`` interval lies inside it; otherwise not decided. Under the null of two
+identical samplers each pair's difference is symmetric about 0 (the labels of a pair could be
+swapped), and there the t-based look keeps each direction's error at most ``a / 2`` even with
+exact zeros and heavy tails (``harness.experiment.simulation`` checks it; docs/verdict.md
+gives the rates, and where a skewed difference with mean 0 breaks it).
 
-Hand-written here: the spending function, the Hodges-Lehmann interval (no SciPy function gives
-it; its ends are checked against ``scipy.stats.wilcoxon`` in the tests) and the vectorised
-simulation (checked against the statsmodels decision).
+Hand-written here: the spending function and the Hodges-Lehmann interval (no SciPy function
+gives it; its ends are checked against ``scipy.stats.wilcoxon`` in the tests).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -39,42 +46,72 @@ from harness.errors import HarnessError
 ALPHA = 0.05
 MARGIN = 0.001  # AUROC: differences inside ±0.001 count as no practical difference
 LOOKS = (5, 10, 15, 20, 30)
-POWER = 0.8  # the power at which "about N more pairs" is computed
-MORE_PAIRS_CAP = 1000  # beyond this, "N more pairs" is reported as "more than 1000"
+MIN_PAIRS = 2  # a t-interval needs two pairs: a look below this could never decide
+TEST = (
+    "paired t-interval (statsmodels DescrStatsW.tconfint_mean) for a direction; "
+    "TOST (statsmodels ttost_paired) for equivalence"
+)
 
 Outcome = Literal["a_better", "b_better", "equivalent", "undecided"]
 
 
 @dataclass(frozen=True)
 class Plan:
-    """The pre-declared design of a comparison: when to look and at what error rate."""
+    """The pre-declared design of a comparison: when to look and at what error rate.
+
+    ``start_pairs`` and ``start_spent``: a design that replaced another one after that many
+    pairs were looked at, with that much of ``alpha`` spent (0 and 0 for a first design)."""
 
     looks: tuple[int, ...] = LOOKS  # pairs at the scheduled looks
     max_pairs: int = 30
     alpha: float = ALPHA
     margin: float = MARGIN
     spending: str = "Lan-DeMets Pocock-type alpha spending, alpha * ln(1 + (e - 1) t)"
+    start_pairs: int = 0
+    start_spent: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.max_pairs < 1:
-            raise HarnessError(f"--max-pairs >= 1 must hold, but got {self.max_pairs}")
+        if self.max_pairs < MIN_PAIRS:
+            raise HarnessError(
+                f"--max-pairs >= {MIN_PAIRS} must hold (a verdict needs {MIN_PAIRS} pairs), "
+                f"but got {self.max_pairs}"
+            )
         if not 0 < self.alpha < 1:
             raise HarnessError(f"alpha must be in (0, 1), but got {self.alpha}")
         if not self.margin > 0:
             raise HarnessError(f"--margin > 0 must hold, but got {self.margin}")
-        bad = [n for n in self.looks if n < 1]
-        if bad or not self.looks or list(self.looks) != sorted(set(self.looks)):
+        if not self.looks or list(self.looks) != sorted(set(self.looks)):
             raise HarnessError(
-                f"--looks must be increasing pair counts >= 1, but got {list(self.looks)}"
+                f"--looks must be increasing pair counts, but got {list(self.looks)}"
+            )
+        if min(self.looks) < MIN_PAIRS:
+            raise HarnessError(
+                f"--looks must be pair counts >= {MIN_PAIRS} (a look needs {MIN_PAIRS} pairs "
+                f"to judge anything), but got {list(self.looks)}"
+            )
+        if not 0 <= self.start_pairs < self.max_pairs:
+            raise HarnessError(
+                f"--max-pairs must exceed the {self.start_pairs} pairs already looked at, "
+                f"but got {self.max_pairs}"
             )
         # every look past max_pairs is dropped, and max_pairs is always a look
         kept = (*[n for n in self.looks if n < self.max_pairs], self.max_pairs)
         object.__setattr__(self, "looks", kept)
 
-    def spent(self, pairs: int) -> float:
-        """The error rate spent by the time ``pairs`` pairs are in (0 before any)."""
+    def _spending(self, pairs: int) -> float:
         t = min(pairs, self.max_pairs) / self.max_pairs
         return self.alpha * math.log(1 + (math.e - 1) * t)
+
+    def spent(self, pairs: int) -> float:
+        """The error rate spent on the run by the time ``pairs`` pairs are in (0 before any):
+        the spending function, scaled onto what was left when this design took over."""
+        if self.start_pairs == 0:
+            return self._spending(pairs)
+        if pairs <= self.start_pairs:
+            return self.start_spent
+        base = self._spending(self.start_pairs)
+        share = (self._spending(pairs) - base) / (self.alpha - base)
+        return self.start_spent + (self.alpha - self.start_spent) * share
 
     def level(self, pairs: int, previous: int) -> float:
         """The level of a look at ``pairs`` when the last look was at ``previous`` pairs."""
@@ -83,6 +120,25 @@ class Plan:
     def next_look(self, pairs: int) -> int | None:
         """The first scheduled look after ``pairs`` pairs; None when the plan is used up."""
         return next((n for n in self.looks if n > pairs), None)
+
+    def schedule(self, after: int = 0) -> list[tuple[int, float]]:
+        """(pairs, level) of each scheduled look after ``after`` pairs, in order."""
+        out, previous = [], max(after, self.start_pairs)
+        for n in self.looks:
+            if n > previous:
+                out.append((n, self.level(n, previous)))
+                previous = n
+        return out
+
+    def continued(self, pairs: int, spent: float) -> Plan:
+        """This design taking over a run after ``pairs`` pairs were looked at with ``spent``
+        of alpha used: it shares only what is left."""
+        return replace(self, start_pairs=pairs, start_spent=spent)
+
+    def same_design(self, other: Plan) -> bool:
+        """Whether ``other`` asks for the same looks, size, level and margin."""
+        keys = ("looks", "max_pairs", "alpha", "margin")
+        return all(getattr(self, key) == getattr(other, key) for key in keys)
 
     @classmethod
     def fixed(cls, pairs: int, margin: float = MARGIN) -> Plan:
@@ -95,32 +151,36 @@ class Plan:
 
     def describe(self) -> str:
         if not self.sequential:
-            return (
-                f"a fixed design: one look at {self.max_pairs} pair(s) at level "
+            text = (
+                f"a fixed design: one look at {self.max_pairs} pairs at level "
                 f"{self.alpha}, equivalence margin ±{self.margin:g}"
             )
-        return (
-            f"looks after {', '.join(map(str, self.looks))} pairs (at most "
-            f"{self.max_pairs}), overall level {self.alpha} by {self.spending}, "
-            f"equivalence margin ±{self.margin:g}"
-        )
+        else:
+            text = (
+                f"looks after {', '.join(map(str, self.looks))} pairs (at most "
+                f"{self.max_pairs}), overall level {self.alpha} by {self.spending}, "
+                f"equivalence margin ±{self.margin:g}"
+            )
+        if self.start_pairs:
+            text += (
+                f"; taken over after {self.start_pairs} pairs with {self.start_spent:.4f} "
+                f"spent, so its looks share the {self.alpha - self.start_spent:.4f} left"
+            )
+        return text
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "looks": list(self.looks)}
 
     @classmethod
     def from_dict(cls, record: dict[str, Any]) -> Plan:
-        try:
-            return cls(
-                tuple(int(n) for n in record["looks"]),
-                int(record["max_pairs"]),
-                float(record["alpha"]),
-                float(record["margin"]),
-            )
-        except (KeyError, TypeError, ValueError) as err:
-            raise HarnessError(
-                f"plan.json must hold looks, max_pairs, alpha and margin, but it does not ({err})"
-            ) from None
+        return cls(
+            tuple(int(n) for n in record["looks"]),
+            int(record["max_pairs"]),
+            float(record["alpha"]),
+            float(record["margin"]),
+            start_pairs=int(record.get("start_pairs", 0)),
+            start_spent=float(record.get("start_spent", 0.0)),
+        )
 
 
 # ---------------------------------------------------------------- one look
@@ -179,7 +239,8 @@ def _signed_rank_counts(n: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Look:
-    """The verdict at one look: ``pairs`` pairs judged at level ``level``."""
+    """The verdict at one look: ``pairs`` pairs judged at level ``level``, as taken (and as
+    ``plan.json`` records it: the report shows it, never judges it again)."""
 
     pairs: int
     level: float
@@ -188,6 +249,8 @@ class Look:
     equivalence: Interval  # at 1 - 2 level: inside ±margin means equivalent (TOST)
     tost_p: float
     margin: float
+    test: str = TEST
+    at: str = ""  # when it was taken (UTC), once recorded
 
     @property
     def decided(self) -> bool:
@@ -198,7 +261,7 @@ def judge(differences: Sequence[float], level: float, margin: float) -> Look:
     """The decision at one look (see the module's docstring)."""
     from statsmodels.stats.weightstats import ttost_paired
 
-    d = _checked(differences, at_least=2)
+    d = _checked(differences, at_least=MIN_PAIRS)
     mean = mean_interval(d, 1 - level)
     equivalence = mean_interval(d, 1 - 2 * level)
     if np.ptp(d) == 0:  # every pair differs by the same amount: no spread, no t-interval
@@ -212,156 +275,6 @@ def judge(differences: Sequence[float], level: float, margin: float) -> Look:
     elif tost < level:
         outcome = "equivalent"
     return Look(int(d.size), level, outcome, mean, equivalence, tost, margin)
-
-
-def run_looks(differences: Sequence[float], plan: Plan, looked_at: Sequence[int]) -> list[Look]:
-    """The looks taken at ``looked_at`` pair counts (in order), each on the first n pairs,
-    stopping at the first decided one."""
-    d = np.asarray(differences, dtype=float)
-    looks: list[Look] = []
-    previous = 0
-    for n in looked_at:
-        if n > d.size:
-            raise HarnessError(f"a look at {n} pairs needs {n} pairs, but only {d.size} exist")
-        if n < 2 or n <= previous:
-            continue
-        look = judge(d[:n], plan.level(n, previous), plan.margin)
-        looks.append(look)
-        previous = n
-        if look.decided:
-            break
-    return looks
-
-
-# ---------------------------------------------------------------- how many more pairs
-
-
-def pairs_to_decide(
-    mean: float, sd: float, plan: Plan, last_look: int, power: float = POWER, runs: int = 4000
-) -> int | None:
-    """The fewest total pairs N at which one more look (at the level the plan leaves it)
-    decides, one way or the other, in ``power`` of ``runs`` simulated runs whose pairs are
-    normal with the observed mean and sd: the same decision rule as ``judge``, so no
-    approximation of the t-test's or TOST's power enters. None when even MORE_PAIRS_CAP more
-    pairs would not do (power grows with N, so a bisection finds N). When the plan's error
-    rate is spent (a fixed design after its look), N is for a new fixed design judged once at
-    the full ``alpha``."""
-    if not sd > 0:
-        return last_look + 1
-    rng_seed = 12345
-    spent = plan.spent(last_look) >= plan.alpha - 1e-12
-
-    def decides(total: int) -> bool:
-        if spent:
-            level = plan.alpha
-        elif total >= plan.max_pairs:
-            level = plan.alpha - plan.spent(last_look)
-        else:
-            level = plan.level(total, last_look)
-        rows = np.random.default_rng(rng_seed).normal(mean, sd, (runs, total))
-        return float(np.mean(_judge_many(rows, level, plan.margin) != "undecided")) >= power
-
-    low, high = max(last_look + 1, 3), last_look + MORE_PAIRS_CAP
-    if not decides(high):
-        return None
-    while low < high:
-        middle = (low + high) // 2
-        if decides(middle):
-            high = middle
-        else:
-            low = middle + 1
-    return low
-
-
-# ---------------------------------------------------------------- the design, simulated
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """What the design does over many simulated runs."""
-
-    runs: int
-    a_better: float  # fraction of runs ending "A better"
-    b_better: float
-    equivalent: float
-    undecided: float
-    mean_pairs: float  # pairs used, averaged over runs
-    seed: int
-    noise: str
-    looks: tuple[int, ...] = field(default=())
-
-    @property
-    def direction(self) -> float:
-        return self.a_better + self.b_better
-
-
-def simulate(
-    plan: Plan,
-    effect: float,
-    noise: np.ndarray | float,
-    *,
-    runs: int = 2000,
-    seed: int = 0,
-    looks: Sequence[int] | None = None,
-) -> Simulation:
-    """Run the design ``runs`` times on synthetic pairs: ``effect`` plus noise, where noise is
-    normal with this standard deviation (a float) or resampled from these centred values with
-    random signs (an array: the null of identical samplers, whose differences are symmetric).
-    Looks are the plan's scheduled ones unless given."""
-    rng = np.random.default_rng(seed)
-    schedule = tuple(looks) if looks is not None else plan.looks
-    n_max = max(schedule)
-    if isinstance(noise, np.ndarray):
-        centred = noise - noise.mean()
-        draws = rng.choice(centred, size=(runs, n_max)) * rng.choice([-1.0, 1.0], (runs, n_max))
-        label = f"resampled from {noise.size} centred values, random signs"
-    else:
-        draws = rng.normal(0.0, float(noise), size=(runs, n_max))
-        label = f"normal, sd {float(noise):.3g}"
-    d = effect + draws
-    outcome = np.full(runs, "undecided", dtype=object)
-    used = np.full(runs, schedule[-1])
-    open_ = np.ones(runs, dtype=bool)
-    previous = 0
-    for n in schedule:
-        level = plan.level(n, previous)
-        previous = n
-        decided = _judge_many(d[:, :n], level, plan.margin)
-        new = open_ & (decided != "undecided")
-        outcome[new] = decided[new]
-        used[new] = n
-        open_ &= ~new
-    share = {
-        k: float(np.mean(outcome == k)) for k in ("a_better", "b_better", "equivalent", "undecided")
-    }
-    return Simulation(
-        runs,
-        share["a_better"],
-        share["b_better"],
-        share["equivalent"],
-        share["undecided"],
-        float(used.mean()),
-        seed,
-        label,
-        schedule,
-    )
-
-
-def _judge_many(d: np.ndarray, level: float, margin: float) -> np.ndarray:
-    """``judge`` on each row at once (the same intervals, in numpy)."""
-    from scipy import stats
-
-    n = d.shape[1]
-    mean = d.mean(axis=1)
-    se = d.std(axis=1, ddof=1) / math.sqrt(n)
-    two_sided = stats.t.ppf(1 - level / 2, n - 1) * se
-    one_sided = stats.t.ppf(1 - level, n - 1) * se
-    out = np.full(d.shape[0], "undecided", dtype=object)
-    equivalent = (mean - one_sided > -margin) & (mean + one_sided < margin)
-    out[equivalent] = "equivalent"
-    out[mean - two_sided > 0] = "a_better"
-    out[mean + two_sided < 0] = "b_better"
-    return out
 
 
 def _checked(values: Sequence[float], at_least: int) -> np.ndarray:

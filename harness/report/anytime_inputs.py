@@ -12,6 +12,7 @@ import numpy as np
 from harness.report.anytime import expected_best_of_n, normalised_regret
 from harness.report.load import RunData, shared_start
 from harness.report.stats import completed, stack, trial_curve
+from harness.report.verdict_notes import seed_sd
 
 BUDGETS = (5, 10, 20)  # trial budgets of the tables, besides the run's target
 PERCENTILES = (90, 95, 99)  # targets: percentiles of random search's single-trial values
@@ -29,13 +30,31 @@ class Anytime:
     best_source: str
     pool: np.ndarray  # the random sampler's completed trial values, pooled over its studies
     reference: np.ndarray | None  # random search's expected best of 1..target trials
-    shared: int  # leading trials that paired repeats share (median), 0 if none
+    shared: int  # leading trials the first two samplers' paired repeats share (median), or 0
+    seed_sd: float | None = None  # seed-to-seed sd of one configuration's objective
+    optimism: tuple[float, int] | None = None  # (mean search value - retrained, studies)
+
+    def _best(self, sampler: str) -> np.ndarray:
+        rows = [self.curves[sampler][r] for r in sorted(self.curves[sampler])]
+        return stack(rows, self.target) if rows else np.empty((0, self.target))
 
     def regret(self, sampler: str) -> np.ndarray:
         """Rows: repeats (ascending); columns: trials 1..target."""
-        rows = [self.curves[sampler][r] for r in sorted(self.curves[sampler])]
-        matrix = stack(rows, self.target) if rows else np.empty((0, self.target))
-        return normalised_regret(matrix, self.best_known, self.reference, self.maximize)
+        return normalised_regret(
+            self._best(sampler), self.best_known, self.reference, self.maximize
+        )
+
+    def gap(self, sampler: str) -> np.ndarray:
+        """The plain regret in the objective's units (best known - best so far, mirrored for
+        minimisation): the absolute gap beside every normalised regret."""
+        return normalised_regret(self._best(sampler), self.best_known, None, self.maximize)
+
+    def scale(self) -> np.ndarray | None:
+        """What one unit of normalised regret is in the objective's units, per trial count."""
+        if self.reference is None:
+            return None
+        sign = 1.0 if self.maximize else -1.0
+        return sign * (self.best_known - self.reference)
 
     @property
     def budgets(self) -> list[int]:
@@ -51,7 +70,11 @@ def anytime_inputs(data: RunData) -> Anytime:
     pool = np.array([t.value for st in data.of("random") for t in completed(st.trials)], float)
     steps = np.arange(1, data.target + 1)
     reference = expected_best_of_n(pool, steps, data.maximize) if pool.size else None
-    shared = [k for other in data.samplers[1:] for k in shared_start(data, data.samplers[0], other)]
+    # the first two samplers' pairs (the verdict's, by default): with TPE and random they share
+    # TPE's start-up; another pair (TPE and QMC) may share nothing, and a median over both
+    # would describe neither
+    shared = shared_start(data, *data.samplers[:2]) if len(data.samplers) >= 2 else []
+    key = data.objective if data.objective in ("val_auroc", "val_loss") else "val_auroc"
     return Anytime(
         data.maximize,
         data.target,
@@ -61,7 +84,28 @@ def anytime_inputs(data: RunData) -> Anytime:
         pool,
         reference,
         int(np.median(shared)) if shared else 0,
+        seed_sd(data, key),
+        _optimism(data, key),
     )
+
+
+def _optimism(data: RunData, key: str) -> tuple[float, int] | None:
+    """How much a study's best search value exceeds its configuration's mean over fresh
+    retraining seeds (for a maximised objective; the other way round for a minimised one):
+    the selection bias of a best-so-far value, measured, averaged over studies."""
+    if key != data.objective:
+        return None
+    sign = 1.0 if data.maximize else -1.0
+    gaps = []
+    for record in (data.retrain or {"records": []})["records"]:
+        values = [
+            r[key]
+            for r in record.get("results", [])
+            if r.get("status") == "ok" and isinstance(r.get(key), int | float)
+        ]
+        if values and isinstance(record.get("value"), int | float):
+            gaps.append(sign * (record["value"] - float(np.mean(values))))
+    return (float(np.mean(gaps)), len(gaps)) if gaps else None
 
 
 def _best_known(data: RunData) -> tuple[float, str]:
@@ -116,19 +160,28 @@ def _storage_bests(data: RunData) -> list[tuple[float, str]]:
 
 def reach_targets(run: Anytime, data: RunData) -> list[tuple[str, float]]:
     """(label, value) of each target: percentiles of random search's single-trial values (of
-    all trials when there is no random sampler) and the best known less NEAR_BEST."""
+    all trials when there is no random sampler) and the best known less NEAR_BEST. Targets
+    that print alike (4 decimals) are one target, at the stricter value, labelled with both
+    names: two rows with the same number would only repeat each other."""
     pool = run.pool
     if not pool.size:
         pool = np.array([t.value for st in data.studies for t in completed(st.trials)], float)
-    out = []
+    found = []
     for p in PERCENTILES:
         q = p if run.maximize else 100 - p
-        out.append((f"random's {p}th percentile", float(np.percentile(pool, q))))
+        found.append((f"random's {p}th percentile", float(np.percentile(pool, q))))
     sign = -1 if run.maximize else 1
-    out.append(
+    found.append(
         (
             f"best known {'-' if run.maximize else '+'} {NEAR_BEST:g}",
             run.best_known + sign * NEAR_BEST,
         )
     )
-    return out
+    strict = max if run.maximize else min
+    merged: dict[str, tuple[str, float]] = {}
+    for label, value in found:
+        key = f"{value:.4f}"
+        if key in merged:
+            label, value = f"{merged[key][0]} = {label}", strict(merged[key][1], value)
+        merged[key] = (label, value)
+    return list(merged.values())

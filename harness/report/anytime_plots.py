@@ -53,6 +53,20 @@ def _legend_below(ax) -> None:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
 
 
+def _seed_band(ax, x: np.ndarray, band: np.ndarray) -> None:
+    ax.fill_between(  # hatched: the grey fill is the shared start-up's
+        x,
+        0,
+        band,
+        step="mid",
+        facecolor="none",
+        edgecolor="0.45",
+        hatch="////",
+        lw=0,
+        label="within one seed-to-seed sd of the best known",
+    )
+
+
 def plot_regret(
     path: Path,
     x: np.ndarray,
@@ -64,10 +78,15 @@ def plot_regret(
     shared: int,
     title: str,
     ylabel: str,
+    seed_band: np.ndarray | float | None = None,
 ) -> Path:
     """Regret by trial. Normalised: the axis runs from 0 (best known) past 1 (random search's
-    expectation) and stops at MAX_REGRET_AXIS at most, with a note when lines run off it."""
+    expectation) and stops at MAX_REGRET_AXIS at most, with a note when lines run off it.
+    ``seed_band``: one seed-to-seed sd of the objective in the axis' units (per trial count
+    when normalised), drawn from 0 up: regret inside it is within one training run's noise."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
+    if seed_band is not None:
+        _seed_band(ax, x, np.broadcast_to(np.asarray(seed_band, dtype=float), x.shape))
     _draw(ax, x, matrices, aggs, titles, where="mid")
     values = np.concatenate([m.ravel() for m in matrices.values()] or [np.empty(0)])
     values = values[np.isfinite(values)]
@@ -89,7 +108,7 @@ def plot_regret(
             color="grey",
             alpha=0.12,
             lw=0,
-            label=f"trials 1-{shared}: shared by paired repeats",
+            label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
         )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     note = f"\n({above} repeat-trial values above {top:.2g} run off the top)" if above else ""
@@ -115,11 +134,23 @@ def plot_by_time(
     title: str,
     xlabel: str,
     ylabel: str,
+    seed_sd: float | None = None,
 ) -> Path:
     """Best so far by time in the objective's units. The window: from the 10th percentile of
     the drawn values (for maximisation; the first poor trials would flatten all else) to the
     best known value; its width goes into the title, so a narrow window is never a secret."""
     fig, ax = plt.subplots(figsize=(8, 5.2))
+    if seed_sd:
+        sign = -1.0 if maximize else 1.0
+        ax.axhspan(  # hatched, as in the regret figure
+            best_known,
+            best_known + sign * seed_sd,
+            facecolor="none",
+            edgecolor="0.45",
+            hatch="////",
+            lw=0,
+            label=f"within one seed-to-seed sd ({seed_sd:.1e}) of the best known",
+        )
     _draw(ax, x, matrices, aggs, titles, where="post")
     ax.axhline(best_known, color="black", lw=0.8, label=f"best value known, {best_known:.4f}")
     if level is not None:
@@ -203,7 +234,7 @@ def plot_reach(
                 color="grey",
                 alpha=0.12,
                 lw=0,
-                label=f"trials 1-{shared}: shared by paired repeats",
+                label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
             )
         missed = ", ".join(
             f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves[target].items()
@@ -225,5 +256,6 @@ def plot_reach(
         seen.update({lb: h for lb, h in zip(labels, handles, strict=True) if lb not in seen})
     fig.legend(seen.values(), seen.keys(), loc="lower center", ncol=2, fontsize=8)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    # the legend takes about an inch at the bottom, whatever the number of panel rows
+    fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, 1))
     return _save(fig, path)

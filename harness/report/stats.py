@@ -94,6 +94,30 @@ def completion_seconds(
     return np.asarray(seconds), np.asarray(values)
 
 
+def compute_seconds(
+    trials: Sequence[FrozenTrial], limit: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(the study's own compute by the end of each finished trial, value) in trial order: the
+    running sum of its trials' training seconds (the ``seconds`` a trial records, evaluation
+    included; its start-to-end time where it recorded none). Queueing on a shared pool and
+    idle stretches are not in it: a run's studies share one pool, so a wall clock would charge
+    one study for the time its trials waited behind another's. Only the first ``limit``
+    finished trials count when it is given; NaN value for a pruned trial."""
+    done = finished(trials)[:limit]
+    if not done:
+        return np.empty(0), np.empty(0)
+
+    def own(trial: FrozenTrial) -> float:
+        seconds = trial.user_attrs.get("seconds")
+        if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0:
+            return float(seconds)
+        if trial.datetime_start and trial.datetime_complete:
+            return (trial.datetime_complete - trial.datetime_start).total_seconds()
+        return 0.0
+
+    return np.cumsum([own(t) for t in done]), np.array([_value(t) for t in done])
+
+
 def time_curve(
     seconds: np.ndarray, values: np.ndarray, grid: np.ndarray, maximize: bool = True
 ) -> np.ndarray:

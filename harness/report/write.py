@@ -14,7 +14,8 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
-from harness.report.anytime_sections import section_anytime, section_trials_to_target
+from harness.report.anytime_reach import section_trials_to_target
+from harness.report.anytime_sections import section_anytime
 from harness.report.benchmarks import section_benchmarks
 from harness.report.devices import section_devices
 from harness.report.importance import section_importance

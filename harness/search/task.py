@@ -84,9 +84,13 @@ def run_trial(
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
     resident: ResidentSplits | None = None,
     score_test: bool = True,
+    test_probabilities: bool = False,
 ) -> dict[str, Any]:
     """Train one configuration; return a flat, JSON-ready record of what happened. Without
-    ``score_test`` the record holds validation scores only (a search trial's record)."""
+    ``score_test`` the record holds validation scores only (a search trial's record). With
+    ``test_probabilities`` it also holds the model's positive-class probability of each test
+    row and the rows' labels (numpy arrays, not JSON: a retraining stores them apart, for
+    the test split's sampling error)."""
     params = validate_params(params)
     settings = TrainSettings(
         optimizer=fixed.optimizer,  # type: ignore[arg-type]
@@ -110,7 +114,22 @@ def run_trial(
         resident=resident,
         score_test=score_test,
     )
-    return trial_record(params, fixed, result)
+    record = trial_record(params, fixed, result)
+    if test_probabilities and score_test and result.model is not None:
+        record["test_probabilities"] = _probabilities(result.model, splits, resident)
+        record["test_labels"] = splits.y_test.ravel().astype("int8")
+    return record
+
+
+def _probabilities(model: Any, splits: Splits, resident: ResidentSplits | None) -> Any:
+    import numpy as np
+    import torch
+
+    device = next(model.parameters()).device
+    x = resident.x_test if resident is not None else torch.from_numpy(splits.x_test).to(device)
+    model.eval()
+    with torch.no_grad():
+        return torch.sigmoid(model(x)).ravel().cpu().numpy().astype(np.float32)
 
 
 def run_population_trials(

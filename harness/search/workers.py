@@ -52,6 +52,7 @@ class TrialJob:
     # Search trials are chosen on validation, so they never see the test split; only the
     # retraining of a chosen configuration scores it.
     score_test: bool = False
+    test_probabilities: bool = False  # a retraining keeps its test-row probabilities
     token: str = ""  # unique per submission (the scheduler sets it); stops name it
 
 
@@ -136,6 +137,7 @@ class TrialRunner:
                 on_epoch=on_epoch,
                 resident=self.resident,
                 score_test=job.score_test,
+                test_probabilities=job.test_probabilities,
             )
         except TrialStopped:
             record = {"status": "pruned", "seconds": time.perf_counter() - started}
