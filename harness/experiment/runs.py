@@ -133,21 +133,3 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
         )
     order = {name: index for index, name in enumerate(SAMPLERS)}
     return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))
-
-
-def read_records(path: Path) -> dict | None:
-    """A cached ``{"records": [...]}`` document of a run folder; None when absent, and a
-    one-line error when it cannot be read."""
-    import json
-
-    if not path.is_file():
-        return None
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarnessError(
-            f"{path}: must be the JSON written by 'harness compare', but it cannot be read ({err})"
-        ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
-        raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
-    return document
