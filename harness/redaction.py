@@ -30,10 +30,10 @@ from urllib.parse import unquote
 MASK = "***"
 # where a URL starts: a scheme, a colon and one or two slashes (RFC 3986 scheme characters)
 _URL_START = r"[A-Za-z][A-Za-z0-9+.\-]*:/"
-# a URL inside a text: up to the closing double quote when it follows one (subprocess's
+# a URL inside a text: in a double-quoted part, up to the closing quote (subprocess's
 # list2cmdline quotes an argument holding a space, as in the command line Ray records), else
 # up to the first space, quote or angle bracket
-_URL_IN_TEXT = re.compile(rf'(?<=")({_URL_START}[^"]*)(?=")|({_URL_START}[^\s\'"`<>]*)')
+_URL_IN_TEXT = re.compile(rf'"[^"]*"|{_URL_START}[^\s\'"`<>]*')
 _SECRET_KEY = r"[^=&;#?/]*(?:password|secret|token)[^=&;#?/]*"
 _SECRET_PARAMETER = re.compile(rf"(?i)([?&;]{_SECRET_KEY}=)([^&;#]*)")
 
@@ -74,12 +74,25 @@ def redact_argument(argument: str) -> str:
 
 def redact_text(text: str) -> str:
     """``text`` (an error message, a command line) with every URL in it redacted."""
-    return _URL_IN_TEXT.sub(lambda match: redact_url(match.group()), text)
+
+    def redacted(match: re.Match) -> str:
+        found = match.group()
+        if found.startswith('"'):
+            return f'"{redact_argument(found[1:-1])}"'
+        return redact_url(found)
+
+    return _URL_IN_TEXT.sub(redacted, text)
+
+
+# where a parser may cut a password that holds them unescaped: it then shows the pieces
+_CUTS = re.compile(r"[@:/?#\s]+")
 
 
 def secrets_of(url: str) -> list[str]:
     """The secrets a URL holds (its password and secret query values, as written and
-    unescaped), longest first."""
+    unescaped), with the pieces a parser may show of a password it cut at an unescaped ``@``,
+    ``:``, ``/``, ``?``, ``#`` or space (libpq reads ``u:a@b@host`` as host ``b@host``; pieces
+    of fewer than 3 characters stay, or every "a" of a message would go), longest first."""
     found = []
     parts = _split(url)
     if parts is not None:
@@ -88,6 +101,7 @@ def secrets_of(url: str) -> list[str]:
             found.append(password)
     found += [match.group(2) for match in _SECRET_PARAMETER.finditer(url) if match.group(2)]
     found += [unquote(secret) for secret in found]
+    found += [piece for secret in found for piece in _CUTS.split(secret) if len(piece) >= 3]
     return sorted(set(found), key=len, reverse=True)
 
 

@@ -19,6 +19,7 @@ pool, which cannot stop a thread, checks the deadline at each epoch's end.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import socket
@@ -496,13 +497,21 @@ def check_ray_address(address: str, timeout: float = 3.0) -> None:
         ) from None
 
 
+def _no_token_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
 def start_local_ray(num_cpus: int | None = None) -> None:
     """A private local Ray: no dashboard, a small object store (trials exchange little data)."""
     import ray
 
-    # Token authentication, as Ray 2.5x does by default for a local cluster, but asked for:
-    # left unset, Ray prints a warning about it on every start, before any line of ours.
-    os.environ.setdefault("RAY_AUTH_MODE", "token")
+    # Ray enables token authentication for a new local cluster and says so in a warning on
+    # every start, a line before any of ours (and before a one-line error); the cluster is
+    # private to this process, so the notice is dropped. (Setting RAY_AUTH_MODE=token instead
+    # would not do: Ray has read its configuration at import, and then refuses its own GCS.)
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
+        _no_token_notice
+    )
 
     ray.init(
         address="local",
