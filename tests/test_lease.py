@@ -13,7 +13,7 @@ import pytest
 
 from harness.errors import HarnessError
 from harness.search import lease as lease_module
-from harness.search.lease import KEY, STALE_AFTER, Lease, LeaseLost, renewed_meanwhile
+from harness.search.lease import KEY, STALE_AFTER, Lease
 
 
 @pytest.fixture
@@ -101,6 +101,8 @@ def test_the_timeout_comes_from_the_environment(study, monkeypatch):
 
 
 def test_force_takes_a_live_study_and_its_holder_stops_in_one_line(study, monkeypatch):
+    from harness.search.lease import LeaseLost
+
     first = Lease(study)
     first.acquire()
     monkeypatch.setenv("HARNESS_FORCE_LEASE", "1")
@@ -135,6 +137,8 @@ def test_release_leaves_another_drivers_lease(study):
 def test_leases_are_renewed_while_the_workers_start(study, monkeypatch):
     """Ray's start-up runs nothing of the driver's for up to minutes (was: no heartbeat then,
     so a slow start made a live driver's lease look expired)."""
+    from harness.search.lease import renewed_meanwhile
+
     monkeypatch.setattr(lease_module, "HEARTBEAT", 0.05)
     mine = Lease(study)
     mine.acquire()
@@ -145,6 +149,8 @@ def test_leases_are_renewed_while_the_workers_start(study, monkeypatch):
 
 
 def test_a_lease_lost_while_the_workers_start_is_raised_after(study, monkeypatch):
+    from harness.search.lease import LeaseLost, renewed_meanwhile
+
     monkeypatch.setattr(lease_module, "HEARTBEAT", 0.05)
     mine = Lease(study)
     mine.acquire()
@@ -152,3 +158,36 @@ def test_a_lease_lost_while_the_workers_start_is_raised_after(study, monkeypatch
         _hold(study, "elsewhere", 1, age=0)
         time.sleep(0.3)
     assert _holder(study)["token"] == "other"
+
+
+def test_a_study_beats_while_its_workers_start(tmp_path, monkeypatch):
+    """run_studies: the pool's start (Ray's, up to START_TIMEOUT = 120 s) is beaten through
+    (was: nothing renewed the lease until the first trial, so a slow start made a live
+    driver's study look abandoned)."""
+    import harness.search.study as study_module
+    from harness.paths import SPACES_DIR
+    from harness.search.config import StudyConfig
+
+    monkeypatch.setattr(lease_module, "HEARTBEAT", 0.05)
+    config = StudyConfig(
+        name="s",
+        sampler="random",
+        trials=1,
+        space_path=SPACES_DIR / "smoke.toml",
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+        executor="local",
+        show_progress=False,
+    )
+    driver = study_module.open_study(config)
+    acquired = _holder(driver.study)["heartbeat"]
+    seen = []
+    real_make_pool = study_module.make_pool
+
+    def slow_pool(*args, **kwargs):
+        time.sleep(0.6)  # Ray starting
+        seen.append(_holder(driver.study)["heartbeat"])
+        return real_make_pool(*args, **kwargs)
+
+    monkeypatch.setattr(study_module, "make_pool", slow_pool)
+    study_module.run_studies(config, driver.space, [driver])
+    assert seen and seen[0] > acquired + 0.3, "renewed while the pool started"
