@@ -60,7 +60,14 @@ def redact_url(url: str) -> str:
         user, colon, _ = userinfo.partition(":")
         if colon:
             url = f"{scheme}{user}:{MASK}@{after}"
-    return _SECRET_PARAMETER.sub(rf"\1{MASK}", url)
+    return _SECRET_PARAMETER.sub(_masked_value, url)
+
+
+def _masked_value(match: re.Match) -> str:
+    # a value masked already keeps what follows it in a text ("...password=***: refused")
+    value = match.group(2)
+    kept = value if re.fullmatch(rf"{re.escape(MASK)}\W*", value) else MASK
+    return match.group(1) + kept
 
 
 def redact_argument(argument: str) -> str:

@@ -21,7 +21,7 @@ import pytest
 
 from harness.cli.app import run
 from harness.paths import SPACES_DIR
-from harness.search.storage import redact_message, redact_url
+from harness.search.storage import redact_message, redact_text, redact_url
 
 MARK = "Zq9"
 SMOKE = str(SPACES_DIR / "smoke.toml")
@@ -131,6 +131,8 @@ def _lines(captured) -> str:
 @pytest.mark.parametrize(("url", "shown"), SHAPES, ids=IDS)
 def test_redact_url(url, shown):
     assert redact_url(url) == shown
+    line = f"cannot open storage {shown}: refused"
+    assert redact_text(line) == line, "a redacted line stays as it is"
     assert MARK not in redact_message(f"cannot connect to {url}: password {url} wrong", url)
 
 
