@@ -57,40 +57,71 @@ def _edit(key: str):
     return change
 
 
-# (file, the change: a function of the document, or the file's new text; the line's rule)
+# (case id, file, the change: a function of the document or the file's new text, the rule)
 DAMAGED = [
-    ("plan.json", lambda d: _edit("looks")(d, [{}]), "looks[0].pairs: is required"),
     (
+        "plan looks one empty",
+        "plan.json",
+        lambda d: _edit("looks")(d, [{}]),
+        "looks[0].pairs: is required",
+    ),
+    (
+        "plan pairs 'x'",
         "plan.json",
         lambda d: _edit("looks")(d, [{"pairs": "x", "outcome": "undecided"}]),
         'looks[0].pairs: must be of type integer, but got "x"',
     ),
-    ("plan.json", lambda d: _edit("pair")(d, ["tpe"]), "pair: must have at least 2 items"),
     (
+        "plan pair of one",
+        "plan.json",
+        lambda d: _edit("pair")(d, ["tpe"]),
+        "pair: must have at least 2 items",
+    ),
+    (
+        "plan max_pairs 0",
         "plan.json",
         lambda d: _edit("plan.max_pairs")(d, 0),
         "plan.max_pairs: must be >= 1, but got 0",
     ),
-    ("retrain.json", lambda d: {"records": [1]}, "records[0]: must be of type object, but got 1"),
-    ("retrain.json", '{"records": [{"study"', "must be the JSON written by 'harness compare'"),
     (
+        "retrain records of 1",
+        "retrain.json",
+        lambda d: {"records": [1]},
+        "records[0]: must be of type object, but got 1",
+    ),
+    (
+        "retrain truncated",
+        "retrain.json",
+        '{"records": [{"study"',
+        "must be the JSON written by 'harness compare'",
+    ),
+    (
+        "retrain seed 'x'",
         "retrain.json",
         lambda d: _edit("records.0.results.0.seed")(d, "x"),
         'records[0].results[0].seed: must be of type integer, but got "x"',
     ),
-    ("bench.json", lambda d: {"a": 1}, "(top level): must be of type array"),
+    ("bench an object", "bench.json", lambda d: {"a": 1}, "(top level): must be of type array"),
     (
+        "bench seconds_per_epoch 'fast'",
         "bench.json",
         lambda d: _edit("0.seconds_per_epoch")(d, "fast"),
         "[0].seconds_per_epoch: must be of type number",
     ),
     (
+        "pool workers 'x'",
         "pool.json",
         lambda d: [{"workers": "x"}],
         '[0].workers: must be of type integer, but got "x"',
     ),
-    ("reference.json", lambda d: {"records": "x"}, 'records: must be of type array, but got "x"'),
     (
+        "reference records 'x'",
+        "reference.json",
+        lambda d: {"records": "x"},
+        'records: must be of type array, but got "x"',
+    ),
+    (
+        "reference record without seed",
         "reference.json",
         lambda d: {**d, "records": [{"status": "ok"}]},
         "records[0].seed: is required",
@@ -107,7 +138,7 @@ def _damage(folder: Path, name: str, change) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "change", "rule"), DAMAGED, ids=[f"{n} {r[:30]}" for n, _, r in DAMAGED]
+    ("name", "change", "rule"), [case[1:] for case in DAMAGED], ids=[case[0] for case in DAMAGED]
 )
 def test_a_damaged_run_file_is_one_line_naming_it_and_its_field(
     synthetic, tmp_path, capsys, name, change, rule
