@@ -40,7 +40,8 @@ class FakeRun:
                         "study": f"{config.run}/{sampler}/r{repeat}",
                         "sampler": sampler,
                         "repeat": repeat,
-                        "results": [{"status": "ok", "test_auroc": auroc}],
+                        "trial": 0,
+                        "results": [{"seed": 0, "status": "ok", "test_auroc": auroc}],
                     }
                 )
         path.write_text(json.dumps({"records": records}))

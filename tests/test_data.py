@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,20 @@ def test_user_file_named_gz_that_is_not_gzip(tmp_path, adult_rows):
 def test_user_file_missing(tmp_path):
     with pytest.raises(HarnessError, match="data file not found"):
         load_splits(tmp_path / "nowhere.data")
+
+
+def test_user_file_that_cannot_be_read_says_why(tmp_path, monkeypatch):
+    """Issue 18: an unreadable file was a PermissionError traceback (root reads anything, so
+    the refusal is simulated)."""
+    path = tmp_path / "locked.data"
+    path.write_text("x\n")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(HarnessError, match=r"locked.data: cannot be read \(Permission denied\)"):
+        load_splits(path)
 
 
 def test_user_file_without_rows(tmp_path):

@@ -6,6 +6,7 @@ no command prints a storage password. docs/faults.md lists these cases with thei
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,11 @@ SPACES: dict[str, bytes] = {
     "huge_epochs": SMOKE_TEXT.replace("max_epochs = 5", f"max_epochs = {2**63 - 1}").encode(),
     "batch_over_rows": SMOKE_TEXT.replace("[64, 128, 256]", "[64, 128, 4096]").encode(),
     "rows_over_data": SMOKE_TEXT.replace("train_rows = 2000", "train_rows = 99999").encode(),
+    # issue 18: Optuna moved high to 16 with only a warning: every trial had hidden_size 16
+    "step_coarse": SMOKE_TEXT.replace("high = 256\nlog = true", "high = 256\nstep = 1000").encode(),
 }
+# more workers than this machine's Ray has CPUs (it counts no more than os.cpu_count())
+TOO_MANY = str((os.cpu_count() or 1) + 1)
 
 
 def _study(*extra: str) -> list[str]:
@@ -145,6 +150,38 @@ BAD_INPUTS = [
         [*RUN, "--name", "x", "--storage", "foo://x"],
         ["cannot open storage foo://x"],
     ),
+    # issue 18: refused before the run's plan.json and studies (was: after 11 s, both left)
+    (
+        "compare cpu-workers > CPUs",
+        [*COMPARE, "--name", "x", "--executor", "ray", "--cpu-workers", TOO_MANY],
+        ["each worker needs one CPU", f"{TOO_MANY} CPU + 0 GPU workers asked for", "Ray has"],
+    ),
+    (
+        "run cpu-workers > CPUs",
+        [*RUN, "--executor", "ray", "--cpu-workers", TOO_MANY, "--storage", f"sqlite:///{STORE}"],
+        ["each worker needs one CPU", f"{TOO_MANY} CPU + 0 GPU workers asked for"],
+    ),
+    (
+        "study cpu-workers > CPUs",
+        [*_study(), "--executor", "ray", "--cpu-workers", TOO_MANY],
+        ["each worker needs one CPU", f"{TOO_MANY} CPU + 0 GPU workers asked for"],
+    ),
+    (
+        "space step 1000 over [16, 256]",
+        _space("step_coarse"),
+        ["params.hidden_size.step", "multiple of step", "256 - 16 = 240", "[16, 16]"],
+    ),
+    (
+        "trial params nested 50,000 deep",
+        ["trial", "--params", "[" * 50_000, "--data", "{data}"],
+        ["--params must be a JSON object", "nests deeper", "50000 characters"],
+    ),
+    (
+        "data /dev/zero",
+        ["data", "--data", "/dev/zero"],
+        ["/dev/zero: must be a regular data file", "character device"],
+    ),
+    ("data a folder", ["data", "--data", "{tmp}/in"], ["in: must be a data file", "a folder"]),
 ]
 
 
@@ -267,3 +304,26 @@ def test_packaged_train_rows_is_the_split(splits):
     from harness.lab.data import PACKAGED_TRAIN_ROWS
 
     assert len(splits.x_train) == PACKAGED_TRAIN_ROWS
+
+
+def test_no_library_log_line_comes_before_an_error(tmp_path):
+    """Optuna's INFO lines ("A new study created in RDB ...") and Ray's start-up warning came
+    between the harness's own lines and its one-line error; now only the harness speaks."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-m", "harness", "compare", "--name", "r", "--repeats", "2"]
+    argv += ["--storage", f"sqlite:///{tmp_path / 's.db'}", "--trials", "1", "--space", SMOKE]
+    argv += ["--executor", "local", "--trial-timeout", "0.001", "--bench-seeds", "0"]
+    done = subprocess.run(
+        [*argv, "--reference-seeds", "0", "--retrain-seeds", "1"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.splitlines()
+    assert lines[-1].startswith("harness: error: 2 trials of r/tpe/r0 failed in this session")
+    library = [line for line in lines if line.startswith("[") or " -- " in line]
+    assert library == [], library

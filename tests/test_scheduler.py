@@ -312,7 +312,7 @@ def test_an_error_tells_every_source_about_its_jobs_in_flight():
 
 
 def test_retrain_cache_is_replaced_whole(tmp_path):
-    from harness.experiment.retrain import write_atomically
+    from harness.files import write_atomically
 
     path = tmp_path / "runs" / "retrain.json"
     write_atomically(path, '{"records": []}\n')

@@ -63,3 +63,40 @@ def test_study_runs_and_resumes_on_postgresql(tmp_path, capsys):
     assert all(study.trials[n].value == v for n, v in values.items())
     assert all(t.intermediate_values for t in complete)
     assert password not in str(study.user_attrs)
+
+
+def test_a_real_servers_messages_show_no_password(tmp_path, capsys):
+    """Issue 18 against libpq and SQLAlchemy themselves: a role whose password holds @ : / ?
+    and a space, given escaped (works), in the query string (works), unescaped and after one
+    slash (refused); neither the lines nor the study's attributes show any piece of it."""
+    from urllib.parse import quote
+
+    import psycopg
+
+    assert URL, "CI must start PostgreSQL (scripts/start_postgres.sh) and export the URL"
+    role, secret = f"alice_{uuid.uuid4().hex[:8]}", "Zq9a@Zq9b:Zq9c/Zq9d?Zq9e Zq9f"
+    admin = URL.replace("postgresql://", "postgresql+psycopg://", 1)
+    host_db = URL.split("@", 1)[1]
+    with psycopg.connect(URL, autocommit=True) as connection:
+        connection.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{secret}'")
+        for what in ("SCHEMA public", "ALL TABLES IN SCHEMA public"):
+            connection.execute(f"GRANT ALL ON {what} TO {role}")
+        connection.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO {role}")
+    escaped = quote(secret, safe="")
+    shapes = {
+        f"postgresql+psycopg://{role}:{escaped}@{host_db}": 0,
+        f"postgresql+psycopg://{role}@{host_db}?password={escaped}": 0,
+        f"postgresql+psycopg://{role}:{secret}@{host_db}": 2,
+        f"postgresql+psycopg:/{role}:{escaped}@{host_db}": 2,
+    }
+    space = write_space(tmp_path, TINY)
+    for index, (url, expected) in enumerate(shapes.items()):
+        name = f"pg-secret-{uuid.uuid4().hex[:8]}-{index}"
+        argv = ["study", "--name", name, "--sampler", "random", "--trials", "1"]
+        code = run([*argv, "--space", str(space), "--storage", url, "--executor", "local"])
+        captured = capsys.readouterr()
+        assert code == expected, captured.err
+        assert "Zq9" not in captured.out + captured.err, captured.err
+        if expected == 0:
+            attrs = optuna.load_study(study_name=name, storage=admin).user_attrs
+            assert "Zq9" not in str(attrs) and "***" in attrs["storage"]

@@ -18,7 +18,9 @@ from optuna.trial import TrialState
 from study_spaces import SLOW, TINY, write_space
 
 
-def start_driver(space: Path, storage: str, trials: int) -> subprocess.Popen:
+def start_driver(
+    space: Path, storage: str, trials: int, env: dict[str, str] | None = None
+) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
@@ -46,6 +48,7 @@ def start_driver(space: Path, storage: str, trials: int) -> subprocess.Popen:
         text=True,
         start_new_session=True,
         preexec_fn=_default_sigint,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -300,3 +303,76 @@ def test_sigterm_under_ray_marks_in_flight_trials_failed_and_exits_143(tmp_path)
     trials = optuna.load_study(study_name="s", storage=storage).get_trials()
     assert count(trials, TrialState.RUNNING) == 0
     assert [t for t in trials if t.user_attrs.get("fail_reason") == "interrupted: SIGTERM"]
+
+
+def _lease(storage: str) -> dict | None:
+    study = optuna.load_study(study_name="s", storage=storage)
+    return study._storage.get_study_system_attrs(study._study_id).get("harness:driver_lease")
+
+
+@pytest.mark.slow
+def test_a_paused_driver_keeps_its_study_past_the_lease_timeout(tmp_path):
+    """A driver stopped (kill -STOP: a laptop asleep, a VM paused) past the heartbeat timeout
+    is alive on this host: a second driver is refused and fails nothing; resumed, the first
+    finishes its study (was: the second took the study, failed the first's running trial as
+    stale, and the first died on UpdateFinishedTrialError)."""
+    timeout = 3.0  # seconds; the default 60 would make this test a minute longer
+    env = {"HARNESS_LEASE_TIMEOUT": str(timeout)}
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    first = start_driver(space, storage, trials=3, env=env)
+    try:
+        wait_for(storage, lambda ts: count(ts, TrialState.RUNNING) >= 1, first)
+        first.send_signal(signal.SIGSTOP)
+        time.sleep(timeout + 2)
+        assert time.time() - _lease(storage)["heartbeat"] > timeout, "the lease looks expired"
+        before = optuna.load_study(study_name="s", storage=storage).get_trials()
+        second = start_driver(space, storage, trials=3, env=env)
+        _, err = second.communicate(timeout=120)
+        assert second.returncode == 2, err
+        last = err.strip().splitlines()[-1]
+        assert last.startswith(
+            f"harness: error: study 's' is being run by another driver (pid {first.pid} on "
+        ), last
+        assert "alive on this host" in last and "HARNESS_FORCE_LEASE=1" in last
+        during = optuna.load_study(study_name="s", storage=storage).get_trials()
+        assert [t.state for t in during] == [t.state for t in before], "it changed nothing"
+        first.send_signal(signal.SIGCONT)
+        _, err = first.communicate(timeout=300)
+    finally:
+        cleanup(first)
+    assert first.returncode == 0, err
+    after = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(after, TrialState.COMPLETE) == 3
+    assert count(after, TrialState.RUNNING) == 0 and count(after, TrialState.FAIL) == 0
+    assert _lease(storage) is None, "released at the end"
+
+
+@pytest.mark.slow
+def test_sigterm_during_ray_start_up_exits_143_with_its_line(tmp_path):
+    """SIGTERM while ray.init runs (was: Ray's own handler, installed by ray.init, exited with
+    status 15 and no line): taken like any SIGTERM, Ray shut down, the study's lease given
+    back, and no Ray warning line before ours."""
+    space = write_space(tmp_path, SLOW)
+    storage = f"sqlite:///{tmp_path / 'studies.db'}"
+    process = start_driver(space, storage, trials=2)
+    try:
+        # the study exists (its lease taken) just before the pool starts Ray
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(KeyError):
+                if _lease(storage):
+                    break
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside ray.init: it takes a few seconds
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=120)
+    finally:
+        cleanup(process)
+    assert process.returncode == 143, err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith("harness: terminated by SIGTERM; "), err
+    assert not [line for line in err.splitlines() if " WARNING " in line], err
+    assert _lease(storage) is None
+    trials = optuna.load_study(study_name="s", storage=storage).get_trials()
+    assert count(trials, TrialState.RUNNING) == 0

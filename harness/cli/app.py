@@ -18,6 +18,7 @@ from harness.cli.lab import Data, Trial
 from harness.cli.report import Report
 from harness.cli.studies import Compare, Run, Study
 from harness.errors import HarnessError
+from harness.redaction import redact_text
 from harness.search.interrupts import Terminated, sigterm_as_interrupt
 
 # name -> command, in the order of `harness --help`; "GROUP NAME" is a nested command
@@ -73,7 +74,12 @@ def run(argv: list[str] | None = None) -> int:
         with sigterm_as_interrupt(enabled=command.stops_on_sigterm):
             args.handler(args)
     except HarnessError as err:
-        err_console.print(f"harness: error: {err}", markup=False, highlight=False, soft_wrap=True)
+        # every message is built with the storage password masked; this catches a URL that
+        # reached one unmasked (from a library's text)
+        message = redact_text(str(err))
+        err_console.print(
+            f"harness: error: {message}", markup=False, highlight=False, soft_wrap=True
+        )
         return 2
     except Terminated:
         err_console.print(

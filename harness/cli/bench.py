@@ -16,6 +16,7 @@ from harness.choices import BENCH_DEVICES
 from harness.cli.command import Command, console, err_console
 from harness.cli.lab import load_splits
 from harness.cli.options import count, data_options, device_options, positive_int, shape
+from harness.files import write_atomically
 from harness.paths import writable_file
 
 BENCH_HELP = "benchmarks: 'models' (the lab's models), 'devices' (CPU and GPU timings)"
@@ -92,7 +93,7 @@ class BenchModels(Command):
             progress.update(task, description="done", completed=progress.tasks[0].total)
         _print_models(records, device)
         if json_path is not None:
-            json_path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
+            write_atomically(json_path, json.dumps(json_safe(records), indent=2) + "\n")
             console.print(f"records written to {json_path}")
 
 
@@ -267,7 +268,7 @@ class BenchDevices(Command):
         with progress:
             document = run_devices_bench(config, splits, on_progress)
         _print_devices(document)
-        json_path.write_text(json.dumps(json_safe(document), indent=2) + "\n")
+        write_atomically(json_path, json.dumps(json_safe(document), indent=2) + "\n")
         console.print(f"records written to {json_path}")
 
 

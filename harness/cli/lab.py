@@ -109,6 +109,11 @@ class Trial(Command):
             raise HarnessError(
                 f"--params must be a JSON object, but it is not JSON ({err})"
             ) from None
+        except RecursionError:  # '[[[[...': Python's parser recurses once per level
+            raise HarnessError(
+                "--params must be a JSON object of five numbers, but it nests deeper than "
+                f"the JSON parser can follow ({len(args.params)} characters)"
+            ) from None
         params = validate_params(params)
         device = str(resolve_device(args.device))
         fixed = FixedSettings(

@@ -4,8 +4,10 @@ paired comparisons of samplers, and the whole lab in one resumable command."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -71,12 +73,30 @@ def verdict_line(report: str) -> str | None:
     return next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
 
 
-def check_address(config: StudyConfig) -> None:
-    """An unreachable ``--address`` is refused in seconds, before any study is created."""
+def check_ray(config: StudyConfig) -> None:
+    """An unreachable ``--address`` is refused in seconds, before any study is created; so are
+    workers that a local Ray could never place (a cluster's are known once it is joined)."""
     if config.executor == "ray" and config.address:
         from harness.search.workers import check_ray_address
 
         check_ray_address(config.address)
+    elif config.executor == "ray":
+        from harness.search.workers import check_placement
+
+        check_placement(config.cpu_workers, config.gpu_workers)
+
+
+@contextlib.contextmanager
+def locked_run(config: CompareConfig, command: str) -> Iterator[None]:
+    """The run folder held by this command (a second command on the run is refused in one
+    line), its files checked against their schemas before anything is spent on the run."""
+    from harness.experiment.run_files import check_run_files, run_lock
+    from harness.experiment.runs import run_dir
+
+    directory = run_dir(config.run, config.runs_root)
+    with run_lock(directory, f"{command} --name {config.run}"):
+        check_run_files(directory)
+        yield
 
 
 def _budget(args: argparse.Namespace, minutes: float | None = None) -> float | None:
@@ -125,7 +145,7 @@ class Study(Command):
             seed=args.seed,
             **study_settings(args),
         )
-        check_address(config)  # in seconds, before importing torch or opening any storage
+        check_ray(config)  # in seconds, before importing torch or opening any storage
         from harness.search.spaces import load_space
         from harness.search.storage import redact_url, storage_errors, storage_url
         from harness.search.study import run_study
@@ -261,11 +281,14 @@ class Compare(Command):
             reference_seeds=args.reference_seeds,
             runs_root=args.runs_dir,
         )
-        check_address(study)  # in seconds, before importing torch or opening any storage
+        check_ray(study)  # in seconds, before importing torch or opening any storage
         from harness.experiment.compare import run_compare
-        from harness.search.storage import redact_url, storage_errors
+        from harness.search.spaces import load_space
+        from harness.search.storage import open_storage, redact_url, storage_errors
 
-        with storage_errors(study.storage):
+        load_space(study.space_path)  # refused before the run folder is made
+        open_storage(study.storage)
+        with locked_run(config, "harness compare"), storage_errors(study.storage):
             directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
         storage = ""
         if args.storage:  # never the password on the screen (or in a terminal's scrollback)
@@ -370,7 +393,7 @@ class Run(Command):
         # Every check before the first file: the address (in seconds, before importing torch),
         # the space, the storage, then the report's folder (writable_file creates it), so a
         # refused run leaves no empty reports/ or runs/RUN/.
-        check_address(study)
+        check_ray(study)
         from harness.experiment.compare import run_compare
         from harness.report.write import write_report
         from harness.search.spaces import load_space
@@ -385,7 +408,7 @@ class Run(Command):
             f"storage {redact_url(url)}" + (f"; {preset.hint}" if preset.hint else "")
         )
         _log(f"watch it live: harness dashboard --storage '{redact_url(url)}'")
-        with storage_errors(url):
+        with locked_run(config, "harness run"), storage_errors(url):
             try:
                 run_compare(config, log=_log)
             except KeyboardInterrupt as err:

@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.errors import HarnessError
-from harness.experiment.runs import read_records
+from harness.experiment.run_files import read_run_file
+from harness.files import write_atomically
 from harness.lab.data import Splits
 from harness.lab.reference import DEFAULT_SEEDS, MODEL, SETTINGS, reference_records
 from harness.numbers import json_safe
@@ -24,15 +24,9 @@ def ensure_bench(
     """The lab's fixed models with seeds 0..seeds-1 in ``path`` (trained unless cached)."""
     if seeds < 1:
         return None
-    if path.is_file():
-        try:
-            records = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise HarnessError(
-                f"{path}: must be JSON from 'harness bench models', but it cannot be read ({err})"
-            ) from None
-        if isinstance(records, list) and len({r.get("seed") for r in records}) >= seeds:
-            return records
+    records = read_run_file(path)
+    if records is not None and len({r["seed"] for r in records}) >= seeds:
+        return records
     from harness.bench.models import bench_models
     from harness.engine.train import resolve_device
     from harness.lab.data import load_splits
@@ -40,7 +34,7 @@ def ensure_bench(
 
     recipes = list(load_recipes(recipes_path or DEFAULT_RECIPES).values())
     records = bench_models(recipes, load_splits(), list(range(seeds)), str(resolve_device(device)))
-    path.write_text(json.dumps(json_safe(records), indent=2) + "\n")
+    write_atomically(path, json.dumps(json_safe(records), indent=2) + "\n")
     return records
 
 
@@ -67,11 +61,11 @@ def ensure_reference(
         "data": data,
         "records": reference_records(splits, seeds),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    write_atomically(path, json.dumps(json_safe(document), indent=2) + "\n")
     return document
 
 
 def read_reference(path: Path) -> dict[str, Any] | None:
-    """The cached reference document, None if absent; a corrupt file is an error."""
-    return read_records(path)
+    """The cached reference document, None if absent; a file that breaks its schema is an
+    error."""
+    return read_run_file(path)

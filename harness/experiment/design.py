@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
-from harness.experiment.retrain import write_atomically
+from harness.experiment.run_files import read_run_file
 from harness.experiment.verdict import Interval, Look, Plan
+from harness.files import write_atomically
 
 PRIMARY_OUTCOME = (
     "the paired difference A - B in test AUROC of each study's chosen "
@@ -136,10 +137,10 @@ def _look(record: dict[str, Any], margin: float) -> Look:
 
 def read_design(path: Path) -> Design | None:
     """The run's design; None when the run has none (made before designs were recorded)."""
-    if not path.is_file():
+    record = read_run_file(path)  # checked against run_files.PLAN (what plan.json holds)
+    if record is None:
         return None
     try:
-        record = json.loads(path.read_text())
         plan = Plan.from_dict(record["plan"])
         return Design(
             plan,
@@ -149,7 +150,7 @@ def read_design(path: Path) -> Design | None:
             list(record.get("changes", [])),
             [_look(look, plan.margin) for look in record.get("looks", [])],
         )
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, HarnessError) as err:  # a rule beyond the schema
         raise HarnessError(
             f"{path}: must be the design written by 'harness compare', but it "
             f"cannot be read ({err})"

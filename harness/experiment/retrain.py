@@ -8,13 +8,14 @@ gives the number to report; results are cached in ``runs/RUN/retrain.json``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from optuna.trial import FrozenTrial
 
-from harness.experiment.runs import RunStudy, read_records
+from harness.experiment.run_files import read_run_file
+from harness.experiment.runs import RunStudy
+from harness.files import write_atomically  # (experiment/compare.py imports it from here)
 from harness.numbers import is_number, json_safe
 from harness.search.outcomes import Outcome, classify
 from harness.search.workers import TrialJob
@@ -49,8 +50,9 @@ def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
 
 
 def read_retrain(path: Path) -> dict[str, Any]:
-    """The cached retrain document ({"records": [...]}); empty when absent."""
-    return read_records(path) or {"records": []}
+    """The cached retrain document ({"records": [...]}), checked against its schema; empty
+    when absent."""
+    return read_run_file(path) or {"records": []}
 
 
 def cached_retrain(document: dict[str, Any], name: str, trial: int, k: int) -> dict | None:
@@ -60,15 +62,6 @@ def cached_retrain(document: dict[str, Any], name: str, trial: int, k: int) -> d
         if same and len(record.get("results", [])) >= k:
             return record
     return None
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``: an
-    interrupted write leaves the old file whole, never a truncated one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
 
 
 class RetrainCache:

@@ -18,7 +18,7 @@ from harness.errors import HarnessError, first_line
 from harness.paths import DEFAULT_RUNS_ROOT
 from harness.search.config import STUDY_NAME_MAX
 from harness.search.samplers import TITLES
-from harness.search.storage import redact_url
+from harness.search.storage import redact_message, redact_url
 
 SAMPLER_TITLES = TITLES  # a user sampler's title is its label
 
@@ -115,7 +115,8 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
     try:
         names = [s.study_name for s in storage.get_all_studies()]
     except Exception as err:
-        raise HarnessError(f"storage {redact_url(url)} cannot be read: {first_line(err)}") from None
+        message = redact_message(first_line(err), url)
+        raise HarnessError(f"storage {redact_url(url)} cannot be read: {message}") from None
     found = []
     for name in names:
         parsed = parse_study_name(run, name)
@@ -133,21 +134,3 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
         )
     order = {name: index for index, name in enumerate(SAMPLERS)}
     return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))
-
-
-def read_records(path: Path) -> dict | None:
-    """A cached ``{"records": [...]}`` document of a run folder; None when absent, and a
-    one-line error when it cannot be read."""
-    import json
-
-    if not path.is_file():
-        return None
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
-        raise HarnessError(
-            f"{path}: must be the JSON written by 'harness compare', but it cannot be read ({err})"
-        ) from None
-    if not isinstance(document, dict) or not isinstance(document.get("records"), list):
-        raise HarnessError(f"{path}: must hold an object with a 'records' list, but it does not")
-    return document

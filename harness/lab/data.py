@@ -88,15 +88,40 @@ def dataset_dir() -> Path:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if not path.is_file():
+    """A data file's bytes: a regular file (a device such as /dev/zero would never end, a
+    folder has none), read in full; each other case is its own line."""
+    if not path.exists():
         raise HarnessError(f"data file not found: {path}")
-    raw = path.read_bytes()
+    if path.is_dir():
+        raise HarnessError(f"{path}: must be a data file (adult.data format), but it is a folder")
+    if not path.is_file():
+        raise HarnessError(
+            f"{path}: must be a regular data file (adult.data format), but it is a "
+            f"{_file_kind(path)}"
+        )
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise HarnessError(f"{path}: cannot be read ({err.strerror or err})") from None
     if path.suffix == ".gz":
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError) as err:
             raise HarnessError(f"{path}: not a readable gzip file ({err})") from err
     return raw
+
+
+def _file_kind(path: Path) -> str:
+    import stat
+
+    mode = path.stat().st_mode
+    kinds = {
+        stat.S_ISCHR: "character device",
+        stat.S_ISBLK: "block device",
+        stat.S_ISFIFO: "named pipe",
+        stat.S_ISSOCK: "socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "special file")
 
 
 def packaged_adult_bytes() -> bytes:

@@ -6,7 +6,7 @@ validation level (the importances are harness/report/importance.py's).
 
 from __future__ import annotations
 
-import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,9 @@ import numpy as np
 
 from harness.errors import HarnessError
 from harness.experiment.cache import read_reference
+from harness.experiment.design import read_design
 from harness.experiment.retrain import read_retrain
+from harness.experiment.run_files import read_run_file
 from harness.experiment.runs import (
     DEFAULT_RUNS_ROOT,
     SAMPLER_TITLES,
@@ -50,6 +52,8 @@ class RunData:
     pool: list[dict[str, Any]] = field(default_factory=list)  # runs/RUN/pool.json sessions
     runs_root: Path = DEFAULT_RUNS_ROOT
     notes: list[str] = field(default_factory=list)
+    # studies with no COMPLETE trial, left out of every comparison: "NAME (3 FAIL; e.g. ...)"
+    left_out: list[str] = field(default_factory=list)
 
     def title(self, sampler: str) -> str:
         return SAMPLER_TITLES.get(sampler, sampler)
@@ -66,10 +70,38 @@ class RunData:
         return OBJECTIVE_TITLES.get(self.objective, self.objective)
 
 
+def _states(studies: list[RunStudy]) -> str:
+    """``12 trials: 9 FAIL, 3 PRUNED; e.g. 'timeout after 0.001 s'``: what the studies hold."""
+    trials = [t for study in studies for t in study.trials]
+    states = Counter(t.state.name for t in trials)
+    text = f"{len(trials)} trials: " + ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    reason = next(
+        (t.user_attrs["fail_reason"] for t in trials if "fail_reason" in t.user_attrs), ""
+    )
+    return text + (f"; e.g. {reason!r}" if reason else "")
+
+
+def _with_complete_trials(name: str, studies: list[RunStudy]) -> tuple[list[RunStudy], list[str]]:
+    """The studies that have a COMPLETE trial, and each left out (no value to compare: its
+    trials failed, were pruned or are still running), with what it holds. HarnessError when no
+    study has one: there is nothing to report."""
+    kept = [s for s in studies if s.complete]
+    if not kept:
+        raise HarnessError(
+            f"--name {name!r}: a report needs a COMPLETE trial, but none of the run's "
+            f"{len(studies)} studies has one ({_states(studies) if studies else 'no trial'}); "
+            "see the trials in the storage (harness dashboard), or run the same 'harness "
+            "compare' again: FAIL trials are retried"
+        )
+    left_out = [f"{s.name} ({_states([s])})" for s in studies if not s.complete]
+    return kept, left_out
+
+
 def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
-    """Read the run's studies (HarnessError if there are none) and its cached results."""
+    """Read the run's studies (HarnessError if none has a COMPLETE trial; the others are left
+    out, and said so) and its cached results, each checked against its schema."""
     storage = open_existing_storage(storage_url)
-    studies = find_run_studies(storage, name, storage_url)
+    studies, left_out = _with_complete_trials(name, find_run_studies(storage, name, storage_url))
     order = {sampler: index for index, sampler in enumerate(SAMPLERS)}
     samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
@@ -101,23 +133,14 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
             f"trials; every comparison uses the first {target} finished trials "
             f"of each study, the fewest any study has ({', '.join(short)})."
         )
+    data.left_out = left_out
     folder = run_dir(name, runs_root)
-    bench_path = folder / "bench.json"
-    if bench_path.is_file():
-        try:
-            data.bench = json.loads(bench_path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise HarnessError(
-                f"{bench_path}: must be JSON from 'harness bench models', but "
-                f"it cannot be read ({err})"
-            ) from None
+    data.bench = read_run_file(folder / "bench.json")
     retrain = read_retrain(folder / "retrain.json")
     data.retrain = retrain if retrain["records"] else None
     data.reference = read_reference(folder / "reference.json")
-    try:
-        data.pool = json.loads((folder / "pool.json").read_text())
-    except (OSError, ValueError):  # absent (a run before pools were measured) or unreadable
-        data.pool = []
+    data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
+    read_design(folder / "plan.json")  # checked here, before any section draws a figure
     return data
 
 

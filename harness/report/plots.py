@@ -24,6 +24,8 @@ from optuna.distributions import (
 )
 from optuna.trial import FrozenTrial
 
+from harness.files import replacing
+
 COLOURS = {"tpe": "#1f77b4", "random": "#ff7f0e"}
 FALLBACK_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")
 LINE_STYLES = ("-", "--", "-.", ":")
@@ -35,8 +37,12 @@ def colour(sampler: str, index: int = 0) -> str:
 
 
 def _save(fig, path: Path) -> Path:
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
+    """The figure as a PNG at ``path``, written whole or not at all (harness.files)."""
+    try:
+        with replacing(path) as temporary:
+            fig.savefig(temporary, dpi=DPI, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 

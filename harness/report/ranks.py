@@ -271,7 +271,7 @@ def _plot(
     sampler label, which fixes its colour as in the other figures."""
     import scikit_posthocs
 
-    from harness.report.plots import DPI, colour  # (plots sets matplotlib's Agg backend)
+    from harness.report.plots import _save, colour  # (plots sets matplotlib's Agg backend)
 
     import matplotlib.pyplot as plt  # isort: skip
 
@@ -288,6 +288,4 @@ def _plot(
         fontsize=9,
         y=1.12,
     )
-    fig.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -7,6 +7,7 @@ the gradient-boosting reference), so regenerating a report trains nothing.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
+from harness.files import write_atomically
 from harness.report.anytime_reach import section_trials_to_target
 from harness.report.anytime_sections import section_anytime
 from harness.report.benchmarks import section_benchmarks
@@ -85,14 +87,25 @@ def write_report(
     out = Path(out_path)
     if out.suffix.lower() != ".md":
         raise HarnessError(f"--out must name a .md file, but got {str(out)!r}")
-    created = not (out.parent / f"{out.stem}_figures").exists()
+    made = [p for p in (out.parent / f"{out.stem}_figures", out.parent) if not p.exists()]
     figures = _prepare_out(out)
     try:
-        data = load_run(name, storage_url, runs_root)
-    except HarnessError:
-        if created:  # a report that could not be made leaves no empty folder behind
+        text = _report_text(name, storage_url, runs_root, figures)
+        write_atomically(out, text)
+    except BaseException:
+        # a report that could not be made leaves no figures folder behind (nor reports/)
+        if figures.folder in made:
             shutil.rmtree(figures.folder, ignore_errors=True)
+        if out.parent in made:
+            with contextlib.suppress(OSError):
+                out.parent.rmdir()  # only when empty
         raise
+    return out
+
+
+def _report_text(name: str, storage_url: str, runs_root: str | Path, figures: Figures) -> str:
+    """The report's markdown (its figures drawn into ``figures`` on the way)."""
+    data = load_run(name, storage_url, runs_root)
     level, level_source = lab_level(data)
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     head = [
@@ -103,6 +116,12 @@ def write_report(
         f"generated {now} by `harness report`.",
         "",
     ]
+    if data.left_out:
+        head += [
+            f"Left out, with no COMPLETE trial to compare: {'; '.join(data.left_out)}. "
+            "Running the same `harness compare` again retries their trials.",
+            "",
+        ]
     sections = [
         head,
         section_verdict(data, figures),
@@ -123,5 +142,4 @@ def write_report(
     text = "\n".join(line for section in sections for line in section)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
-    out.write_text(text.rstrip() + "\n")
-    return out
+    return text.rstrip() + "\n"

@@ -10,6 +10,7 @@ is created; each broken rule is one message naming the file, the key and the rul
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -157,6 +158,8 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             raise _fail(source, f"{key}.step", f"step >= 1 must hold, but got {step!r}")
         cls = IntDistribution if kind == "int" else FloatDistribution
         low, high = table["low"], table["high"]
+        if step is not None and step > 0 and high > low:
+            _check_step_divides(source, f"{key}.step", low, high, step)
         if kind == "int":
             build = lambda: cls(low, high, log=log, step=1 if step is None else step)  # noqa: E731
         else:
@@ -167,6 +170,21 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
         raise _fail(source, key, str(err)) from None
     _check_values_valid(source, key, name, distribution)
     return distribution
+
+
+def _check_step_divides(source: str, key: str, low: float, high: float, step: float) -> None:
+    """Optuna moves ``high`` down to the last multiple of ``step`` above ``low`` with only a
+    warning: ``step = 1000`` over [16, 256] silently became [16, 16], every trial the same."""
+    steps = (high - low) / step
+    if abs(steps - round(steps)) <= 1e-9 * max(1.0, abs(steps)):
+        return
+    searched = low + math.floor(steps) * step
+    raise _fail(
+        source,
+        key,
+        f"high - low must be a multiple of step, but {high:g} - {low:g} = {high - low:g} is "
+        f"not a multiple of {step:g} (Optuna would search [{low:g}, {searched:g}] instead)",
+    )
 
 
 def _fits(value: Any, expected: type) -> bool:

@@ -2,19 +2,20 @@
 
 The storage is the one source of truth for studies; the driver writes it, reports and the
 dashboard read it. SQLite is the default; PostgreSQL, MySQL (any SQLAlchemy URL) and Optuna's
-journal file (``journal:///path/file.log``) work the same way.
+journal file (``journal:///path/file.log``) work the same way. The redaction of passwords is
+``harness.redaction``'s, re-exported here for the callers that open storages.
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
 
 from harness.errors import HarnessError, first_line, root_cause
+from harness.redaction import redact_message, redact_text, redact_url
 from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, storage_url
 
 __all__ = [
@@ -28,45 +29,6 @@ __all__ = [
     "storage_errors",
     "storage_url",
 ]
-
-# scheme://user:PASSWORD@host anywhere in a text (a command line, an error message)
-_PASSWORD_IN_URL = re.compile(r"(\b[A-Za-z][\w+.-]*://[^:/@\s]*:)[^@\s]*@")
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, safe for logs and reports."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # a URL SQLAlchemy cannot parse may still hold user:password@
-        return redact_text(url)
-
-
-def redact_text(text: str) -> str:
-    """``text`` with the password of every URL in it replaced by ***."""
-    return _PASSWORD_IN_URL.sub(r"\1***@", text)
-
-
-def redact_message(message: str, url: str) -> str:
-    """An error message about storage ``url``, safe to print: URLs in it lose their password,
-    and the password itself is hidden where it stands as a token of its own. Not by substring:
-    a short password such as "ne" would turn "connection" into "con***ction" and so give
-    itself away."""
-    message = redact_text(message)
-    secret = _password(url)
-    if secret:
-        message = re.sub(rf"(?<![\w]){re.escape(secret)}(?![\w])", "***", message)
-    return message
-
-
-def _password(url: str) -> str | None:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).password
-    except Exception:
-        return None
 
 
 def _file_of(url: str) -> Path | None:
@@ -82,6 +44,9 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     """An Optuna storage for a URL: SQLite (default), PostgreSQL, MySQL, or a journal file
     (``journal:///path/to/file.log``); a file's folder is created."""
     url = storage_url(url)
+    # The harness says what it does in its own lines; Optuna's INFO lines ("A new study
+    # created in RDB ...") would otherwise come before a one-line error
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         path = _file_of(url)
         if path is not None:

@@ -27,7 +27,7 @@ from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_between_calls, interrupt_reason
-from harness.search.lease import Lease
+from harness.search.lease import Lease, LeaseLost, renewed_meanwhile
 from harness.search.outcomes import Outcome, classify
 from harness.search.progress import StudyProgress
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
@@ -79,6 +79,7 @@ class Driver:
     asked: dict[int, optuna.Trial] = field(default_factory=dict)
     failures: int = 0
     lease: Lease | None = None  # this driver's hold on the study (harness.search.lease)
+    lost: LeaseLost | None = None  # the study was taken over: write nothing more to it
 
     @property
     def complete(self) -> int:
@@ -92,7 +93,11 @@ class Driver:
     # -- per-epoch hook, called by the pools from the driver's thread
     def on_epoch(self, number: int, epoch: int, value: float) -> bool:
         if self.lease is not None:  # the local executor trains inside this call: beat here too
-            self.lease.renew()
+            try:
+                self.lease.renew()
+            except LeaseLost as err:  # stop the trial; tell() raises it outside the pool
+                self.lost = err
+                return True
         trial = self.asked.get(number)
         if trial is None:
             return True
@@ -114,9 +119,13 @@ class Driver:
         """Write the outcome to the storage; the state the trial ended in. When the storage
         fails midway (a full disk), the trial is marked FAIL if it still takes that."""
         trial = self.asked.pop(outcome.job.number)
+        if self.lost is not None:
+            raise self.lost
         try:
             return self._tell(trial, outcome)
         except Exception as err:
+            if isinstance(err, optuna.exceptions.UpdateFinishedTrialError) and self.lease:
+                self.lease.check()  # finished by a driver that took the study: say so
             if _state_of(trial) == TrialState.RUNNING:
                 with contextlib.suppress(Exception):
                     self.fail(trial, interrupt_reason(err), retry=True)
@@ -300,9 +309,11 @@ def _recover_stale(driver: Driver) -> None:
 # ---------------------------------------------------------------- the loop
 
 
-def make_pool(config: StudyConfig, space: SearchSpace) -> LocalPool | RayPool:
+def make_pool(
+    config: StudyConfig, space: SearchSpace, check_interrupt: Callable[[], None] = lambda: None
+) -> LocalPool | RayPool:
     """The workers of ``config.executor`` for ``space`` (their epoch hook is set by the
-    scheduler)."""
+    scheduler); a Ray pool calls ``check_interrupt`` between the calls of its start-up."""
     if config.executor == "local":
         return LocalPool(
             space.text, space.source, config.device, _stop_nothing, config.trial_timeout
@@ -315,6 +326,7 @@ def make_pool(config: StudyConfig, space: SearchSpace) -> LocalPool | RayPool:
         config.gpu_workers,
         config.address,
         config.trial_timeout,
+        check_interrupt,
     )
 
 
@@ -426,7 +438,9 @@ def run_studies(
             if pool is None:
                 for task in tasks.values():
                     progress.message(task, "starting workers…")
-                pool = make_pool(config, space)
+                # Ray's start-up may take minutes: the studies' leases must not look dead
+                with renewed_meanwhile([d.lease for d in drivers if d.lease is not None]):
+                    pool = make_pool(config, space, check_interrupt)
             limit = config.concurrency or pool.slots
             show = _show_progress(progress, tasks, time.monotonic())
 

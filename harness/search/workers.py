@@ -19,6 +19,7 @@ pool, which cannot stop a thread, checks the deadline at each epoch's end.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 import os
 import socket
@@ -236,6 +237,7 @@ class RayPool:
         gpu_workers: int | None,
         address: str | None = None,
         trial_timeout: float | None = None,
+        check_interrupt: Callable[[], None] = lambda: None,
     ) -> None:
         import ray
 
@@ -243,30 +245,26 @@ class RayPool:
         self.hook = hook
         self.trial_timeout = trial_timeout
         self.space_args = (space_text, space_source)
+        # Ctrl-C and SIGTERM are taken between Ray calls (harness.search.interrupts): start-up
+        # checks between its calls too, instead of after every worker has started
+        self.check_interrupt = check_interrupt
         self.owns_ray = not ray.is_initialized()
-        if self.owns_ray:
-            with ray_init_guard():
-                if address:
-                    try:
-                        ray.init(address=address, logging_level="WARNING", log_to_driver=False)
-                    except Exception as err:
-                        message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
-                        raise HarnessError(message) from None
-                else:
-                    # address="local": always a fresh Ray of our own, never a stray one left
-                    start_local_ray()
         self.actors: dict[str, Any] = {}
         try:
+            if self.owns_ray:
+                with ray_init_guard():
+                    _init_ray(address)
+            check_interrupt()
             resources = ray.cluster_resources()
             self.specs = plan_workers(
                 int(resources.get("CPU", 1)), int(resources.get("GPU", 0)), cpu_workers, gpu_workers
             )
             for spec in self.specs:
                 self.actors[spec.name] = self._spawn(spec)
+            self._check_started()
         except BaseException:
             self.close()  # a Ray of our own, half started, must not outlive us (nor crash exit)
             raise
-        self._check_started()
         self.idle = [spec.name for spec in self.specs]
         self.busy: dict[Any, tuple[str, TrialJob]] = {}  # result ref -> (worker, job)
         # result ref -> when its job started (None: its worker, a replacement, is starting)
@@ -293,9 +291,11 @@ class RayPool:
         (not enough free CPUs or GPU share on any node) as one clear error now, rather than as
         endless lost trials or an endless wait later."""
         refs = {name: actor.describe.remote() for name, actor in self.actors.items()}
-        _, pending = self.ray.wait(
-            list(refs.values()), num_returns=len(refs), timeout=START_TIMEOUT
-        )
+        pending, deadline = list(refs.values()), time.monotonic() + START_TIMEOUT
+        while pending and time.monotonic() < deadline:
+            wait = min(0.5, deadline - time.monotonic())
+            _, pending = self.ray.wait(pending, num_returns=len(pending), timeout=wait)
+            self.check_interrupt()
         if pending:
             missing = [name for name, ref in refs.items() if ref in pending]
             free = {
@@ -416,9 +416,27 @@ class RayPool:
 
     def close(self) -> None:
         for actor in self.actors.values():
-            self.ray.kill(actor)
+            with contextlib.suppress(Exception):  # already gone (a failed start-up)
+                self.ray.kill(actor)
+        self.actors = {}
         if self.owns_ray:
             self.ray.shutdown()
+            self.owns_ray = False
+
+
+def _init_ray(address: str | None) -> None:
+    """Join the cluster at ``address``, or start a private local Ray."""
+    import ray
+
+    if address:
+        try:
+            ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+        except Exception as err:
+            message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
+            raise HarnessError(message) from None
+    else:
+        # address="local": always a fresh Ray of our own, never a stray one left
+        start_local_ray()
 
 
 def _ray_node_id() -> str | None:
@@ -445,14 +463,17 @@ def ray_init_guard() -> Iterator[None]:
 
     from harness.search.storage import redact_text
 
-    entrypoint = ray_utils.get_entrypoint_name
+    entrypoint, set_handler = ray_utils.get_entrypoint_name, ray_utils.set_sigterm_handler
     main_thread = threading.current_thread() is threading.main_thread()
     sigterm = signal.getsignal(signal.SIGTERM) if main_thread else None
     ray_utils.get_entrypoint_name = lambda: redact_text(entrypoint())
+    # Ray's handler would exit with status 15 and no line (or 1, after killing its processes)
+    # when SIGTERM comes during ray.init; ours marks it, and start-up then stops cleanly
+    ray_utils.set_sigterm_handler = lambda handler: None
     try:
         yield
     finally:
-        ray_utils.get_entrypoint_name = entrypoint
+        ray_utils.get_entrypoint_name, ray_utils.set_sigterm_handler = entrypoint, set_handler
         if main_thread and sigterm is not None:
             signal.signal(signal.SIGTERM, sigterm)
 
@@ -478,9 +499,21 @@ def check_ray_address(address: str, timeout: float = 3.0) -> None:
         ) from None
 
 
+def _no_token_notice(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith("Token authentication is enabled")
+
+
 def start_local_ray(num_cpus: int | None = None) -> None:
     """A private local Ray: no dashboard, a small object store (trials exchange little data)."""
     import ray
+
+    # Ray enables token authentication for a new local cluster and says so in a warning on
+    # every start, a line before any of ours (and before a one-line error); the cluster is
+    # private to this process, so the notice is dropped. (Setting RAY_AUTH_MODE=token instead
+    # would not do: Ray has read its configuration at import, and then refuses its own GCS.)
+    logging.getLogger("ray._private.authentication.authentication_token_setup").addFilter(
+        _no_token_notice
+    )
 
     ray.init(
         address="local",
@@ -490,6 +523,28 @@ def start_local_ray(num_cpus: int | None = None) -> None:
         log_to_driver=False,
         object_store_memory=100 * 1024**2,
     )
+
+
+def check_placement(cpu_workers: int | None, gpu_workers: int | None) -> None:
+    """Refuse, before any study or run file is made, workers that a private local Ray could
+    never place: the pool refuses them too (``plan_workers``), but only once Ray has started,
+    after the studies were created. CPUs and GPUs are counted as Ray counts them; where they
+    cannot be counted, the pool's own check remains."""
+    if cpu_workers is None and gpu_workers is None:
+        return  # the defaults always fit
+    try:
+        import ray._private.utils as ray_utils
+        from ray._private.accelerators import get_accelerator_manager_for_resource
+
+        cpus = int(ray_utils.get_num_cpus())
+        manager = get_accelerator_manager_for_resource("GPU")
+        gpus = manager.get_current_node_num_accelerators() if manager else 0
+        visible = manager.get_current_process_visible_accelerator_ids() if manager else None
+        if visible is not None:
+            gpus = min(gpus, len(visible))
+    except Exception:  # Ray's private helpers moved: leave it to the pool
+        return
+    plan_workers(cpus, int(gpus), cpu_workers, gpu_workers)
 
 
 def plan_workers(
