@@ -188,9 +188,7 @@ def _work(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> lis
     if job.index is not None:
         torch.cuda.set_device(job.index)
         device = "cuda"
-    splits = load_splits(job.data, job.variant)
-    if job.rows is not None:
-        splits = splits.subset(job.rows)
+    splits = load_splits(job.data, job.variant, job.rows)
     resident = ResidentSplits(splits, torch.device(device))
     warm_up = FixedSettings(max_epochs=1, patience=1)
     run_trial(

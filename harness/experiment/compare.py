@@ -215,8 +215,7 @@ def _record_usage(directory: Path, usage: Usage) -> None:
 def _space_splits(space: Any) -> Any:
     from harness.lab.data import load_splits
 
-    splits = load_splits(variant=space.variant)
-    return splits.subset(space.train_rows) if space.train_rows else splits
+    return load_splits(variant=space.variant, train_rows=space.train_rows)
 
 
 def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:

@@ -80,9 +80,7 @@ class TrialRunner:
         if threads is not None:
             torch.set_num_threads(threads)
         self.space = parse_space(space_text, space_source)
-        splits = load_splits(variant=self.space.variant)
-        if self.space.train_rows is not None:
-            splits = splits.subset(self.space.train_rows)
+        splits = load_splits(variant=self.space.variant, train_rows=self.space.train_rows)
         self.splits = splits
         self.device = str(resolve_device(device))
         # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay it
