@@ -119,7 +119,7 @@ def test_train_uses_the_hand_step_only_where_it_applies(tiny_splits, monkeypatch
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(MLPStep, "__init__", spy)
-    settings = TrainSettings(batch_size=256, max_epochs=1)
+    settings = TrainSettings(batch_size=256, max_epochs=1, patience=None)
     train(partial(MLP, hidden=(8,)), tiny_splits, settings, device="cpu")
     train(partial(MLP, hidden=(8,), batchnorm=True), tiny_splits, settings, device="cpu")
     train(LogisticRegression, tiny_splits, settings, device="cpu")

@@ -36,17 +36,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional
 
-from harness.choices import Optimizer
 from harness.engine.nets import search_mlp
+from harness.engine.settings import PopulationSettings
 from harness.errors import HarnessError
 
-DropoutStream = Literal["exact", "hashed"]
 # on_epoch(member index, epoch, record) -> True to stop (prune) that member
 PopulationHook = Callable[[int, int, dict[str, float]], bool]
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which train() uses
@@ -67,18 +65,6 @@ class Member:
     @property
     def hidden(self) -> tuple[int, int]:
         return self.hidden_size, max(1, self.hidden_size // 2)
-
-
-@dataclass(frozen=True)
-class PopulationSettings:
-    """What every member shares."""
-
-    batch_size: int
-    optimizer: Optimizer = "adam"
-    max_epochs: int = 300
-    patience: int | None = 10
-    dropout_stream: DropoutStream | None = None  # None: exact on CPU, hashed on CUDA
-    cuda_graph: bool = True  # on CUDA, replay the population's step as a CUDA graph
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -299,7 +285,7 @@ class Population:
 
 class CapturedPopulationStep:
     """The population's step for full batches captured once as a CUDA graph (as
-    ``train.CapturedStep`` does for one model); recaptured when members leave."""
+    ``steps.CapturedStep`` does for one model); recaptured when members leave."""
 
     WARMUP_STEPS = 3
 
