@@ -20,7 +20,6 @@ from typing import Any
 
 import optuna
 
-from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.config import CompareConfig
 from harness.experiment.design import Design, declare, record_look
@@ -33,6 +32,7 @@ from harness.experiment.retrain import (
 )
 from harness.experiment.runs import load_run_study, run_dir
 from harness.experiment.verdict import judge
+from harness.paths import writable_folder
 from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
@@ -53,12 +53,7 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
     storage = open_storage(url)
     directory = run_dir(config.run, config.runs_root)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / ".write-check").touch()
-        (directory / ".write-check").unlink()
-    except OSError as err:
-        raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
+    writable_folder(directory, f"the run folder {directory}")
     if len(config.samplers) < 2:  # nothing to judge: run the pairs the design allows
         _run_batch(config, space, storage, directory, config.design.max_pairs, log)
     else:
