@@ -16,6 +16,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.experiment.verdict import ALPHA
+from harness.report.anytime_inputs import BUDGETS  # early budgets ranked besides the target
 from harness.report.stats import trial_curve
 from harness.report.tables import md_table
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from harness.report.load import RunData
     from harness.report.write import Figures
 
-BUDGETS = (5, 10, 20)  # early budgets ranked besides the run's full target (trials)
 MIN_SAMPLERS = 3  # with two, the verdict's paired test already says everything
 
 
