@@ -4,7 +4,7 @@ The ``Literal`` types the dataclass fields; the tuple (``typing.get_args`` of it
 values and gives argparse its ``choices``. One light module, so that ``harness --help`` offers
 them without importing torch or Optuna; the code behind each choice lives with its concern
 (``engine/train.py`` builds the optimizers, ``search/samplers.py`` the samplers,
-``search/study.py`` the pruners).
+``search/pruners.py`` the pruners).
 """
 
 from __future__ import annotations
