@@ -34,7 +34,8 @@ PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 # what the sampler optimises, and in which direction
 Objective = Literal["val_auroc", "val_loss"]
 OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
-DIRECTIONS: dict[Objective, str] = {"val_auroc": "maximize", "val_loss": "minimize"}
+Direction = Literal["maximize", "minimize"]
+DIRECTIONS: dict[Objective, Direction] = {"val_auroc": "maximize", "val_loss": "minimize"}
 
 # where trials run: Ray actors, or this process one trial at a time
 Executor = Literal["ray", "local"]

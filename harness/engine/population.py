@@ -159,7 +159,7 @@ class Population:
         self._set_member_tensors()
 
     def _set_member_tensors(self) -> None:
-        def column(values: list[float], dtype=torch.float32) -> torch.Tensor:
+        def column(values: list[float], dtype: torch.dtype = torch.float32) -> torch.Tensor:
             return torch.tensor(values, dtype=dtype, device=self.device).view(-1, 1)
 
         members = self.members
@@ -234,8 +234,9 @@ class Population:
                 if index == 0:
                     break
                 grad = torch.bmm(grad, layers[index][0].transpose(1, 2))
-                if masks[index - 1] is not None:
-                    grad.mul_(masks[index - 1])
+                mask = masks[index - 1]
+                if mask is not None:
+                    grad.mul_(mask)
                 grad = torch.ops.aten.threshold_backward(grad, inputs[index], 0)
             self._update()
         return losses
@@ -252,13 +253,15 @@ class Population:
             params.mul_(1 - self.lr * self.weight_decay)
         else:
             grads.addcmul_(params, self.weight_decay)
+        exp_avg, exp_avg_sq = self.stack.exp_avg, self.stack.exp_avg_sq
+        assert exp_avg is not None and exp_avg_sq is not None, "an Adam stack keeps moments"
         beta1, beta2 = ADAM_BETAS
         step = self.step_count.double()  # bias corrections in double, as torch.optim's
         bias1, bias2 = 1 - beta1**step, 1 - beta2**step
-        self.stack.exp_avg.lerp_(grads, 1 - beta1)
-        self.stack.exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
-        denom = (self.stack.exp_avg_sq.sqrt() / bias2.sqrt()).add_(ADAM_EPS)
-        params.sub_(self.stack.exp_avg / denom * (self.lr / bias1))
+        exp_avg.lerp_(grads, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
+        denom = (exp_avg_sq.sqrt() / bias2.sqrt()).add_(ADAM_EPS)
+        params.sub_(exp_avg / denom * (self.lr / bias1))
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:

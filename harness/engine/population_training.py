@@ -216,6 +216,7 @@ def _result(
     if track.status != "ok":
         return result
     row = track.stopping.best_state if track.stopping.best_state is not None else track.final_row
+    assert row is not None, "a member that trained keeps its best or its last weights"
     model = population.member_model(row, track.member, n_features)
     result.valid, result.test = evaluate_splits(model, data, nn.BCEWithLogitsLoss(), score_test)
     result.model = model

@@ -8,7 +8,7 @@ fast path a run trains with; ``train.train_epoch`` runs it over an epoch's batch
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import torch
 from torch import nn
@@ -18,7 +18,8 @@ from harness.engine.mlp_step import MLPStep
 from harness.engine.nets import MLP
 from harness.engine.settings import TrainSettings
 
-OPTIMIZER_CLASSES: dict[Optimizer, type[torch.optim.Optimizer]] = {
+# each a constructor taking (params, lr=, weight_decay=, ...)
+OPTIMIZER_CLASSES: dict[Optimizer, Callable[..., torch.optim.Optimizer]] = {
     "sgd": torch.optim.SGD,
     "adam": torch.optim.Adam,
     "adamw": torch.optim.AdamW,

@@ -67,7 +67,7 @@ def read_design(path: Path) -> Design | None:
         record = json.loads(path.read_text())
         return Design(
             Plan.from_dict(record["plan"]),
-            tuple(record["pair"]),  # type: ignore[arg-type]
+            tuple(record["pair"]),
             int(record["retrain_seeds"]),
             str(record["declared_at"]),
             list(record.get("changes", [])),

@@ -23,6 +23,8 @@ from harness.report.tables import md_table
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pandas as pd
+
     from harness.report.load import RunData
     from harness.report.write import Figures
 
@@ -164,7 +166,7 @@ def _better(a: str, b: str, means: dict[str, float]) -> str:
 def _plot(
     path: Path,
     means: dict[str, float],
-    nemenyi,
+    nemenyi: pd.DataFrame,
     critical: float,
     labels: dict[str, str],
     title: str,

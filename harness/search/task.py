@@ -11,7 +11,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from harness.engine.nets import search_mlp
+from harness.engine.nets import MLP, search_mlp
 from harness.engine.settings import PopulationSettings, TrainSettings, loop_fields
 from harness.engine.train import ResidentSplits, TrainResult, train
 from harness.errors import HarnessError
@@ -188,6 +188,6 @@ def trial_record(
     return record
 
 
-def _make(n_features: int, *, hidden_size: int, dropout: float):
+def _make(n_features: int, *, hidden_size: int, dropout: float) -> MLP:
     # Top level so that the factory pickles (it crosses to Ray workers).
     return search_mlp(n_features, hidden_size, dropout)
