@@ -104,7 +104,8 @@ def recipe_workload(recipe: Recipe) -> Workload:
 
 def search_workload(hidden_size: int, batch_size: int) -> Workload:
     """The search task's MLP (N, N // 2 hidden units) with Adam on shuffled minibatches."""
-    settings = TrainSettings(optimizer="adam", lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
+    # the engine's loop defaults are the search task's (Adam); epochs and patience are set per run
+    settings = TrainSettings(lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
     make = partial(search_mlp, hidden_size=hidden_size, dropout=SEARCH_DROPOUT)
     return Workload(
         f"search h{hidden_size} b{batch_size}",
