@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from harness.errors import HarnessError
 
 if TYPE_CHECKING:
-    from harness.engine.train import TrainResult, TrainSettings, train
+    from harness.engine.settings import TrainSettings
+    from harness.engine.train import TrainResult, train
     from harness.lab.data import Splits, load_splits
     from harness.lab.recipes import Recipe, load_recipes
     from harness.search.task import FixedSettings, run_trial
@@ -24,7 +25,7 @@ _PUBLIC = {
     "Recipe": "harness.lab.recipes",
     "Splits": "harness.lab.data",
     "TrainResult": "harness.engine.train",
-    "TrainSettings": "harness.engine.train",
+    "TrainSettings": "harness.engine.settings",
     "load_recipes": "harness.lab.recipes",
     "load_splits": "harness.lab.data",
     "run_trial": "harness.search.task",

@@ -4,7 +4,7 @@ The ``Literal`` types the dataclass fields; the tuple (``typing.get_args`` of it
 values and gives argparse its ``choices``. One light module, so that ``harness --help`` offers
 them without importing torch or Optuna; the code behind each choice lives with its concern
 (``engine/train.py`` builds the optimizers, ``search/samplers.py`` the samplers,
-``search/study.py`` the pruners).
+``search/pruners.py`` the pruners).
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 # what the sampler optimises, and in which direction
 Objective = Literal["val_auroc", "val_loss"]
 OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
-DIRECTIONS: dict[Objective, str] = {"val_auroc": "maximize", "val_loss": "minimize"}
+Direction = Literal["maximize", "minimize"]
+DIRECTIONS: dict[Objective, Direction] = {"val_auroc": "maximize", "val_loss": "minimize"}
 
 # where trials run: Ray actors, or this process one trial at a time
 Executor = Literal["ray", "local"]

@@ -8,7 +8,6 @@ defaults work without the source tree; a checkout uses its own folders, the one 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -29,19 +28,40 @@ DEFAULT_SPACE = SPACES_DIR / "lab_mlp.toml"  # the lab's search task
 DEFAULT_RUNS_ROOT = Path("runs")  # runs/RUN/: what a run caches beside its studies
 
 
-def writable_file(path_text: str | Path) -> Path:
-    """The path, once it is known that a file can be written there (its folder is created).
+# The one "can I write here?" check, made before any work: a typo in --json or --out, or a
+# read-only run folder, must not cost a run's hour. It writes, rather than asking os.access,
+# which answers for the mode bits and not for a read-only file system or root squashing.
 
-    Checked before any work: a typo in ``--json`` or ``--out`` must not cost a run's hour.
-    """
-    path = Path(path_text)
+
+def writable_folder(path_text: str | Path, what: str | None = None) -> Path:
+    """The folder (created), once a file was created and removed in it; else HarnessError
+    naming ``what`` (default: the folder) and the reason."""
+    folder = Path(path_text)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-check"
+        probe.touch()
+        probe.unlink()
     except OSError as err:
-        raise HarnessError(f"cannot write {path}: {err.strerror}") from None
-    target = path if path.exists() else path.parent
-    if path.is_dir() or not os.access(target, os.W_OK):
-        raise HarnessError(f"cannot write {path}: not a writable file location")
+        raise HarnessError(f"cannot write {what or folder}: {err.strerror or err}") from None
+    return folder
+
+
+def writable_file(path_text: str | Path, what: str | None = None) -> Path:
+    """The path, once it is known that a file can be written there: an existing file opens
+    for appending (and is left as it was), a new one's folder is created and written in."""
+    path = Path(path_text)
+    label = what or str(path)
+    if path.is_dir():
+        raise HarnessError(f"cannot write {label}: it is a folder, not a file")
+    if not path.exists():
+        writable_folder(path.parent, label)
+        return path
+    try:
+        with path.open("a"):
+            pass
+    except OSError as err:
+        raise HarnessError(f"cannot write {label}: {err.strerror or err}") from None
     return path
 
 

@@ -38,7 +38,8 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from harness.engine.mlp_step import MLPStep
 from harness.engine.nets import search_mlp
-from harness.engine.train import _batches, make_optimizer, train_epoch
+from harness.engine.steps import make_optimizer
+from harness.engine.train import _batches, train_epoch
 from harness.lab.data import Splits, load_splits
 from harness.lab.recipes import Recipe, load_recipes
 
@@ -120,7 +121,7 @@ def search_epoch(x: torch.Tensor, y: torch.Tensor, hidden: int, batch: int, hand
     criterion = nn.BCEWithLogitsLoss(pos_weight=torch.tensor([3.0]))
     step = MLPStep(model, optimizer, criterion) if hand else None
     batches = _batches(x, y, batch, torch.Generator().manual_seed(0))
-    return train_epoch(model, optimizer, criterion, batches, mlp_step=step)
+    return train_epoch(model, optimizer, criterion, batches, step)
 
 
 def interleaved_medians(sides: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:

@@ -100,9 +100,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     device = str(resolve_device(args.device))
     kind = "cuda" if device.startswith("cuda") else "cpu"
-    splits = load_splits()
-    if args.rows:
-        splits = splits.subset(args.rows)
+    splits = load_splits(train_rows=args.rows or None)
     resident = ResidentSplits(splits, torch.device(kind))
     name = torch.cuda.get_device_name(0) if kind == "cuda" else platform.processor() or "cpu"
     # warm-up: imports, CUDA context, cuBLAS handles (not timed)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from float_paths import AUROC_ABS, LOSS_REL
 from rich.console import Console
 
 import harness.cli
@@ -193,6 +194,9 @@ def test_trial_json(capsys, small_data_file):
 
 
 def test_trial_autograd_flag_gives_the_same_trial(capsys, small_data_file):
+    """--autograd reaches the engine, and the two paths train the same trial: by outcome
+    (``float_paths``: the same epochs and kept epoch, AUROC within 1e-3, the loss within the
+    drift measured across CPU kernels), not by last bits."""
     records = {}
     for flags in ([], ["--autograd"]):
         data = str(small_data_file)
@@ -218,8 +222,11 @@ def test_trial_autograd_flag_gives_the_same_trial(capsys, small_data_file):
         records[bool(flags)] = json.loads(captured.out)
     assert records[False]["fixed"]["hand_backward"] is True
     assert records[True]["fixed"]["hand_backward"] is False
-    for key in ("val_loss", "val_auroc", "test_auroc"):
-        assert records[True][key] == pytest.approx(records[False][key], rel=1e-4), key
+    hand, autograd = records[False], records[True]
+    assert (hand["epochs"], hand["best_epoch"]) == (autograd["epochs"], autograd["best_epoch"])
+    for key in ("val_auroc", "test_auroc"):
+        assert hand[key] == pytest.approx(autograd[key], abs=AUROC_ABS), key
+    assert hand["val_loss"] == pytest.approx(autograd["val_loss"], rel=LOSS_REL)
 
 
 @pytest.mark.usefixtures("wide_console")

@@ -1,9 +1,12 @@
 """Population training (``harness.engine.population``): each member trains as it would alone.
 
-On CPU with the exact dropout stream a member's history, kept epoch and scores equal a solo
-``train()`` run's up to float rounding, whatever the other members are (sizes padded, other
-learning rates, dropout, early stops). The hashed stream (the CUDA default) is checked for
-what it promises instead: a member's result does not depend on its cohort or position.
+On CPU with the exact dropout stream a member trains as a solo ``train()`` run does, whatever
+the other members are (sizes padded, other learning rates, dropout, early stops): its first
+epoch's weights equal the solo run's to float rounding, and longer runs are compared by
+outcome and measured drift (``float_paths``: the batched products round in another order, and
+a last-bit difference may grow on another CPU's kernels). The hashed stream (the CUDA default)
+is checked for what it promises instead: a member's result does not depend on its cohort or
+position.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from functools import partial
 import numpy as np
 import pytest
 import torch
+from float_paths import AUROC_ABS, F1_ABS, LOSS_REL, assert_same_training
 from sklearn.metrics import roc_auc_score
 
 from harness.engine.metrics import batched_auroc
@@ -47,17 +51,6 @@ def _solo(member: Member, settings: PopulationSettings, splits, device="cpu"):
     )
     make = partial(search_mlp, hidden_size=member.hidden_size, dropout=member.dropout)
     return train(make, splits, solo, seed=member.seed, device=device)
-
-
-def _assert_same_training(pop, solo, rel=1e-4, abs_=1e-5, threshold=True):
-    assert (pop.status, pop.epochs, pop.best_epoch) == (solo.status, solo.epochs, solo.best_epoch)
-    for p, s in zip(pop.history, solo.history, strict=True):
-        for key in ("train_loss", "val_loss", "val_auroc"):
-            assert p[key] == pytest.approx(s[key], rel=rel, abs=abs_), (p["epoch"], key)
-    if solo.status == "ok":
-        assert pop.test.auroc == pytest.approx(solo.test.auroc, abs=1e-5)
-        if threshold:  # an argmax over the PR curve: it may jump on last-bit differences
-            assert pop.valid.threshold == pytest.approx(solo.valid.threshold, rel=1e-3)
 
 
 # --- batched AUROC --------------------------------------------------------------------------
@@ -102,9 +95,23 @@ MIXED = [
     ids=["adam-early-stops", "adamw-no-patience", "sgd", "ragged-lone-row"],
 )
 def test_each_member_equals_its_solo_run(small, settings):
+    """By outcome and measured drift (``float_paths``), the first epoch to float rounding."""
     results = train_population(MIXED, small, settings, device="cpu")
     for member, result in zip(MIXED, results, strict=True):
-        _assert_same_training(result, _solo(member, settings, small))
+        assert_same_training(result, _solo(member, settings, small))
+
+
+def test_a_members_first_epoch_weights_equal_its_solo_runs(small):
+    """Ten steps (600 rows, batches of 64; padded sizes, dropout, Adam): the weights a member
+    ends with equal the solo run's to float rounding, checked tightly."""
+    settings = PopulationSettings(batch_size=64, max_epochs=1, patience=None)
+    results = train_population(MIXED, small, settings, device="cpu")
+    for member, result in zip(MIXED, results, strict=True):
+        solo = _solo(member, settings, small)
+        for (key, mine), theirs in zip(
+            result.model.state_dict().items(), solo.model.state_dict().values(), strict=True
+        ):
+            torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6, msg=key)
 
 
 def test_members_leave_at_different_epochs(small):
@@ -114,7 +121,7 @@ def test_members_leave_at_different_epochs(small):
     results = train_population(MIXED, small, settings, device="cpu")
     assert len({r.epochs for r in results}) > 1
     for member, result in zip(MIXED, results, strict=True):
-        _assert_same_training(result, _solo(member, settings, small))
+        assert_same_training(result, _solo(member, settings, small))
 
 
 def test_padded_units_stay_zero(small):
@@ -145,7 +152,8 @@ def test_hashed_masks_do_not_depend_on_the_cohort(small):
     alone = train_population([member], small, settings, device="cpu")[0]
     others = [Member(64, 1e-3, 0.0, 0.2, 1), Member(8, 1e-2, 0.0, 0.5, 2)]
     crowd = train_population([others[0], member, others[1]], small, settings, device="cpu")[1]
-    _assert_same_training(crowd, alone, rel=1e-5, abs_=1e-6)
+    # padded to the crowd's largest sizes, its products round in another order: float paths
+    assert_same_training(crowd, alone)
     no_dropout = train_population([Member(24, 2e-3, 1e-5, 0.0, 7)], small, settings, device="cpu")[
         0
     ]
@@ -196,6 +204,7 @@ def test_pruned_and_diverged_members_leave_and_others_carry_on(small):
 
 
 def test_population_records_equal_run_trial_records(small):
+    """The same record, with the scores of the kept epoch by outcome (``float_paths``)."""
     fixed = FixedSettings(max_epochs=4, patience=2)
     trials = [
         (
@@ -213,8 +222,11 @@ def test_population_records_equal_run_trial_records(small):
             alone["epochs"],
             alone["seed"],
         )
-        for key in ("val_auroc", "test_auroc", "test_f1", "val_loss"):
-            assert record[key] == pytest.approx(alone[key], abs=1e-5), key
+        assert record["best_epoch"] == alone["best_epoch"]
+        for key in ("val_auroc", "test_auroc"):
+            assert record[key] == pytest.approx(alone[key], abs=AUROC_ABS), key
+        assert record["test_f1"] == pytest.approx(alone["test_f1"], abs=F1_ABS)
+        assert record["val_loss"] == pytest.approx(alone["val_loss"], rel=LOSS_REL)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +288,8 @@ def test_exact_stream_needs_cpu():
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 def test_cuda_population_graph_matches_eager(splits):
     """The hashed masks depend on the step count, which the capture's warm-up restores: the
-    graph replay and eager give the same training, dropout included."""
+    graph replay and eager give the same training, dropout included: by outcome, with the
+    losses within 1e-3 (no tight epoch: the card's kernels differ between the two)."""
     settings = PopulationSettings(batch_size=96, max_epochs=4, patience=2)
     group = MIXED * 2
     graph = train_population(group, splits, settings, device="cuda")
@@ -287,7 +300,7 @@ def test_cuda_population_graph_matches_eager(splits):
         device="cuda",
     )
     for g, e in zip(graph, eager, strict=True):
-        _assert_same_training(g, e, rel=1e-3, abs_=1e-4, threshold=False)
+        assert_same_training(g, e, tight_epochs=0, loss_rel=1e-3)
 
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
@@ -302,13 +315,11 @@ def test_cuda_member_without_dropout_equals_solo(splits):
     group = [Member(64, 1e-3, 1e-5, 0.0, 0), Member(200, 1e-3, 0.0, 0.0, 1)]
     results = train_population(group, few, settings, device="cuda")
     for member, result in zip(group, results, strict=True):
-        # the F1-optimal threshold is an argmax: it may move on such differences
-        _assert_same_training(
+        assert_same_training(
             result,
             _solo(member, settings, few, device="cuda"),
-            rel=5e-3,
-            abs_=1e-4,
-            threshold=False,
+            tight_epochs=0,
+            loss_rel=5e-3,
         )
 
 

@@ -42,14 +42,9 @@ from harness.bench.hardware import (
 )
 from harness.engine.metrics import epoch_auroc
 from harness.engine.nets import search_mlp
-from harness.engine.train import (
-    ResidentSplits,
-    TrainSettings,
-    balanced_pos_weight,
-    make_optimizer,
-    train,
-    train_epoch,
-)
+from harness.engine.settings import TrainSettings
+from harness.engine.steps import make_optimizer
+from harness.engine.train import ResidentSplits, make_criterion, train, train_epoch
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.lab.recipes import Recipe
@@ -109,7 +104,8 @@ def recipe_workload(recipe: Recipe) -> Workload:
 
 def search_workload(hidden_size: int, batch_size: int) -> Workload:
     """The search task's MLP (N, N // 2 hidden units) with Adam on shuffled minibatches."""
-    settings = TrainSettings(optimizer="adam", lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
+    # the engine's loop defaults are the search task's (Adam); epochs and patience are set per run
+    settings = TrainSettings(lr=SEARCH_LR, batch_size=batch_size, shuffle=True)
     make = partial(search_mlp, hidden_size=hidden_size, dropout=SEARCH_DROPOUT)
     return Workload(
         f"search h{hidden_size} b{batch_size}",
@@ -175,10 +171,7 @@ def lab_epoch_seconds(
     optimizer = make_optimizer(
         settings.optimizer, model.parameters(), settings.lr, settings.weight_decay, cuda
     )
-    pos_weight = None
-    if settings.pos_weight:
-        pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=cuda)
-    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    criterion = make_criterion(settings.pos_weight, splits.y_train, cuda)
     dataset = TensorDataset(torch.from_numpy(splits.x_train), torch.from_numpy(splits.y_train))
     loader = DataLoader(dataset, batch_size=settings.batch_size or len(dataset), shuffle=False)
     x_valid = torch.from_numpy(splits.x_valid).to(cuda)

@@ -17,12 +17,17 @@ from __future__ import annotations
 import multiprocessing
 import queue as queue_module
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.bench.config import DeviceBenchConfig
 from harness.bench.hardware import Device, cpu_count
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
+    from multiprocessing.synchronize import Event
 
 # A mid-size configuration of the search space (lab_mlp.toml).
 TRIAL_PARAMS = {
@@ -132,7 +137,7 @@ class WorkerFailed(Exception):
     """A worker raised, died or hung; the message says which and why."""
 
 
-def _collect(messages, processes: list, phase: str) -> list[Any]:
+def _collect(messages: Queue[Any], processes: Sequence[BaseProcess], phase: str) -> list[Any]:
     """Wait for every worker's ``phase`` message; their payloads, in worker order."""
     payloads: dict[int, Any] = {}
     deadline = time.monotonic() + PHASE_TIMEOUT_S
@@ -156,7 +161,7 @@ def _collect(messages, processes: list, phase: str) -> list[Any]:
     return [payloads[w] for w in range(len(processes))]
 
 
-def _stop(processes: list, wait_s: float) -> None:
+def _stop(processes: Sequence[BaseProcess], wait_s: float) -> None:
     """Join the workers (they exit after 'done'); kill any still alive after ``wait_s``."""
     for process in processes:
         process.join(timeout=wait_s)
@@ -165,7 +170,9 @@ def _stop(processes: list, wait_s: float) -> None:
             process.join()
 
 
-def worker_main(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> None:
+def worker_main(
+    job: WorkerJob, worker: int, seeds: list[int], messages: Queue[Any], start: Event
+) -> None:
     """A worker process: load the data onto its device, warm up, say 'ready', wait for the
     start, run one trial per seed, say 'done' with their statuses. Top level: it is pickled
     by name into a spawned process."""
@@ -176,7 +183,9 @@ def worker_main(job: WorkerJob, worker: int, seeds: list[int], messages, start) 
         messages.put(("error", worker, f"{type(err).__name__}: {lines[0][:200] if lines else ''}"))
 
 
-def _work(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> list[str]:
+def _work(
+    job: WorkerJob, worker: int, seeds: list[int], messages: Queue[Any], start: Event
+) -> list[str]:
     import torch
 
     from harness.engine.train import ResidentSplits
@@ -188,9 +197,7 @@ def _work(job: WorkerJob, worker: int, seeds: list[int], messages, start) -> lis
     if job.index is not None:
         torch.cuda.set_device(job.index)
         device = "cuda"
-    splits = load_splits(job.data, job.variant)
-    if job.rows is not None:
-        splits = splits.subset(job.rows)
+    splits = load_splits(job.data, job.variant, job.rows)
     resident = ResidentSplits(splits, torch.device(device))
     warm_up = FixedSettings(max_epochs=1, patience=1)
     run_trial(

@@ -63,7 +63,9 @@ class BenchModels(Command):
 
         device = str(resolve_device(args.device))
         recipes = select(load_recipes(args.recipes or DEFAULT_RECIPES), args.recipe)
-        off = {name: False for name in ("cuda_graph", "hand_backward") if not getattr(args, name)}
+        off: dict[str, Any] = {
+            name: False for name in ("cuda_graph", "hand_backward") if not getattr(args, name)
+        }
         recipes = [replace(r, settings=replace(r.settings, **off)) for r in recipes]
         json_path = writable_file(args.json) if args.json else None
         splits = load_splits(args)

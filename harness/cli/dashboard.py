@@ -122,7 +122,7 @@ def dashboard_url(host: str, port: int) -> str:
 
 def make_dashboard_server(
     storage_url: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, allow_writes: bool = False
-):
+) -> WSGIServer:
     """Open the storage and bind the port; raise HarnessError for either failure.
 
     Returns a ``wsgiref`` server; call ``serve_forever()`` on it (``shutdown()`` from another

@@ -55,8 +55,8 @@ def shape(text: str) -> tuple[int, int]:
     return int(hidden), int(batch)
 
 
-def _parent() -> argparse.ArgumentParser:
-    return argparse.ArgumentParser(add_help=False)
+def _parent(*parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    return argparse.ArgumentParser(add_help=False, parents=list(parents))
 
 
 def data_options() -> argparse.ArgumentParser:
@@ -77,15 +77,23 @@ def data_options() -> argparse.ArgumentParser:
     return parser
 
 
-def device_options() -> argparse.ArgumentParser:
-    """Where one training run goes, and its two fast paths."""
+def device_option() -> argparse.ArgumentParser:
+    """Where this process trains (``trial``, ``bench models``, and in ``compare`` and ``run``
+    the fixed models, retraining and the local executor's trials)."""
     parser = _parent()
     parser.add_argument(
         "--device",
         choices=DEVICES,
-        default="auto",
-        help="where to train: 'auto' uses CUDA when present (default: auto)",
+        default=StudyConfig.device,
+        help="where this process trains (Ray workers train on their own kind of device): "
+        f"'auto' uses CUDA when present (default: {StudyConfig.device})",
     )
+    return parser
+
+
+def device_options() -> argparse.ArgumentParser:
+    """Where one training run goes, and its two fast paths."""
+    parser = _parent(device_option())
     parser.add_argument(
         "--no-cuda-graph",
         dest="cuda_graph",

@@ -12,10 +12,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from harness.choices import DEFAULT_SAMPLERS, DEVICES, SAMPLERS
+from harness.choices import DEFAULT_SAMPLERS, SAMPLERS
 from harness.cli.command import Command, console, err_console
 from harness.cli.options import (
     comparison_options,
+    device_option,
     non_negative_int,
     positive_int,
     search_options,
@@ -197,7 +198,7 @@ class Compare(Command):
         "lab's fixed models and a gradient-boosting reference are trained too, all cached "
         "under runs/RUN/ for 'harness report'."
     )
-    parents = (storage_options, search_options, worker_options, comparison_options)
+    parents = (storage_options, search_options, worker_options, comparison_options, device_option)
     stops_on_sigterm = True
     resume_hint = (
         "trials in flight were marked FAIL and will be retried; to resume, run the "
@@ -256,12 +257,6 @@ class Compare(Command):
         parser.add_argument(
             "--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR", help=RUNS_DIR_HELP
         )
-        parser.add_argument(
-            "--device",
-            choices=DEVICES,
-            default=StudyConfig.device,
-            help="device of the local executor and the lab models (default: auto)",
-        )
 
     def run(self, args: argparse.Namespace) -> None:
         study = replace(
@@ -310,7 +305,7 @@ class Run(Command):
         "ends), retrain each best configuration with several seeds, and write the markdown "
         "report. Re-running continues where it stopped."
     )
-    parents = (storage_options, worker_options, comparison_options)
+    parents = (storage_options, worker_options, comparison_options, device_option)
     stops_on_sigterm = True
     resume_hint = (
         "trials in flight were marked FAIL and will be retried; run the same command "
@@ -357,12 +352,6 @@ class Run(Command):
         )
         parser.add_argument(
             "--out", metavar="FILE", default=None, help="report file (default: reports/NAME.md)"
-        )
-        parser.add_argument(
-            "--device",
-            choices=DEVICES,
-            default=StudyConfig.device,
-            help="device of the fixed models and retraining (default: auto)",
         )
 
     def run(self, args: argparse.Namespace) -> None:

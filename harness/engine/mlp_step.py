@@ -38,8 +38,10 @@ class MLPStep:
     ) -> None:
         layers = _hidden_layers(model)
         assert layers is not None, "MLPStep.supports(model, criterion) must hold"
+        output = model[-1]
+        assert isinstance(output, nn.Linear), "MLPStep.supports(model, criterion) must hold"
         self.dropouts = [p for _, p in layers]
-        self.linears = [linear for linear, _ in layers] + [model[-1]]
+        self.linears = [linear for linear, _ in layers] + [output]
         self.weights_t = [linear.weight.t() for linear in self.linears]  # views: stay current
         self.optimizer = optimizer
         self.pos_weight = criterion.pos_weight
@@ -97,8 +99,9 @@ class MLPStep:
             if index == 0:
                 break
             grad = torch.mm(grad, linear.weight)
-            if masks[index - 1] is not None:
-                grad.mul_(masks[index - 1])
+            mask = masks[index - 1]
+            if mask is not None:
+                grad.mul_(mask)
             grad = torch.ops.aten.threshold_backward(grad, inputs[index], 0)
         self._update()
         return loss
@@ -165,18 +168,21 @@ def _hidden_layers(model: nn.Module) -> list[tuple[nn.Linear, float]] | None:
     modules = list(model.children())
     if not modules or not isinstance(modules[-1], nn.Linear) or modules[-1].out_features != 1:
         return None
-    layers, i = [], 0
+    layers: list[tuple[nn.Linear, float]] = []
+    i = 0
     while i < len(modules) - 1:
+        linear = modules[i]
         if not (
-            isinstance(modules[i], nn.Linear)
+            isinstance(linear, nn.Linear)
             and i + 1 < len(modules) - 1
             and isinstance(modules[i + 1], nn.ReLU)
         ):
             return None
         p, step = 0.0, 2
-        if i + 2 < len(modules) - 1 and isinstance(modules[i + 2], Dropout):
-            p, step = modules[i + 2].p, 3
-        layers.append((modules[i], p))
+        dropout = modules[i + 2] if i + 2 < len(modules) - 1 else None
+        if isinstance(dropout, Dropout):
+            p, step = dropout.p, 3
+        layers.append((linear, p))
         i += step
     if any(linear.bias is None for linear, _ in layers) or modules[-1].bias is None:
         return None

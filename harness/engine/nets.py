@@ -17,7 +17,7 @@ class LogisticRegression(nn.Module):
         super().__init__()
         self.linear = nn.Linear(n_features, 1)
 
-    def forward(self, x):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(x)
 
 

@@ -36,17 +36,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 from torch.nn import functional
 
-from harness.choices import Optimizer
 from harness.engine.nets import search_mlp
+from harness.engine.settings import PopulationSettings
 from harness.errors import HarnessError
 
-DropoutStream = Literal["exact", "hashed"]
 # on_epoch(member index, epoch, record) -> True to stop (prune) that member
 PopulationHook = Callable[[int, int, dict[str, float]], bool]
 ADAM_BETAS, ADAM_EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults, which train() uses
@@ -67,18 +65,6 @@ class Member:
     @property
     def hidden(self) -> tuple[int, int]:
         return self.hidden_size, max(1, self.hidden_size // 2)
-
-
-@dataclass(frozen=True)
-class PopulationSettings:
-    """What every member shares."""
-
-    batch_size: int
-    optimizer: Optimizer = "adam"
-    max_epochs: int = 300
-    patience: int | None = 10
-    dropout_stream: DropoutStream | None = None  # None: exact on CPU, hashed on CUDA
-    cuda_graph: bool = True  # on CUDA, replay the population's step as a CUDA graph
 
 
 def _hash32(x: torch.Tensor) -> torch.Tensor:
@@ -173,7 +159,7 @@ class Population:
         self._set_member_tensors()
 
     def _set_member_tensors(self) -> None:
-        def column(values: list[float], dtype=torch.float32) -> torch.Tensor:
+        def column(values: list[float], dtype: torch.dtype = torch.float32) -> torch.Tensor:
             return torch.tensor(values, dtype=dtype, device=self.device).view(-1, 1)
 
         members = self.members
@@ -248,8 +234,9 @@ class Population:
                 if index == 0:
                     break
                 grad = torch.bmm(grad, layers[index][0].transpose(1, 2))
-                if masks[index - 1] is not None:
-                    grad.mul_(masks[index - 1])
+                mask = masks[index - 1]
+                if mask is not None:
+                    grad.mul_(mask)
                 grad = torch.ops.aten.threshold_backward(grad, inputs[index], 0)
             self._update()
         return losses
@@ -266,13 +253,15 @@ class Population:
             params.mul_(1 - self.lr * self.weight_decay)
         else:
             grads.addcmul_(params, self.weight_decay)
+        exp_avg, exp_avg_sq = self.stack.exp_avg, self.stack.exp_avg_sq
+        assert exp_avg is not None and exp_avg_sq is not None, "an Adam stack keeps moments"
         beta1, beta2 = ADAM_BETAS
         step = self.step_count.double()  # bias corrections in double, as torch.optim's
         bias1, bias2 = 1 - beta1**step, 1 - beta2**step
-        self.stack.exp_avg.lerp_(grads, 1 - beta1)
-        self.stack.exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
-        denom = (self.stack.exp_avg_sq.sqrt() / bias2.sqrt()).add_(ADAM_EPS)
-        params.sub_(self.stack.exp_avg / denom * (self.lr / bias1))
+        exp_avg.lerp_(grads, 1 - beta1)
+        exp_avg_sq.mul_(beta2).addcmul_(grads, grads, value=1 - beta2)
+        denom = (exp_avg_sq.sqrt() / bias2.sqrt()).add_(ADAM_EPS)
+        params.sub_(exp_avg / denom * (self.lr / bias1))
 
     @torch.no_grad()
     def logits(self, x: torch.Tensor) -> torch.Tensor:
@@ -299,7 +288,7 @@ class Population:
 
 class CapturedPopulationStep:
     """The population's step for full batches captured once as a CUDA graph (as
-    ``train.CapturedStep`` does for one model); recaptured when members leave."""
+    ``steps.CapturedStep`` does for one model); recaptured when members leave."""
 
     WARMUP_STEPS = 3
 

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Literal
 
 import torch
 from torch import nn
@@ -20,36 +20,32 @@ from harness.engine.population import (
     Member,
     Population,
     PopulationHook,
-    PopulationSettings,
 )
-from harness.engine.train import ResidentSplits, TrainResult, evaluate_splits, resolve_device
-
-if TYPE_CHECKING:  # the lab's data type, named for annotations only
-    from harness.lab.data import Splits
+from harness.engine.settings import PopulationSettings
+from harness.engine.splits import Splits
+from harness.engine.train import (
+    EarlyStopping,
+    ResidentSplits,
+    TrainResult,
+    evaluate_splits,
+    resolve_device,
+)
 
 
 @dataclass
 class _Track:
-    """One member's history and early-stopping bookkeeping."""
+    """One member's history and early stopping (the best epoch's flat weights row)."""
 
     member: Member
+    stopping: EarlyStopping[torch.Tensor]
     history: list[dict[str, float]] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
-    best_loss: float = math.inf
-    best_epoch: int = 0
-    best_row: torch.Tensor | None = None  # with patience: the weights of the best epoch
     final_row: torch.Tensor | None = None  # without patience: the last epoch's weights
-    stale: int = 0
-    status: str = "running"  # then "ok", "diverged" or "pruned"
+    status: Literal["running", "ok", "diverged", "pruned"] = "running"
     seconds: float = 0.0
 
     def observe(
-        self,
-        epoch: int,
-        losses: tuple[float, float, float],
-        seconds: float,
-        params: torch.Tensor,
-        patience: int | None,
+        self, epoch: int, losses: tuple[float, float, float], seconds: float, params: torch.Tensor
     ) -> str | None:
         """Record an epoch (train loss, validation loss, AUROC) as ``train()`` does; why the
         member stops here ("diverged", or "patience": that many epochs without a lower
@@ -65,13 +61,8 @@ class _Track:
             {"epoch": epoch, "train_loss": train_loss, "val_loss": loss, "val_auroc": auroc}
         )
         self.epoch_seconds.append(seconds)
-        if patience is None or loss < self.best_loss:
-            self.best_loss, self.best_epoch, self.stale = loss, epoch, 0
-            if patience is not None:
-                self.best_row = params.clone()
-        else:
-            self.stale += 1
-        return "patience" if patience is not None and self.stale >= patience else None
+        self.stopping.update(epoch, loss, params.clone)
+        return "patience" if self.stopping.exhausted else None
 
 
 def train_population(
@@ -92,7 +83,7 @@ def train_population(
     torch_device = resolve_device(device)
     data = resident or ResidentSplits(splits, torch_device)
     population = Population(members, splits.n_features, settings, torch_device)
-    tracks = [_Track(m) for m in members]
+    tracks = [_Track(m, EarlyStopping(settings.patience)) for m in members]
     active = list(range(len(members)))  # tracks[active[i]] is population row i
     shufflers = [torch.Generator().manual_seed(m.seed) for m in members]
     graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
@@ -109,25 +100,8 @@ def train_population(
         train_loss = _train_epoch(population, x_epoch, y_epoch, settings.batch_size, captured)
         numbers = torch.stack([train_loss, *_validate(population, data)]).cpu().tolist()
         now = time.perf_counter()
-        leaving = []
-        for row, index in enumerate(active):
-            track = tracks[index]
-            losses = (numbers[0][row], numbers[1][row], numbers[2][row])
-            reason = track.observe(
-                epoch, losses, now - epoch_started, population.stack.params[row], settings.patience
-            )
-            # as train(): the hook sees every trained epoch, the last one included
-            if (
-                reason != "diverged"
-                and on_epoch is not None
-                and on_epoch(index, epoch, track.history[-1])
-            ):
-                track.status, reason = "pruned", "pruned"
-            elif reason == "patience":
-                track.status = "ok"
-            if reason is not None:
-                track.seconds = now - started
-                leaving.append(row)
+        timing = (now - epoch_started, now - started)
+        leaving = _observe(tracks, active, epoch, numbers, population, timing, on_epoch)
         epoch_started = now
         if leaving:
             staying = [row for row in range(len(active)) if row not in leaving]
@@ -145,6 +119,38 @@ def train_population(
         _result(track, population, data, splits.n_features, str(torch_device), score_test)
         for track in tracks
     ]
+
+
+def _observe(
+    tracks: list[_Track],
+    active: list[int],
+    epoch: int,
+    numbers: list[list[float]],
+    population: Population,
+    timing: tuple[float, float],
+    on_epoch: PopulationHook | None,
+) -> list[int]:
+    """Record the epoch of every active member (``numbers``: train loss, validation loss and
+    AUROC, one row each; ``timing``: the epoch's seconds and the seconds since the start);
+    the population rows of the members that stop here (diverged, patience, pruned)."""
+    leaving = []
+    for row, index in enumerate(active):
+        track = tracks[index]
+        losses = (numbers[0][row], numbers[1][row], numbers[2][row])
+        reason = track.observe(epoch, losses, timing[0], population.stack.params[row])
+        # as train(): the hook sees every trained epoch, the last one included
+        if (
+            reason != "diverged"
+            and on_epoch is not None
+            and on_epoch(index, epoch, track.history[-1])
+        ):
+            track.status, reason = "pruned", "pruned"
+        elif reason == "patience":
+            track.status = "ok"
+        if reason is not None:
+            track.seconds = timing[1]
+            leaving.append(row)
+    return leaving
 
 
 def _train_epoch(
@@ -196,10 +202,11 @@ def _result(
     device: str,
     score_test: bool,
 ) -> TrainResult:
+    assert track.status != "running", "every member has stopped by now"
     result = TrainResult(
-        track.status,  # type: ignore[arg-type]
+        track.status,
         len(track.history),
-        track.best_epoch,
+        track.stopping.best_epoch,
         track.seconds,
         device,
         track.member.seed,
@@ -208,7 +215,8 @@ def _result(
     )
     if track.status != "ok":
         return result
-    row = track.best_row if track.best_row is not None else track.final_row
+    row = track.stopping.best_state if track.stopping.best_state is not None else track.final_row
+    assert row is not None, "a member that trained keeps its best or its last weights"
     model = population.member_model(row, track.member, n_features)
     result.valid, result.test = evaluate_splits(model, data, nn.BCEWithLogitsLoss(), score_test)
     result.model = model

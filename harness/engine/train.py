@@ -2,54 +2,32 @@
 
 No ``Dataset.__getitem__`` + collate per row: the splits are moved to the device once and each
 minibatch is a slice (after a seeded per-epoch permutation when shuffling), which is what makes
-an epoch cheap on both CPU and GPU.
+an epoch cheap on both CPU and GPU. How each batch's step is taken is ``engine/steps.py``'s.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from functools import partial
+from typing import Generic, Literal, TypeVar
 
 import numpy as np
 import torch
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from harness.choices import DEVICES, Optimizer
+from harness.choices import DEVICES
 from harness.engine.metrics import Scores, epoch_auroc, score
 from harness.engine.mlp_step import MLPStep
+from harness.engine.settings import TrainSettings
+from harness.engine.splits import Splits
+from harness.engine.steps import CapturedStep, choose_step, eager_step, make_optimizer
 from harness.errors import HarnessError
 
-if TYPE_CHECKING:  # the lab's data type, named for annotations only
-    from harness.lab.data import Splits
-
-OPTIMIZER_CLASSES: dict[Optimizer, type[torch.optim.Optimizer]] = {
-    "sgd": torch.optim.SGD,
-    "adam": torch.optim.Adam,
-    "adamw": torch.optim.AdamW,
-}
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    """How one model is trained. ``batch_size=None`` is full-batch gradient descent;
-    ``patience=None`` trains all ``max_epochs`` and keeps the final weights."""
-
-    optimizer: Optimizer = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    batch_size: int | None = None
-    shuffle: bool = False
-    max_epochs: int = 300
-    patience: int | None = None
-    pos_weight: bool = False  # BCE pos_weight = w1 / w0 from compute_class_weight("balanced")
-    cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph (CPU: ignored)
-    # On CPU, plain MLPs (no BatchNorm) train with the backward written out (mlp_step.py);
-    # False: autograd and optimizer.step(). Same arithmetic, same dropout masks.
-    hand_backward: bool = True
+State = TypeVar("State")  # what early stopping keeps of the best epoch
 
 
 @dataclass
@@ -107,9 +85,37 @@ class ResidentSplits:
         self.y_valid_np, self.y_test_np = splits.y_valid, splits.y_test
 
 
+@dataclass
+class EarlyStopping(Generic[State]):
+    """Early stopping on validation loss: the best epoch so far, what was kept of it, and the
+    epochs since. Without patience every epoch is the best (the last one is kept, and nothing
+    needs copying) and training never stops early."""
+
+    patience: int | None
+    best_loss: float = math.inf
+    best_epoch: int = 0
+    best_state: State | None = None  # with patience: the best epoch's weights
+    stale: int = 0  # epochs since the best one
+
+    def update(self, epoch: int, loss: float, snapshot: Callable[[], State]) -> None:
+        """Record an epoch's validation loss; ``snapshot()`` copies its weights if it is the
+        best so far (a strictly lower loss)."""
+        if self.patience is None or loss < self.best_loss:
+            self.best_loss, self.best_epoch, self.stale = loss, epoch, 0
+            if self.patience is not None:
+                self.best_state = snapshot()
+        else:
+            self.stale += 1
+
+    @property
+    def exhausted(self) -> bool:
+        """Patience has run out: ``patience`` epochs in a row without a lower loss."""
+        return self.patience is not None and self.stale >= self.patience
+
+
 def _batches(
     x: torch.Tensor, y: torch.Tensor, batch_size: int | None, generator: torch.Generator | None
-):
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     n = x.shape[0]
     if generator is not None:
         order = torch.randperm(n, generator=generator).to(x.device)
@@ -126,106 +132,13 @@ def _batches(
         yield x[start:stop], y[start:stop]
 
 
-def make_optimizer(
-    name: str,
-    params: Iterable[torch.Tensor],
-    lr: float,
-    weight_decay: float,
-    device: torch.device,
-    for_graph: bool = False,
-) -> torch.optim.Optimizer:
-    """The optimizer with its fastest update for the device: one fused kernel on CPU (about
-    1.2x an epoch of small MLPs: torch.optim's per-parameter loop is pure overhead there), and
-    a capturable one (its step counter on the GPU) when the step is replayed as a CUDA graph."""
-    options: dict[str, bool] = {}
-    if device.type == "cpu":
-        options["fused"] = True
-    elif for_graph and name in ("adam", "adamw"):
-        options["capturable"] = True
-    return OPTIMIZER_CLASSES[name](params, lr=lr, weight_decay=weight_decay, **options)
-
-
-def _eager_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    criterion: nn.Module,
-    xb: torch.Tensor,
-    yb: torch.Tensor,
-) -> torch.Tensor:
-    optimizer.zero_grad(set_to_none=True)
-    loss = criterion(model(xb), yb)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
-
-
-class CapturedStep:
-    """The whole training step (forward, loss, backward, optimizer update) captured once as a
-    CUDA graph for one batch size, then replayed per batch: a few launches per batch instead
-    of dozens of small kernels, each waiting on Python (the card otherwise idles).
-
-    Capture needs warm-up steps; they run on a copy of the batch and are then undone (weights,
-    buffers and optimizer state restored), so training starts from the same point as eager.
-    """
-
-    WARMUP_STEPS = 3
-
-    def __init__(
-        self,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer,
-        criterion: nn.Module,
-        xb: torch.Tensor,
-        yb: torch.Tensor,
-    ) -> None:
-        self.batch_size = xb.shape[0]
-        self.x, self.y = xb.clone(), yb.clone()  # the graph's fixed input addresses
-        self.loss_sum = torch.zeros((), device=xb.device)
-        start = {k: v.clone() for k, v in model.state_dict().items()}
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(self.WARMUP_STEPS):
-                _eager_step(model, optimizer, criterion, self.x, self.y)
-        torch.cuda.current_stream().wait_stream(side)
-        restore_start(model, optimizer, start)
-        # Gradients set to None, so the captured backward allocates them in the graph's pool.
-        optimizer.zero_grad(set_to_none=True)
-        self.graph = torch.cuda.CUDAGraph()
-        # thread_local: a Ray worker answers polls on another thread while this one captures
-        with torch.cuda.graph(self.graph, capture_error_mode="thread_local"):
-            loss = criterion(model(self.x), self.y)
-            loss.backward()
-            optimizer.step()
-            self.loss_sum.add_(loss.detach() * self.batch_size)
-        self.grads = [p.grad for p in model.parameters()]  # keep the graph's buffers alive
-
-    def __call__(self, xb: torch.Tensor, yb: torch.Tensor) -> None:
-        self.x.copy_(xb)
-        self.y.copy_(yb)
-        self.graph.replay()
-
-
-@torch.no_grad()
-def restore_start(
-    model: nn.Module, optimizer: torch.optim.Optimizer, start: dict[str, torch.Tensor]
-) -> None:
-    """Undo steps taken since ``start`` (a cloned state dict): weights and buffers copied back
-    in place (a captured graph keeps their addresses), optimizer state zeroed, which for Adam
-    (step 0, no moments) and momentum-free SGD (no state) is a fresh optimizer."""
-    for key, value in model.state_dict().items():
-        value.copy_(start[key])
-    for state in optimizer.state.values():
-        for value in state.values():
-            if torch.is_tensor(value):
-                value.zero_()
-
-
-def captured_step_allowed(optimizer: torch.optim.Optimizer) -> bool:
-    """Adam/AdamW built capturable, or SGD without momentum (whose update has no state)."""
-    if isinstance(optimizer, torch.optim.Adam | torch.optim.AdamW):
-        return bool(optimizer.defaults.get("capturable"))
-    return isinstance(optimizer, torch.optim.SGD) and optimizer.defaults["momentum"] == 0
+def make_criterion(pos_weight: bool, y_train: np.ndarray, device: torch.device) -> nn.Module:
+    """Mean BCE on logits; with ``pos_weight``, the positive class weighted by
+    ``balanced_pos_weight`` of the training labels."""
+    weight = None
+    if pos_weight:
+        weight = torch.tensor([balanced_pos_weight(y_train)], device=device)
+    return nn.BCEWithLogitsLoss(pos_weight=weight)
 
 
 def train_epoch(
@@ -233,14 +146,16 @@ def train_epoch(
     optimizer: torch.optim.Optimizer,
     criterion: nn.Module,
     batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
-    captured: CapturedStep | None = None,
-    mlp_step: MLPStep | None = None,
+    step: CapturedStep | MLPStep | None = None,
 ) -> float:
     """One pass over ``batches``; the mean training loss, read with one device sync per
-    epoch rather than one per batch. With ``captured``, batches of its size replay its CUDA
-    graph; others (the ragged last one) run eagerly on the same weights and optimizer.
-    With ``mlp_step``, every batch goes through it instead of autograd."""
+    epoch rather than one per batch. ``step`` is the run's fast path (``choose_step``): a
+    ``CapturedStep`` replays its CUDA graph for batches of its size, and the others (the
+    ragged last one) run eagerly on the same weights and optimizer; an ``MLPStep`` takes
+    every batch; None: autograd and ``optimizer.step()``."""
     model.train()
+    captured = step if isinstance(step, CapturedStep) else None
+    eager = step if isinstance(step, MLPStep) else partial(eager_step, model, optimizer, criterion)
     eager_sum, rows = None, 0
     if captured is not None:
         captured.loss_sum.zero_()
@@ -248,11 +163,7 @@ def train_epoch(
         if captured is not None and xb.shape[0] == captured.batch_size:
             captured(xb, yb)
         else:
-            if mlp_step is not None:
-                loss = mlp_step(xb, yb)
-            else:
-                loss = _eager_step(model, optimizer, criterion, xb, yb)
-            weighted = loss * xb.shape[0]
+            weighted = eager(xb, yb) * xb.shape[0]
             eager_sum = weighted if eager_sum is None else eager_sum + weighted
         rows += xb.shape[0]
     if not rows:
@@ -267,6 +178,20 @@ def train_epoch(
 def _logits(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
     model.eval()
     return model(x)
+
+
+def _epoch_record(
+    model: nn.Module, criterion: nn.Module, data: ResidentSplits, epoch: int, train_loss: float
+) -> dict[str, float]:
+    """An epoch's record: training loss, validation loss and AUROC (NaN when a loss is not
+    finite, or when validation holds one class only, where AUROC is undefined)."""
+    val_logits = _logits(model, data.x_valid)
+    val_loss = float(criterion(val_logits, data.y_valid))
+    record = {"epoch": epoch, "train_loss": train_loss, "val_loss": val_loss, "val_auroc": math.nan}
+    both = data.y_valid_np.min() != data.y_valid_np.max()
+    if math.isfinite(train_loss) and math.isfinite(val_loss) and both:
+        record["val_auroc"] = epoch_auroc(data.y_valid.long(), torch.sigmoid(val_logits))
+    return record
 
 
 def train(
@@ -293,89 +218,70 @@ def train(
     data = resident or ResidentSplits(splits, torch_device)
     torch.manual_seed(seed)
     model = make_model(splits.n_features).to(torch_device)
-    graph_wanted = settings.cuda_graph and torch_device.type == "cuda"
+    for_graph = settings.cuda_graph and torch_device.type == "cuda"
     optimizer = make_optimizer(
         settings.optimizer,
         model.parameters(),
         settings.lr,
         settings.weight_decay,
         torch_device,
-        for_graph=graph_wanted,
+        for_graph,
     )
-    pos_weight = None
-    if settings.pos_weight:
-        pos_weight = torch.tensor([balanced_pos_weight(splits.y_train)], device=torch_device)
-    criterion = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+    criterion = make_criterion(settings.pos_weight, splits.y_train, torch_device)
     generator = torch.Generator().manual_seed(seed) if settings.shuffle else None
-
-    history: list[dict[str, float]] = []
-    best_loss, best_epoch, best_state, stale = math.inf, 0, None, 0
-    status: Literal["ok", "diverged"] = "ok"
-    started = time.perf_counter()
-    captured = None
-    full_batch = settings.batch_size or data.x_train.shape[0]
-    if graph_wanted and captured_step_allowed(optimizer) and data.x_train.shape[0] >= full_batch:
-        captured = CapturedStep(
-            model, optimizer, criterion, data.x_train[:full_batch], data.y_train[:full_batch]
-        )
-    mlp_step = None
-    if settings.hand_backward and captured is None and MLPStep.supports(model, criterion):
-        mlp_step = MLPStep(model, optimizer, criterion)
-    epoch_started, epoch_seconds = started, []
-    y_valid_int = data.y_valid.long()
-    both = data.y_valid_np.min() != data.y_valid_np.max()  # AUROC needs both classes
-    for epoch in range(1, settings.max_epochs + 1):
-        batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
-        train_loss = train_epoch(model, optimizer, criterion, batches, captured, mlp_step)
-        val_logits = _logits(model, data.x_valid)
-        val_loss = float(criterion(val_logits, data.y_valid))
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            status = "diverged"
-            history.append(
-                {
-                    "epoch": epoch,
-                    "train_loss": train_loss,
-                    "val_loss": val_loss,
-                    "val_auroc": float("nan"),
-                }
-            )
-            break
-        val_auroc = epoch_auroc(y_valid_int, torch.sigmoid(val_logits)) if both else math.nan
-        record = {
-            "epoch": epoch,
-            "train_loss": train_loss,
-            "val_loss": val_loss,
-            "val_auroc": val_auroc,
-        }
-        now = time.perf_counter()
-        epoch_seconds.append(now - epoch_started)
-        epoch_started = now
-        history.append(record)
-
-        if settings.patience is None or val_loss < best_loss:
-            best_loss, best_epoch, stale = val_loss, epoch, 0
-            if settings.patience is not None:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-        if on_epoch is not None:
-            on_epoch(epoch, record)
-        if settings.patience is not None and stale >= settings.patience:
-            break
-    seconds = time.perf_counter() - started
-    optimizer.zero_grad(set_to_none=True)  # the returned model keeps no gradients (nor graph pool)
-    del captured, mlp_step
-
-    result = TrainResult(
-        status, len(history), best_epoch, seconds, str(torch_device), seed, history, epoch_seconds
-    )
-    if status == "diverged":
+    result = TrainResult("ok", 0, 0, 0.0, str(torch_device), seed)
+    stopping = _epochs(model, optimizer, criterion, data, settings, generator, on_epoch, result)
+    if result.status == "diverged":
         return result
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    if stopping.best_state is not None:
+        model.load_state_dict(stopping.best_state)
     result.valid, result.test = evaluate_splits(model, data, criterion, score_test)
     result.model = model
     return result
+
+
+def _epochs(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    criterion: nn.Module,
+    data: ResidentSplits,
+    settings: TrainSettings,
+    generator: torch.Generator | None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None,
+    result: TrainResult,
+) -> EarlyStopping[dict[str, torch.Tensor]]:
+    """Train epoch after epoch until the budget, patience or a non-finite loss ends it,
+    recording into ``result`` (history, epochs, best epoch, status, seconds); returns the
+    early-stopping record (the best epoch's weights, with patience)."""
+    stopping: EarlyStopping[dict[str, torch.Tensor]] = EarlyStopping(settings.patience)
+    started = epoch_started = time.perf_counter()  # a CUDA graph's capture counts as training
+    step = choose_step(model, optimizer, criterion, settings, data.x_train, data.y_train)
+    for epoch in range(1, settings.max_epochs + 1):
+        batches = _batches(data.x_train, data.y_train, settings.batch_size, generator)
+        train_loss = train_epoch(model, optimizer, criterion, batches, step)
+        record = _epoch_record(model, criterion, data, epoch, train_loss)
+        result.history.append(record)
+        if not (math.isfinite(train_loss) and math.isfinite(record["val_loss"])):
+            result.status = "diverged"
+            break
+        now = time.perf_counter()
+        result.epoch_seconds.append(now - epoch_started)
+        epoch_started = now
+        stopping.update(epoch, record["val_loss"], lambda: _copy_state(model))
+        if on_epoch is not None:
+            on_epoch(epoch, record)
+        if stopping.exhausted:
+            break
+    result.seconds = time.perf_counter() - started
+    result.epochs, result.best_epoch = len(result.history), stopping.best_epoch
+    # the returned model keeps no gradients, and the step (a CUDA graph's pool) goes with
+    # this function's frame
+    optimizer.zero_grad(set_to_none=True)
+    return stopping
+
+
+def _copy_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def evaluate_splits(

@@ -21,7 +21,6 @@ from typing import Any
 
 import optuna
 
-from harness.errors import HarnessError
 from harness.experiment.cache import ensure_bench, ensure_reference
 from harness.experiment.config import PAIR_TIME_SAFETY, CompareConfig
 from harness.experiment.design import Design, declare, record_look
@@ -34,6 +33,7 @@ from harness.experiment.retrain import (
 )
 from harness.experiment.runs import load_run_study, run_dir
 from harness.experiment.verdict import MIN_PAIRS, Plan, judge
+from harness.paths import writable_folder
 from harness.search.scheduler import Usage
 
 # ---------------------------------------------------------------- the compare run
@@ -54,12 +54,7 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
     storage = open_storage(url)
     directory = run_dir(config.run, config.runs_root)
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / ".write-check").touch()
-        (directory / ".write-check").unlink()
-    except OSError as err:
-        raise HarnessError(f"cannot write the run folder {directory}: {err.strerror}") from None
+    writable_folder(directory, f"the run folder {directory}")
     if len(config.samplers) < 2 or config.design is None:  # nothing to judge: run the pairs
         _run_batch(config, space, storage, directory, config.max_pairs, log)
     else:
@@ -258,8 +253,7 @@ def _record_usage(directory: Path, usage: Usage) -> None:
 def _space_splits(space: Any) -> Any:
     from harness.lab.data import load_splits
 
-    splits = load_splits(variant=space.variant)
-    return splits.subset(space.train_rows) if space.train_rows else splits
+    return load_splits(variant=space.variant, train_rows=space.train_rows)
 
 
 def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:

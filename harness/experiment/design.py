@@ -144,7 +144,7 @@ def read_design(path: Path) -> Design | None:
         plan = Plan.from_dict(record["plan"])
         return Design(
             plan,
-            tuple(record["pair"]),  # type: ignore[arg-type]
+            tuple(record["pair"]),
             int(record["retrain_seeds"]),
             str(record["declared_at"]),
             list(record.get("changes", [])),

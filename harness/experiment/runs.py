@@ -132,5 +132,5 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
             f"--name {run!r}: no studies named '{run}/<sampler>/r<repeat>' in "
             f"storage {redact_url(url)}; {hint}"
         )
-    order = {name: index for index, name in enumerate(SAMPLERS)}
+    order: dict[str, int] = {name: index for index, name in enumerate(SAMPLERS)}
     return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))

@@ -152,7 +152,7 @@ class Outlook:
 
 
 def outlook(
-    differences: Sequence[float], future: Schedule, margin: float, *, runs: int = 4000
+    differences: Sequence[float] | np.ndarray, future: Schedule, margin: float, *, runs: int = 4000
 ) -> Outlook | None:
     """Conditional simulation: the observed pairs stay, the pairs up to each future look are
     drawn normal with the observed mean and sd, and every look of ``future`` is judged in
@@ -208,7 +208,7 @@ def new_run_pairs(
 
 
 def new_run_range(
-    differences: Sequence[float], alpha: float, margin: float
+    differences: Sequence[float] | np.ndarray, alpha: float, margin: float
 ) -> tuple[int | None, int | None, int | None]:
     """A new run's size at the observed mean for the sd's 95% interval: (at its low end, at
     the observed sd, at its high end); None where more than MORE_PAIRS_CAP."""

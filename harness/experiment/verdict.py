@@ -197,7 +197,7 @@ class Interval:
         return self.low > 0 or self.high < 0
 
 
-def mean_interval(differences: Sequence[float], confidence: float) -> Interval:
+def mean_interval(differences: Sequence[float] | np.ndarray, confidence: float) -> Interval:
     """The mean difference and its two-sided t-interval (statsmodels ``DescrStatsW``)."""
     from statsmodels.stats.weightstats import DescrStatsW
 
@@ -208,7 +208,7 @@ def mean_interval(differences: Sequence[float], confidence: float) -> Interval:
     return Interval(float(d.mean()), float(low), float(high), confidence)
 
 
-def hodges_lehmann(differences: Sequence[float], confidence: float = 0.95) -> Interval:
+def hodges_lehmann(differences: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Interval:
     """The Hodges-Lehmann estimate (median of the Walsh averages) and its exact interval, the
     inversion of the Wilcoxon signed-rank test: ``[w_(k), w_(M+1-k)]`` of the M sorted Walsh
     averages, with the largest k whose coverage ``1 - 2 P(T+ <= k - 1)`` is still at least
@@ -257,7 +257,7 @@ class Look:
         return self.outcome != "undecided"
 
 
-def judge(differences: Sequence[float], level: float, margin: float) -> Look:
+def judge(differences: Sequence[float] | np.ndarray, level: float, margin: float) -> Look:
     """The decision at one look (see the module's docstring)."""
     from statsmodels.stats.weightstats import ttost_paired
 
@@ -277,7 +277,7 @@ def judge(differences: Sequence[float], level: float, margin: float) -> Look:
     return Look(int(d.size), level, outcome, mean, equivalence, tost, margin)
 
 
-def _checked(values: Sequence[float], at_least: int) -> np.ndarray:
+def _checked(values: Sequence[float] | np.ndarray, at_least: int) -> np.ndarray:
     d = np.asarray(values, dtype=float)
     if d.ndim != 1 or d.size < at_least:
         raise HarnessError(

@@ -13,7 +13,6 @@ import gzip
 import hashlib
 import io
 import os
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from harness.choices import VARIANTS
+from harness.engine.splits import Splits
 from harness.errors import HarnessError
 
 COLUMNS = (
@@ -175,59 +175,6 @@ def parse_adult(raw: bytes, source: str) -> pd.DataFrame:
     return frame
 
 
-@dataclass(frozen=True)
-class Splits:
-    """Preprocessed float32 arrays; labels have shape (n, 1) as the lab's BCE losses expect."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_valid: np.ndarray
-    y_valid: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    feature_names: list[str] = field(repr=False)
-    variant: str = "lab"
-    source: str = "packaged adult.data"
-
-    @property
-    def n_features(self) -> int:
-        return self.x_train.shape[1]
-
-    def summary(self) -> dict:
-        labels = np.concatenate([self.y_train, self.y_valid, self.y_test])
-        return {
-            "variant": self.variant,
-            "source": self.source,
-            "features": self.n_features,
-            "train": list(self.x_train.shape),
-            "valid": list(self.x_valid.shape),
-            "test": list(self.x_test.shape),
-            "positive_rate": round(float(labels.mean()), 4),
-            "positive_rate_by_split": {
-                name: round(float(y.mean()), 4)
-                for name, y in (
-                    ("train", self.y_train),
-                    ("valid", self.y_valid),
-                    ("test", self.y_test),
-                )
-            },
-        }
-
-    def subset(self, train_rows: int) -> Splits:
-        """The first ``train_rows`` training rows (for fast tests); valid and test unchanged."""
-        return Splits(
-            self.x_train[:train_rows],
-            self.y_train[:train_rows],
-            self.x_valid,
-            self.y_valid,
-            self.x_test,
-            self.y_test,
-            self.feature_names,
-            self.variant,
-            self.source,
-        )
-
-
 def _apply_grouping(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.copy()
     for column in CATEGORICAL:
@@ -294,12 +241,17 @@ def _load_cached(path: str | None, variant: str, packaged_dir: str) -> Splits:
     return preprocess(frame, variant, path)
 
 
-def load_splits(path: str | Path | None = None, variant: str = "lab") -> Splits:
-    """Train/valid/test splits of the packaged data (checksum verified) or of a user's file.
+def load_splits(
+    path: str | Path | None = None, variant: str = "lab", train_rows: int | None = None
+) -> Splits:
+    """Train/valid/test splits of the packaged data (checksum verified) or of a user's file;
+    with ``train_rows``, only the first that many training rows (a space's ``[data]``
+    subset, a benchmark's ``--rows``), validation and test whole.
 
     Cached per process: a worker that trains trial after trial preprocesses once.
     """
     if variant not in VARIANTS:
         raise HarnessError(f"variant must be one of {list(VARIANTS)}, but got {variant!r}")
     user_path = None if path is None else str(Path(path).resolve())
-    return _load_cached(user_path, variant, str(dataset_dir()))
+    splits = _load_cached(user_path, variant, str(dataset_dir()))
+    return splits if train_rows is None else splits.subset(train_rows)

@@ -16,7 +16,7 @@ from torch import nn
 
 from harness.choices import OPTIMIZERS
 from harness.engine.nets import MLP, LogisticRegression
-from harness.engine.train import TrainSettings
+from harness.engine.settings import TrainSettings
 from harness.errors import HarnessError
 from harness.numbers import is_number
 from harness.paths import DEFAULT_RECIPES, read_text

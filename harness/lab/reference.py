@@ -67,6 +67,8 @@ def _log_loss(labels: np.ndarray, probs: np.ndarray) -> float:
     return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
 
 
-def reference_records(splits: Splits, seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS):
+def reference_records(
+    splits: Splits, seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS
+) -> list[dict[str, Any]]:
     """One record per seed, in order."""
     return [reference_record(splits, seed) for seed in seeds]

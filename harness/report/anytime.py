@@ -28,7 +28,7 @@ IQM_CUT = 0.25  # scipy.stats.trim_mean cuts floor(0.25 n) values from each end
 
 
 def expected_best_of_n(
-    values: Sequence[float], n: int | Sequence[int], maximize: bool = True
+    values: Sequence[float] | np.ndarray, n: int | Sequence[int] | np.ndarray, maximize: bool = True
 ) -> np.ndarray:
     """Expected best of ``n`` draws with replacement from ``values`` (exact, not sampled).
 

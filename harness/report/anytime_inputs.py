@@ -6,6 +6,7 @@ their expected best of n, and the targets of trials-to-target.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def _best_known(data: RunData) -> tuple[float, str]:
     run's trials, other studies in the storage with the same space and objective, and (for a
     validation AUROC) the retrained best configurations' validation values."""
     pick = max if data.maximize else min
-    found = [
+    found: list[tuple[Any, str]] = [
         (t.value, f"trial {t.number} of `{st.name}`")
         for st in data.studies
         for t in completed(st.trials)

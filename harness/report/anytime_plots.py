@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -13,16 +14,19 @@ from matplotlib.ticker import MaxNLocator
 from harness.report.anytime import Aggregate, ReachCurve
 from harness.report.plots import LINE_STYLES, _save, colour, plt
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 MAX_REGRET_AXIS = 3.0  # normalised regret above 3x random's shortfall: off the top, said so
 
 
 def _draw(
-    ax,
+    ax: Axes,
     x: np.ndarray,
     matrices: Mapping[str, np.ndarray],
     aggs: Mapping[str, Aggregate],
     titles: Mapping[str, str],
-    where: str,
+    where: Literal["mid", "post"],
 ) -> None:
     """Per sampler, in its colour and line style: thin single repeats, the IQM on top and its
     band, as steps: ``where="mid"`` centres the value after n trials on n (the last trial gets
@@ -48,12 +52,12 @@ def _draw(
         )
 
 
-def _legend_below(ax) -> None:
+def _legend_below(ax: Axes) -> None:
     # below the axes: inside, it would hide the curves' ends, where the comparison is made
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
 
 
-def _seed_band(ax, x: np.ndarray, band: np.ndarray) -> None:
+def _seed_band(ax: Axes, x: np.ndarray, band: np.ndarray) -> None:
     ax.fill_between(  # hatched: the grey fill is the shared start-up's
         x,
         0,

@@ -76,7 +76,11 @@ def section_anytime(
         data.titles,
         normalised=normalised,
         shared=run.shared,
-        seed_band=None if run.seed_sd is None else run.seed_sd / (scale if normalised else 1.0),
+        seed_band=(
+            None
+            if run.seed_sd is None
+            else run.seed_sd / (scale if normalised and scale is not None else 1.0)
+        ),
         title=f"{what[0].upper() + what[1:]} by trial on {data.metric} (IQM over repeats, "
         f"band: {'bootstrap CI' if repeats >= MIN_REPEATS_FOR_CI else 'range of repeats'})",
         ylabel=(

@@ -202,7 +202,7 @@ def lab_path_lines(document: dict[str, Any]) -> list[str]:
     for (workload, device, mode), lab in by_key.items():
         graph = by_key.get((workload, device, "graph"))
         speed_up = _speed_up(lab, graph) if mode == "lab" and graph else None
-        if speed_up is not None:
+        if speed_up is not None and graph is not None:
             lines.append(
                 f"{workload} on {device}: CUDA-graph path "
                 f"{seconds(graph['seconds_per_epoch'])} s/epoch, the lab's path "

@@ -37,7 +37,7 @@ TOP = 4  # the lab's question: which 4 hyperparameters matter most
 # resamples of that run took 104 s on a busy 2-core machine, so 100 (about half that): the
 # intervals' ends move by a few hundredths between 100 and 200.
 FANOVA = {"n_trees": 32, "max_depth": 5, "seed": 0}
-BOOTSTRAP = {"resamples": 100, "seed": 0, "confidence": 0.95}
+BOOTSTRAP: dict[str, Any] = {"resamples": 100, "seed": 0, "confidence": 0.95}
 ROUGH_BELOW = 5  # repeats: fewer give few distinct resamples, so a rough interval
 RANDOM = "random"  # the sampler whose trials spread over the whole space
 EQUAL = "importances will be equal"  # Optuna's warning when PED-ANOVA cannot tell params apart

@@ -30,7 +30,7 @@ from harness.report.stats import finished
 from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
-BOOTSTRAP = {"resamples": 2000, "seed": 0, "confidence": 0.95}
+BOOTSTRAP: dict[str, Any] = {"resamples": 2000, "seed": 0, "confidence": 0.95}
 METRICS = ("auroc", "f1", "precision", "recall")
 OBJECTIVE_TITLES = {"val_auroc": "validation AUROC", "val_loss": "validation loss"}
 
@@ -102,7 +102,7 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     out, and said so) and its cached results, each checked against its schema."""
     storage = open_existing_storage(storage_url)
     studies, left_out = _with_complete_trials(name, find_run_studies(storage, name, storage_url))
-    order = {sampler: index for index, sampler in enumerate(SAMPLERS)}
+    order: dict[str, int] = {sampler: index for index, sampler in enumerate(SAMPLERS)}
     samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
     directions = {s.maximize for s in studies}
@@ -170,11 +170,11 @@ def shared_start(data: RunData, first: str, other: str) -> list[int]:
 def lab_level(data: RunData) -> tuple[float, str]:
     """The lab's best validation level (NormalizingMLP) and where the number comes from."""
     values = [r.get("val_auroc") for r in data.bench or [] if r.get("recipe") == "normalizing_mlp"]
-    values = [v for v in values if isinstance(v, int | float)]
-    if values:
-        return float(np.mean(values)), (
+    numbers = [v for v in values if isinstance(v, int | float)]
+    if numbers:
+        return float(np.mean(numbers)), (
             f"NormalizingMLP's validation AUROC in this run's "
-            f"bench.json, mean over {len(values)} seed(s)"
+            f"bench.json, mean over {len(numbers)} seed(s)"
         )
     return LAB_PRINTED_LEVEL, (
         "the lab's printed NormalizingMLP AUROC 0.9080, a fallback: no "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -26,6 +27,10 @@ from optuna.trial import FrozenTrial
 
 from harness.files import replacing
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 COLOURS = {"tpe": "#1f77b4", "random": "#ff7f0e"}
 FALLBACK_COLOURS = ("#2ca02c", "#d62728", "#9467bd", "#8c564b")
 LINE_STYLES = ("-", "--", "-.", ":")
@@ -36,7 +41,7 @@ def colour(sampler: str, index: int = 0) -> str:
     return COLOURS.get(sampler, FALLBACK_COLOURS[index % len(FALLBACK_COLOURS)])
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig: Figure, path: Path) -> Path:
     """The figure as a PNG at ``path``, written whole or not at all (harness.files)."""
     try:
         with replacing(path) as temporary:
@@ -47,7 +52,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _tight_ylim(
-    ax, medians: Sequence[np.ndarray], bands: Sequence[np.ndarray], level: float | None
+    ax: Axes, medians: Sequence[np.ndarray], bands: Sequence[np.ndarray], level: float | None
 ) -> None:
     """Show every median fully, but zoom past the lowest 10% of band values: the first trial
     or two of a repeat can be so poor that they would flatten everything else."""
@@ -203,7 +208,7 @@ def _positions(xs: list, dist: BaseDistribution) -> np.ndarray:
     return np.asarray(xs, dtype=float)
 
 
-def _axis_for(ax, dist: BaseDistribution) -> None:
+def _axis_for(ax: Axes, dist: BaseDistribution) -> None:
     if isinstance(dist, CategoricalDistribution):
         ax.set_xticks(range(len(dist.choices)), [str(c) for c in dist.choices])
     elif isinstance(dist, FloatDistribution | IntDistribution):

@@ -21,16 +21,18 @@ from scipy import stats as scipy_stats
 
 from harness.experiment.retrain import retrained_test_auroc
 from harness.experiment.verdict import ALPHA
+from harness.report.anytime_inputs import BUDGETS  # early budgets ranked besides the target
 from harness.report.stats import paired_wilcoxon, signed_difference, trial_curve
 from harness.report.tables import md_table
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pandas as pd
+
     from harness.report.load import RunData
     from harness.report.write import Figures
 
-BUDGETS = (5, 10, 20)  # early budgets ranked besides the run's full target (trials)
 MIN_SAMPLERS = 3  # with two, the verdict's paired test already says everything
 
 
@@ -190,7 +192,9 @@ def _tests(
     return lines
 
 
-def _nemenyi_words(nemenyi, titles: list[str], means: dict[str, float], n: int) -> list[str]:
+def _nemenyi_words(
+    nemenyi: pd.DataFrame, titles: list[str], means: dict[str, float], n: int
+) -> list[str]:
     different = [
         (a, b, float(nemenyi.loc[a, b]))
         for i, a in enumerate(titles)
@@ -262,7 +266,7 @@ def _better(a: str, b: str, means: dict[str, float]) -> str:
 def _plot(
     path: Path,
     means: dict[str, float],
-    nemenyi,
+    nemenyi: pd.DataFrame,
     critical: float,
     labels: dict[str, str],
     title: str,

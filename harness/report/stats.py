@@ -11,6 +11,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ from harness.errors import HarnessError
 IDLE_GAP = 60.0  # seconds with no trial running that count as an interruption, not as work
 
 
-def best_so_far(values: Sequence[float], maximize: bool = True) -> np.ndarray:
+def best_so_far(values: Sequence[float] | np.ndarray, maximize: bool = True) -> np.ndarray:
     """Running best of ``values`` (NaN entries do not count; NaN until the first number)."""
     array = np.asarray(values, dtype=float)
     filled = np.where(np.isnan(array), -np.inf if maximize else np.inf, array)
@@ -49,7 +50,8 @@ def finished(trials: Sequence[FrozenTrial]) -> list[FrozenTrial]:
 
 
 def _value(trial: FrozenTrial) -> float:
-    return float(trial.value) if trial.state == TrialState.COMPLETE else float("nan")
+    value = trial.value if trial.state == TrialState.COMPLETE else None
+    return float("nan") if value is None else float(value)
 
 
 def trial_curve(trials: Sequence[FrozenTrial], maximize: bool = True) -> np.ndarray:
@@ -85,11 +87,13 @@ def completion_seconds(
             cuts.append((start, cuts[-1][1] + idle))
         busy_until = max(busy_until, end)
 
-    def clock(moment) -> float:
+    def clock(moment: datetime) -> float:
         cut = max(c for at, c in cuts if at <= moment)
         return (moment - origin).total_seconds() - cut
 
-    pairs = sorted((clock(t.datetime_complete), _value(t)) for t in done)  # type: ignore[arg-type]
+    pairs = sorted(
+        (clock(t.datetime_complete), _value(t)) for t in done if t.datetime_complete is not None
+    )
     seconds, values = zip(*pairs, strict=True)
     return np.asarray(seconds), np.asarray(values)
 
@@ -172,7 +176,7 @@ def rank_biserial(differences: Sequence[float]) -> float:
     return float((ranks[d > 0].sum() - ranks[d < 0].sum()) / ranks.sum())
 
 
-def paired_wilcoxon(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+def paired_wilcoxon(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> PairedTest:
     """Two-sided Wilcoxon signed-rank test on pairs ``(a[i], b[i])`` with its effect size."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape or x.ndim != 1:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import numpy as np
@@ -15,6 +15,9 @@ from harness.environment import library_versions, package_version
 from harness.experiment.retrain import RETRAIN_SEED_BASE
 from harness.report.load import BOOTSTRAP, METRICS, RunData
 from harness.report.stats import completed, completion_seconds, trial_curve
+
+if TYPE_CHECKING:
+    from optuna.trial import FrozenTrial
 
 # ---------------------------------------------------------------- formatting
 
@@ -52,7 +55,7 @@ def image(folder: str, path: Path, alt: str) -> str:
     return f"![{alt}]({quote(folder)}/{quote(path.name)})"
 
 
-def _search_test(trial) -> list[str]:
+def _search_test(trial: FrozenTrial) -> list[str]:
     return [fmt(trial.user_attrs.get(f"test_{m}")) for m in METRICS]
 
 
@@ -67,14 +70,9 @@ def section_test(data: RunData) -> list[str]:
             "",
         ]
         rows = [
-            [
-                st.name,
-                str(best[st.name].number),
-                fmt(best[st.name].value),
-                *_search_test(best[st.name]),
-            ]
+            [st.name, str(trial.number), fmt(trial.value), *_search_test(trial)]
             for st in data.studies
-            if best[st.name]
+            if (trial := best[st.name])
         ]
         header = ["study", "best trial", data.metric, "test AUROC", "F1", "precision", "recall"]
         return [*lines, md_table(header, rows), ""]
@@ -88,13 +86,15 @@ def section_test(data: RunData) -> list[str]:
         "seeds (std with ddof = 1).",
         "",
     ]
-    rows, per_sampler = [], {s: [] for s in data.samplers}
+    rows = []
+    per_sampler: dict[str, list[dict[str, float]]] = {s: [] for s in data.samplers}
     for st in data.studies:
         record = records.get(st.name)
         if record is None:
             rows.append([st.name, "—", "not retrained", "", "", "", "", "", ""])
             continue
-        stale = best[st.name] is not None and best[st.name].number != record["trial"]
+        trial = best[st.name]
+        stale = trial is not None and trial.number != record["trial"]
         ok = [r for r in record["results"] if r.get("status") == "ok"]
         cells = [mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS]
         if ok:

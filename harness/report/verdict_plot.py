@@ -13,6 +13,8 @@ import numpy as np
 from harness.experiment.verdict import MARGIN
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from harness.report.verdict import PrimaryAnalysis
 
 
@@ -52,7 +54,7 @@ def plot_paired_differences(
     return _save(fig, path)
 
 
-def _bands(ax, margin: float, seed_sd: float | None, seeds: int | None) -> None:
+def _bands(ax: Axes, margin: float, seed_sd: float | None, seeds: int | None) -> None:
     ax.axhspan(
         -margin, margin, color="#2ca02c", alpha=0.12, label=f"±{margin:g}: no practical difference"
     )
@@ -68,7 +70,7 @@ def _bands(ax, margin: float, seed_sd: float | None, seeds: int | None) -> None:
     ax.axhline(0, color="black", lw=0.8)
 
 
-def _pairs(ax, analysis: PrimaryAnalysis, x: np.ndarray, d: np.ndarray, pair: str) -> None:
+def _pairs(ax: Axes, analysis: PrimaryAnalysis, x: np.ndarray, d: np.ndarray, pair: str) -> None:
     """Each pair's difference with its test-row sampling error (DeLong), where stored."""
     judged = analysis.design.last_look if analysis.design is not None else 0
     split = analysis.split.pair_se if analysis.split is not None else {}
@@ -99,7 +101,7 @@ def _pairs(ax, analysis: PrimaryAnalysis, x: np.ndarray, d: np.ndarray, pair: st
         )
 
 
-def _final(ax, analysis: PrimaryAnalysis) -> list[float]:
+def _final(ax: Axes, analysis: PrimaryAnalysis) -> list[float]:
     """The last look's interval, the one its outcome rests on; returns how far it reaches."""
     final = analysis.final
     if final is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
 from harness.files import write_atomically
+from harness.paths import writable_file, writable_folder
 from harness.report.anytime_reach import section_trials_to_target
 from harness.report.anytime_sections import section_anytime
 from harness.report.benchmarks import section_benchmarks
@@ -62,20 +63,9 @@ class Figures:
 def _prepare_out(out: Path) -> Figures:
     """Fail before any work when the report or its figures cannot be written."""
     figures = Figures(out.parent / f"{out.stem}_figures", f"{out.stem}_figures")
-    try:
-        if out.is_dir():
-            raise IsADirectoryError(21, "is a directory")
-        figures.folder.mkdir(parents=True, exist_ok=True)
-        probe = figures.folder / ".write-check"
-        probe.touch()
-        probe.unlink()
-        if out.exists():
-            with out.open("a"):
-                pass
-    except OSError as err:
-        raise HarnessError(
-            f"--out {out}: cannot write the report there ({err.strerror or err})"
-        ) from None
+    what = f"the report there (--out {out})"
+    writable_file(out, what)
+    writable_folder(figures.folder, what)
     return figures
 
 

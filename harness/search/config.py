@@ -14,15 +14,14 @@ from pathlib import Path
 from harness.choices import (
     EXECUTORS,
     OBJECTIVES,
-    OPTIMIZERS,
     PRUNERS,
     Device,
     Executor,
     Objective,
-    Optimizer,
     Pruner,
     Variant,
 )
+from harness.engine.settings import LoopSettings
 from harness.errors import HarnessError
 from harness.paths import DEFAULT_SPACE
 from harness.search.samplers import check_sampler
@@ -61,26 +60,13 @@ def check_seed(seed: int) -> int:
     return seed
 
 
-@dataclass(frozen=True)
-class FixedSettings:
-    """What the search does not vary (LAB.md: Adam, at most 300 epochs, patience 10)."""
-
-    optimizer: Optimizer = "adam"
-    max_epochs: int = 300
-    patience: int = 10
-    cuda_graph: bool = True  # on CUDA, replay the training step as a CUDA graph
-    hand_backward: bool = True  # on CPU, the MLP's backward written out (harness.engine.mlp_step)
+@dataclass(frozen=True, kw_only=True)
+class FixedSettings(LoopSettings):
+    """What the search does not vary: the engine's loop settings, their defaults the lab's
+    search task (Adam, at most 300 epochs, patience 10), with a trial's ceiling on epochs."""
 
     def __post_init__(self) -> None:
-        if self.optimizer not in OPTIMIZERS:
-            raise HarnessError(
-                f"optimizer must be one of {list(OPTIMIZERS)}, but got {self.optimizer!r}"
-            )
-        if self.max_epochs < 1 or self.patience < 1:
-            raise HarnessError(
-                "max_epochs >= 1 and patience >= 1 must hold, but got "
-                f"(max_epochs={self.max_epochs}, patience={self.patience})"
-            )
+        super().__post_init__()
         if self.max_epochs > MAX_EPOCHS_MAX:
             raise HarnessError(
                 f"max_epochs <= {MAX_EPOCHS_MAX} must hold (a trial's ceiling; the "

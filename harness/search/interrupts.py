@@ -16,6 +16,7 @@ import contextlib
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from types import FrameType
 
 
 class Terminated(KeyboardInterrupt):
@@ -33,7 +34,7 @@ def interrupt_reason(error: BaseException) -> str:
     return f"aborted: {first_line(root_cause(error))}"
 
 
-def _raise_terminated(signum, frame) -> None:
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
@@ -57,7 +58,7 @@ def interrupt_between_calls(enabled: bool = True) -> Iterator[Callable[[], None]
     ``Terminated`` once SIGTERM has come, under ``sigterm_as_interrupt``)."""
     pressed: type[KeyboardInterrupt] | None = None
 
-    def on_signal(signum, frame) -> None:
+    def on_signal(signum: int, frame: FrameType | None) -> None:
         nonlocal pressed
         kind = Terminated if signum == signal.SIGTERM else KeyboardInterrupt
         if pressed is not None:

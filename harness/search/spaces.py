@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
@@ -119,6 +120,7 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             f"unknown key for a {kind} parameter; allowed: {sorted(DISTRIBUTION_KEYS[kind])}",
         )
     expected = PARAM_TYPES[name]
+    build: Callable[[], BaseDistribution]
     if kind == "categorical":
         choices = table.get("choices")
         if not isinstance(choices, list):
@@ -156,14 +158,14 @@ def _distribution(source: str, name: str, table: dict[str, Any]) -> BaseDistribu
             raise _fail(source, f"{key}.step", f"must be {what} > 0, but got {step!r}")
         if kind == "int" and step is not None and step < 1:
             raise _fail(source, f"{key}.step", f"step >= 1 must hold, but got {step!r}")
-        cls = IntDistribution if kind == "int" else FloatDistribution
         low, high = table["low"], table["high"]
         if step is not None and step > 0 and high > low:
             _check_step_divides(source, f"{key}.step", low, high, step)
         if kind == "int":
-            build = lambda: cls(low, high, log=log, step=1 if step is None else step)  # noqa: E731
+            int_step = 1 if step is None else step
+            build = lambda: IntDistribution(low, high, log=log, step=int_step)  # noqa: E731
         else:
-            build = lambda: cls(low, high, log=log, step=step)  # noqa: E731
+            build = lambda: FloatDistribution(low, high, log=log, step=step)  # noqa: E731
     try:
         distribution = build()
     except (ValueError, TypeError) as err:  # Optuna states the rule and the values found
@@ -195,9 +197,11 @@ def _fits(value: Any, expected: type) -> bool:
 
 def _check_values_valid(source: str, key: str, name: str, dist: BaseDistribution) -> None:
     """Every value the distribution can produce must be a valid training parameter."""
+    extremes: list[Any]
     if isinstance(dist, CategoricalDistribution):
         extremes = list(dist.choices)
     else:
+        assert isinstance(dist, IntDistribution | FloatDistribution), dist  # _distribution's
         extremes = [dist.low, dist.high]
     for value in extremes:
         try:
@@ -305,8 +309,11 @@ def _check_batch_fits(
     dist = distributions.get("batch_size")
     if dist is None:
         largest = fixed_params["batch_size"]
+    elif isinstance(dist, CategoricalDistribution):
+        largest = max(c for c in dist.choices if isinstance(c, int))  # all are: checked
     else:
-        largest = max(dist.choices) if isinstance(dist, CategoricalDistribution) else dist.high
+        assert isinstance(dist, IntDistribution), dist  # batch_size is an integer parameter
+        largest = dist.high
     rows, name = (
         (train_rows, f"data.train_rows ({train_rows})")
         if train_rows

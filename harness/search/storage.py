@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 
@@ -52,7 +53,9 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         if url.startswith("journal:"):
-            backend = optuna.storages.journal.JournalFileBackend(str(path))
+            from optuna.storages.journal import JournalFileBackend
+
+            backend = JournalFileBackend(str(path))
             return optuna.storages.JournalStorage(backend)
         storage = optuna.storages.RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
         if url.startswith("sqlite:"):
@@ -71,7 +74,7 @@ def _write_ahead_log(storage: optuna.storages.RDBStorage) -> None:
     last commits), and optuna-dashboard can read while the driver writes."""
     from sqlalchemy import event
 
-    def pragmas(connection, _record) -> None:
+    def pragmas(connection: Any, _record: Any) -> None:
         cursor = connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")

@@ -30,6 +30,7 @@ from harness.search.interrupts import interrupt_between_calls, interrupt_reason
 from harness.search.lease import Lease, LeaseLost, renewed_meanwhile
 from harness.search.outcomes import Outcome, classify
 from harness.search.progress import StudyProgress
+from harness.search.pruners import build_pruner, pruner_settings
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.scheduler import JobSource, Scheduler, Usage
 from harness.search.spaces import SearchSpace, load_space
@@ -49,15 +50,7 @@ def finished_count(study: optuna.Study) -> int:
     return len(study.get_trials(deepcopy=False, states=FINISHED_STATES))
 
 
-# ---------------------------------------------------------------- pruners and seeds
-
-
-def make_pruner(kind: str) -> optuna.pruners.BasePruner:
-    if kind == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=5)
-    if kind == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=3)
-    return optuna.pruners.NopPruner()
+# ---------------------------------------------------------------- seeds
 
 
 def train_seed(seed: int, number: int) -> int:
@@ -197,13 +190,18 @@ def _finite_or_str(value: Any) -> bool:
 
 
 def _study_attrs(
-    config: StudyConfig, space: SearchSpace, url: str, sampler_settings: dict[str, Any]
+    config: StudyConfig,
+    space: SearchSpace,
+    url: str,
+    sampler_settings: dict[str, Any],
+    pruner_settings: dict[str, Any],
 ) -> dict[str, Any]:
     return {
         "sampler": sampler_settings,
         "seed": config.seed,
         "objective": config.objective,
         "pruner": config.pruner,
+        "pruner_settings": pruner_settings,
         "space": space.text,
         "space_source": space.source,
         "space_sha256": space.sha256,
@@ -224,22 +222,25 @@ def open_study(config: StudyConfig) -> Driver:
     if existing is not None:
         _check_resume(existing, config, space)
         settings = existing.user_attrs["sampler"]  # a resumed study keeps its own settings
+        # and its pruner's (a study from before they were stored: those of its pruner's name)
+        pruning = existing.user_attrs.get("pruner_settings") or pruner_settings(config.pruner)
     else:
         settings = sampler_settings(config.sampler, config.seed)
+        pruning = pruner_settings(config.pruner)
     seed = resume_seed(settings, n_existing)
     sampler = build_sampler(settings, seed)
     study = optuna.create_study(
         study_name=config.name,
         storage=storage,
         sampler=sampler,
-        pruner=make_pruner(config.pruner),
+        pruner=build_pruner(pruning),
         direction=DIRECTIONS[config.objective],
         load_if_exists=True,
     )
     lease = Lease(study)
     lease.acquire()  # before anything is written: a second driver changes nothing
     if existing is None:
-        for key, value in _study_attrs(config, space, url, settings).items():
+        for key, value in _study_attrs(config, space, url, settings, pruning).items():
             study.set_user_attr(key, value)
         # optuna-dashboard then labels the objective "val_auroc", not "Objective 0"
         import warnings
@@ -280,14 +281,10 @@ def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) 
         "sampler": sampler_settings(config.sampler, config.seed),
         "seed": config.seed,
         "objective": config.objective,
+        "pruner": config.pruner,
         "space_sha256": space.sha256,
     }
-    found = {
-        "sampler": attrs.get("sampler"),
-        "seed": attrs.get("seed"),
-        "objective": attrs.get("objective"),
-        "space_sha256": attrs.get("space_sha256"),
-    }
+    found = {key: attrs.get(key) for key in expected}
     for key, want in expected.items():
         if found[key] != want:
             what = "space file content (sha256)" if key == "space_sha256" else key

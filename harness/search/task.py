@@ -11,8 +11,9 @@ from dataclasses import asdict
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from harness.engine.nets import search_mlp
-from harness.engine.train import ResidentSplits, TrainResult, TrainSettings, train
+from harness.engine.nets import MLP, search_mlp
+from harness.engine.settings import PopulationSettings, TrainSettings, loop_fields
+from harness.engine.train import ResidentSplits, TrainResult, train
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.numbers import is_number
@@ -93,15 +94,11 @@ def run_trial(
     the test split's sampling error)."""
     params = validate_params(params)
     settings = TrainSettings(
-        optimizer=fixed.optimizer,  # type: ignore[arg-type]
+        **loop_fields(fixed),
         lr=params["lr"],
         weight_decay=params["weight_decay"],
         batch_size=params["batch_size"],
         shuffle=True,
-        max_epochs=fixed.max_epochs,
-        patience=fixed.patience,
-        cuda_graph=fixed.cuda_graph,
-        hand_backward=fixed.hand_backward,
     )
     make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
     result = train(
@@ -146,7 +143,7 @@ def run_population_trials(
     step (``harness.engine.population``); one record per trial, as ``run_trial`` returns
     it. On CPU each record equals the trial's ``run_trial`` record up to float rounding; on CUDA the
     dropout masks come from the population's hashed stream (another stream, same law)."""
-    from harness.engine.population import Member, PopulationSettings
+    from harness.engine.population import Member
     from harness.engine.population_training import train_population
 
     checked = [(validate_params(params), seed) for params, seed in trials]
@@ -159,13 +156,7 @@ def run_population_trials(
         Member(p["hidden_size"], p["lr"], p["weight_decay"], p["dropout"], seed)
         for p, seed in checked
     ]
-    settings = PopulationSettings(
-        batch_size=sizes[0],
-        optimizer=fixed.optimizer,  # type: ignore[arg-type]
-        max_epochs=fixed.max_epochs,
-        patience=fixed.patience,
-        cuda_graph=fixed.cuda_graph,
-    )
+    settings = PopulationSettings(**loop_fields(fixed), batch_size=sizes[0])
     results = train_population(
         members,
         splits,
@@ -216,6 +207,6 @@ def trial_record(
     return record
 
 
-def _make(n_features: int, *, hidden_size: int, dropout: float):
+def _make(n_features: int, *, hidden_size: int, dropout: float) -> MLP:
     # Top level so that the factory pickles (it crosses to Ray workers).
     return search_mlp(n_features, hidden_size, dropout)

@@ -82,9 +82,7 @@ class TrialRunner:
         if threads is not None:
             torch.set_num_threads(threads)
         self.space = parse_space(space_text, space_source)
-        splits = load_splits(variant=self.space.variant)
-        if self.space.train_rows is not None:
-            splits = splits.subset(self.space.train_rows)
+        splits = load_splits(variant=self.space.variant, train_rows=self.space.train_rows)
         self.splits = splits
         self.device = str(resolve_device(device))
         # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay it
@@ -273,7 +271,7 @@ class RayPool:
         self.slots = len(self.specs)
         self.names = [spec.name for spec in self.specs]
 
-    def _spawn(self, spec: WorkerSpec):
+    def _spawn(self, spec: WorkerSpec) -> Any:
         remote = self.ray.remote(TrialRunner)
         if spec.kind == "gpu":
             options = {"num_cpus": 1, "num_gpus": spec.gpu_fraction}
@@ -385,11 +383,12 @@ class RayPool:
         for ref, (worker, job) in list(self.busy.items()):
             if ref in ready:
                 continue
-            if self.started[ref] is None:
+            started = self.started[ref]
+            if started is None:
                 if worker not in self.starting:
                     self.started[ref] = now
                 continue
-            if now - self.started[ref] > self.trial_timeout:
+            if now - started > self.trial_timeout:
                 del self.busy[ref], self.started[ref]
                 self.ray.kill(self.actors[worker], no_restart=True)
                 outcomes.append(Outcome(job, worker, timed_out=self.trial_timeout))
@@ -430,7 +429,7 @@ def _init_ray(address: str | None) -> None:
 
     if address:
         try:
-            ray.init(address=address, logging_level="WARNING", log_to_driver=False)
+            ray.init(address=address, logging_level=logging.WARNING, log_to_driver=False)
         except Exception as err:
             message = f"cannot join the Ray cluster at {address!r}: {first_line(err)}"
             raise HarnessError(message) from None
@@ -519,7 +518,7 @@ def start_local_ray(num_cpus: int | None = None) -> None:
         address="local",
         num_cpus=num_cpus,
         include_dashboard=False,
-        logging_level="WARNING",
+        logging_level=logging.WARNING,
         log_to_driver=False,
         object_store_memory=100 * 1024**2,
     )
