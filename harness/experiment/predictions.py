@@ -3,20 +3,19 @@
 One compressed NumPy file per study, ``runs/RUN/predictions/<sampler>-r<repeat>.npz``: the
 positive-class probability of every test row for each retraining seed (float32, seeds x rows)
 and the rows' labels (int8). About 100 kB a study; JSON would hold the same numbers in ten
-times the space and lose float32's exactness. Written atomically (a temporary file renamed
-over the target), before the retrain record that names it, so a record never names a file
-that is not whole.
+times the space and lose float32's exactness. Written atomically (harness.files.replacing),
+before the retrain record that names it, so a record never names a file that is not whole.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from harness.errors import HarnessError
+from harness.files import replacing
 
 FOLDER = "predictions"
 
@@ -36,20 +35,13 @@ def predictions_name(sampler: str, repeat: int) -> str:
 
 
 def write_predictions(path: Path, predictions: TestPredictions) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with temporary.open("wb") as handle:
-            np.savez_compressed(
-                handle,
-                probabilities=predictions.probabilities.astype(np.float32),
-                labels=predictions.labels.astype(np.int8),
-                seeds=predictions.seeds.astype(np.int64),
-            )
-        os.replace(temporary, path)
-    except OSError as err:
-        temporary.unlink(missing_ok=True)
-        raise HarnessError(f"cannot write {path}: {err.strerror or err}") from None
+    with replacing(path) as temporary, temporary.open("wb") as handle:
+        np.savez_compressed(
+            handle,
+            probabilities=predictions.probabilities.astype(np.float32),
+            labels=predictions.labels.astype(np.int8),
+            seeds=predictions.seeds.astype(np.int64),
+        )
 
 
 def read_predictions(path: Path) -> TestPredictions | None:
