@@ -78,11 +78,11 @@ def check_ray(config: StudyConfig) -> None:
     """An unreachable ``--address`` is refused in seconds, before any study is created; so are
     workers that a local Ray could never place (a cluster's are known once it is joined)."""
     if config.executor == "ray" and config.address:
-        from harness.search.workers import check_ray_address
+        from harness.search.ray_setup import check_ray_address
 
         check_ray_address(config.address)
     elif config.executor == "ray":
-        from harness.search.workers import check_placement
+        from harness.search.ray_setup import check_placement
 
         check_placement(config.cpu_workers, config.gpu_workers)
 

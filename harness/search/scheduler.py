@@ -25,9 +25,28 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from harness.search.interrupts import interrupt_reason
-from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
+from harness.search.jobs import EpochHook, Outcome, TrialJob
 
-Pool = LocalPool | RayPool
+
+class Pool(Protocol):
+    """Workers that run jobs (``LocalPool``, ``RayPool``). A pool keeps no epoch hook: whoever
+    waits on it gets the epochs trained meanwhile, so one pool serves one scheduler after
+    another (a benchmark times several studies on one started pool)."""
+
+    slots: int  # workers
+
+    def free_slots(self) -> int: ...
+
+    def running(self) -> dict[str, TrialJob]: ...  # worker -> the job it runs
+
+    def submit(self, job: TrialJob) -> None: ...
+
+    # Until a job ends or ``timeout`` s pass; each epoch trained meanwhile goes to ``on_epoch``
+    def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]: ...
+
+    def stop_all(self) -> list[TrialJob]: ...  # ask every job to stop; wait for none
+
+    def close(self) -> None: ...
 
 
 class JobSource(Protocol):
@@ -102,7 +121,6 @@ class Scheduler:
         self.usage = Usage(workers=pool.slots)
         self._tokens = itertools.count()
         self._finished: set[int] = set()
-        pool.hook = self._on_epoch
 
     def add(self, source: JobSource) -> None:
         self.sources.append(source)
@@ -125,7 +143,7 @@ class Scheduler:
                         f"scheduler: sources {stuck} are not done but hand out "
                         "no job and have none in flight"
                     )
-                self._tell(self.pool.wait(timeout=0.5))
+                self._tell(self.pool.wait(timeout=0.5, on_epoch=self._on_epoch))
                 if self.on_tick is not None:
                     self.on_tick(self)
         except BaseException as err:
