@@ -120,7 +120,7 @@ class Scheduler:
         self.stopping: set[str] = set()  # tokens a source asked to stop: report nothing more
         self.usage = Usage(workers=pool.slots)
         self._tokens = itertools.count()
-        self._finished: set[int] = set()
+        self._settled: set[int] = set()  # sources (by index) handed to on_done
 
     def add(self, source: JobSource) -> None:
         self.sources.append(source)
@@ -184,9 +184,9 @@ class Scheduler:
     def _settle(self) -> None:
         """Hand each newly finished source to ``on_done`` (once), which may add sources."""
         for index, source in enumerate(list(self.sources)):
-            if index in self._finished or not source.done() or self.running(source):
+            if index in self._settled or not source.done() or self.running(source):
                 continue
-            self._finished.add(index)
+            self._settled.add(index)
             if self.on_done is not None:
                 for new in self.on_done(source):
                     self.add(new)
