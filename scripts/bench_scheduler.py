@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from study_spaces import TINY, write_space
 
 from harness.search.config import StudyConfig
-from harness.search.study import make_pool, open_study, run_study
-from harness.search.workers import start_local_ray
+from harness.search.driver import open_study
+from harness.search.ray_setup import start_local_ray
+from harness.search.study import make_pool, run_study
 
 TARGET_S = 0.05  # 5% of a 1-second trial
 

@@ -23,7 +23,9 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.table import Table
 
-from harness.search.study import StudyConfig, open_study, run_study
+from harness.search.config import StudyConfig
+from harness.search.driver import open_study
+from harness.search.study import run_study
 
 SPACE = """
 [params.hidden_size]

@@ -1,5 +1,5 @@
 """A small synthetic run written straight through Optuna: studies RUN/<sampler>/r<repeat> with
-the study and trial attributes harness.search.study sets, plus runs/RUN/*.json caches.
+the study and trial attributes harness.search.driver sets, plus runs/RUN/*.json caches.
 
 Values come from a smooth function of the five hyperparameters plus noise; the "tpe" studies
 draw later trials near their best so far, so they tend to do better, like the real sampler.

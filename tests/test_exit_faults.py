@@ -278,7 +278,7 @@ def test_ray_init_gets_no_storage_url_nor_password(monkeypatch, address):
     import ray._private.utils as ray_utils
 
     from harness.errors import HarnessError
-    from harness.search.workers import RayPool
+    from harness.search.ray_pool import RayPool
 
     command_line = (
         f"harness study --storage postgresql://user:{SECRET}@db/lab "
@@ -300,7 +300,7 @@ def test_ray_init_gets_no_storage_url_nor_password(monkeypatch, address):
     previous = signal.signal(signal.SIGTERM, ours)
     try:
         with pytest.raises((HarnessError, RuntimeError)):
-            RayPool("", "space.toml", lambda *a: False, 1, 0, address)
+            RayPool("", "space.toml", 1, 0, address)
         assert signal.getsignal(signal.SIGTERM) is ours, "Ray's SIGTERM handler was undone"
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -167,6 +167,7 @@ def test_a_study_beats_while_its_workers_start(tmp_path, monkeypatch):
     import harness.search.study as study_module
     from harness.paths import SPACES_DIR
     from harness.search.config import StudyConfig
+    from harness.search.driver import open_study
 
     monkeypatch.setattr(lease_module, "HEARTBEAT", 0.05)
     config = StudyConfig(
@@ -178,7 +179,7 @@ def test_a_study_beats_while_its_workers_start(tmp_path, monkeypatch):
         executor="local",
         show_progress=False,
     )
-    driver = study_module.open_study(config)
+    driver = open_study(config)
     acquired = _holder(driver.study)["heartbeat"]
     seen = []
     real_make_pool = study_module.make_pool

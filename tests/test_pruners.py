@@ -8,8 +8,9 @@ from study_spaces import TINY, write_space
 
 from harness.choices import PRUNERS
 from harness.errors import HarnessError
+from harness.search.config import StudyConfig
+from harness.search.driver import open_study
 from harness.search.pruners import build_pruner, pruner_name, pruner_settings
-from harness.search.study import StudyConfig, open_study
 
 
 @pytest.mark.parametrize(

@@ -215,13 +215,13 @@ def test_the_lines_of_a_run_that_succeeds_show_no_password(
 
 @pytest.mark.parametrize(("url", "shown"), SHAPES, ids=IDS)
 def test_a_studys_attributes_show_no_password(monkeypatch, url, shown):
-    import harness.search.study
+    import harness.search.driver
     from harness.search.config import StudyConfig
 
     storage = optuna.storages.InMemoryStorage()
-    monkeypatch.setattr(harness.search.study, "open_storage", lambda given: storage)
+    monkeypatch.setattr(harness.search.driver, "open_storage", lambda given: storage)
     config = StudyConfig(name="s", sampler="random", space_path=SMOKE, storage=url)
-    driver = harness.search.study.open_study(config)
+    driver = harness.search.driver.open_study(config)
     driver.release()
     assert driver.study.user_attrs["storage"] == shown
     system = storage.get_study_system_attrs(driver.study._study_id)
@@ -273,7 +273,7 @@ def test_rays_job_table_shows_no_password(monkeypatch, url, shown):
     argument with a space) as the job's entrypoint: what it reads inside ray.init."""
     import ray._private.utils as ray_utils
 
-    from harness.search.workers import ray_init_guard
+    from harness.search.ray_setup import ray_init_guard
 
     argv = [sys.executable, "-m", "harness", "study", "--storage", url, f"--storage={url}"]
     monkeypatch.setattr(ray_utils, "get_entrypoint_name", lambda: subprocess.list2cmdline(argv))

@@ -417,12 +417,12 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     assert json.loads((folder / "reference.json").read_text())["data"]["train_rows"] == 400
 
     # a second run resumes nothing and retrains nothing: everything is cached
-    import harness.search.workers
+    import harness.search.runner
 
     def refuse(*args, **kwargs):
         raise AssertionError("nothing should train on a finished run")
 
-    monkeypatch.setattr(harness.search.workers.TrialRunner, "run", refuse)
+    monkeypatch.setattr(harness.search.runner.TrialRunner, "run", refuse)
     run_compare(config, log=lambda text: None)
 
     out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs")

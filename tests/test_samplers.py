@@ -234,7 +234,8 @@ def test_cli_bad_sampler_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_resumed_qmc_keeps_its_seed_and_tpe_reseeds(tmp_path):
-    from harness.search.study import StudyConfig, open_study
+    from harness.search.config import StudyConfig
+    from harness.search.driver import open_study
 
     space = write_space(tmp_path, TINY)
     for name, reseeded in (("qmc", False), ("tpe", True)):

@@ -13,8 +13,11 @@ from study_spaces import TINY, write_space
 from harness.errors import HarnessError
 from harness.experiment.compare import run_compare
 from harness.experiment.config import STUDY_TEMPLATE, CompareConfig
+from harness.search.jobs import EpochHook, Outcome, TrialJob
+from harness.search.local_pool import LocalPool
+from harness.search.ray_setup import start_local_ray
+from harness.search.runner import TrialRunner
 from harness.search.scheduler import Scheduler, Usage
-from harness.search.workers import LocalPool, Outcome, TrialJob, TrialRunner, start_local_ray
 
 TRIALS = 5
 
@@ -239,7 +242,6 @@ class _InstantPool:
 
     def __init__(self) -> None:
         self.jobs: list[TrialJob] = []
-        self.hook = None
 
     def free_slots(self) -> int:
         return self.slots - len(self.jobs)
@@ -250,12 +252,15 @@ class _InstantPool:
     def running(self) -> dict:
         return {}
 
-    def wait(self, timeout: float) -> list[Outcome]:
+    def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]:
         done, self.jobs = self.jobs, []
         return [Outcome(job, "w", record={"status": "ok"}) for job in done]
 
     def stop_all(self) -> list[TrialJob]:
         return []
+
+    def close(self) -> None:
+        pass
 
 
 def test_free_workers_take_the_source_furthest_behind_and_follow_ups_join():
@@ -267,7 +272,7 @@ def test_free_workers_take_the_source_furthest_behind_and_follow_ups_join():
         followed.append(source.name)
         return [_Source(f"{source.name}-retrain", 2, 2, log)] if source.name == "b" else []
 
-    scheduler = Scheduler(_InstantPool(), on_done=on_done)  # type: ignore[arg-type]
+    scheduler = Scheduler(_InstantPool(), on_done=on_done)
     scheduler.add(a)
     scheduler.add(b)
     usage = scheduler.run()
@@ -281,7 +286,7 @@ def test_free_workers_take_the_source_furthest_behind_and_follow_ups_join():
 class _OneAtATimePool(_InstantPool):
     """Each wait returns the oldest job only; the others stay in flight."""
 
-    def wait(self, timeout: float) -> list[Outcome]:
+    def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]:
         done, self.jobs = self.jobs[:1], self.jobs[1:]
         return [Outcome(job, "w", record={"status": "ok"}) for job in done]
 
@@ -302,7 +307,7 @@ def test_an_error_tells_every_source_about_its_jobs_in_flight():
         def interrupted(self, job: TrialJob, reason: str) -> None:
             heard.append((f"{self.name}{job.number}", reason))
 
-    scheduler = Scheduler(_OneAtATimePool())  # type: ignore[arg-type]
+    scheduler = Scheduler(_OneAtATimePool())
     scheduler.add(Failing("a", 2, 1, log))
     scheduler.add(Listening("b", 2, 1, log))
     with pytest.raises(HarnessError, match="too many failures"):
@@ -322,7 +327,7 @@ def test_retrain_cache_is_replaced_whole(tmp_path):
 
 
 def test_the_in_process_pool_serves_the_scheduler(tmp_path):
-    pool = LocalPool(TINY, "tiny", "cpu", lambda token, epoch, value: False)
+    pool = LocalPool(TINY, "tiny", "cpu")
     log: list[str] = []
 
     class Trials(_Source):

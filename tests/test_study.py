@@ -13,9 +13,10 @@ from study_spaces import DIVERGING, SLOW, TINY, write_space
 
 from harness.cli.app import run
 from harness.errors import HarnessError
+from harness.search.ray_pool import RayPool
+from harness.search.ray_setup import plan_workers, start_local_ray
 from harness.search.storage import redact_url
 from harness.search.study import StudyConfig, run_study
-from harness.search.workers import RayPool, plan_workers, start_local_ray
 
 
 @pytest.fixture(scope="module")
@@ -113,13 +114,13 @@ class KillingPool(RayPool):
 
     killed: int | None = None
 
-    def wait(self, timeout):
-        if self.killed is None and self.busy:
+    def wait(self, timeout, on_epoch):
+        if self.killed is None and self.running():
             time.sleep(1.5)
-            worker, job = next(iter(self.busy.values()))
+            worker, job = next(iter(self.running().items()))
             os.kill(self.worker_pid(worker), signal.SIGKILL)
             self.killed = job.number
-        return super().wait(timeout)
+        return super().wait(timeout, on_epoch)
 
 
 @pytest.mark.slow
@@ -128,7 +129,7 @@ def test_worker_killed_mid_trial_is_failed_retried_and_replaced(tmp_path, ray_se
     from harness.search.spaces import load_space
 
     space = load_space(cfg.space_path)
-    pool = KillingPool(space.text, space.source, lambda *a: False, 2, 0)
+    pool = KillingPool(space.text, space.source, 2, 0)
     try:
         study = run_study(cfg, pool=pool)
     finally:

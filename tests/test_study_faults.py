@@ -144,7 +144,7 @@ def test_ctrl_c_marks_in_flight_trials_failed_and_says_how_to_resume(tmp_path):
 GPU_SCRIPT = """
 import json, os, sys
 import ray
-import harness.search.workers as workers
+import harness.search.ray_pool as ray_pool
 from harness.errors import HarnessError
 gpus, n_workers = (int(sys.argv[3]), int(sys.argv[4])) if len(sys.argv) > 4 else (1, 2)
 ray.init(address="local", num_cpus=4, num_gpus=gpus, include_dashboard=False,
@@ -157,7 +157,7 @@ if sys.argv[2] in ("probe", "crowded"):
         def describe(self):
             return {**self.told, "gpu_ids": [str(i) for i in ray.get_gpu_ids()],
                     "cuda_visible": os.environ.get("CUDA_VISIBLE_DEVICES")}
-    workers.TrialRunner = Probe
+    ray_pool.TrialRunner = Probe
     if sys.argv[2] == "crowded":  # another job holds most of the one GPU: nothing fits
         @ray.remote(num_gpus=0.9, num_cpus=0)
         class Squatter:
@@ -165,22 +165,20 @@ if sys.argv[2] in ("probe", "crowded"):
                 return True
         squatter = Squatter.remote()
         ray.get(squatter.ready.remote())
-        workers.START_TIMEOUT = 5.0
+        ray_pool.START_TIMEOUT = 5.0
         try:
-            workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=0,
-                            gpu_workers=n_workers)
+            ray_pool.RayPool(space, sys.argv[1], cpu_workers=0, gpu_workers=n_workers)
         except HarnessError as err:
             print("ERROR", err)
         sys.exit(0)
-    pool = workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=0,
-                           gpu_workers=n_workers)
-    placed = {name: ray.get(actor.describe.remote()) for name, actor in pool.actors.items()}
+    pool = ray_pool.RayPool(space, sys.argv[1], cpu_workers=0, gpu_workers=n_workers)
+    placed = {name: pool.describe(name) for name in pool.names}
     print("PLACED", json.dumps({"specs": [[s.name, s.kind, s.gpu_fraction] for s in pool.specs],
                                 "placed": placed}))
     pool.close()
 else:
     try:
-        workers.RayPool(space, sys.argv[1], lambda *a: False, cpu_workers=None, gpu_workers=2)
+        ray_pool.RayPool(space, sys.argv[1], cpu_workers=None, gpu_workers=2)
     except HarnessError as err:
         print("ERROR", err)
 """

@@ -14,12 +14,15 @@ import pytest
 from optuna.trial import TrialState
 from study_spaces import TINY, write_space
 
+import harness.search.ray_pool as ray_pool
 import harness.search.task as task
-import harness.search.workers as workers
-from harness.search.outcomes import Outcome, classify, task_error_line
+from harness.search.jobs import Outcome, TrialJob
+from harness.search.outcomes import classify, task_error_line
+from harness.search.ray_pool import RayPool
+from harness.search.ray_setup import start_local_ray
+from harness.search.runner import TrialRunner
 from harness.search.spaces import load_space
 from harness.search.study import StudyConfig, run_study
-from harness.search.workers import RayPool, TrialJob, TrialRunner, start_local_ray
 
 FAULTY = 1  # the trial number (and, with seed 0, the training seed) that raises or hangs
 TRIALS = 3  # finished trials asked for: trials 0, 2 and 3 complete around the faulty one
@@ -151,10 +154,10 @@ def ray_session():
 
 
 def ray_study(tmp_path, name: str, runner: type, monkeypatch, trial_timeout=None):
-    monkeypatch.setattr(workers, "TrialRunner", runner)
+    monkeypatch.setattr(ray_pool, "TrialRunner", runner)
     cfg = config(tmp_path, name, executor="ray", cpu_workers=1, trial_timeout=trial_timeout)
     space = load_space(cfg.space_path)
-    pool = RayPool(space.text, space.source, lambda *a: False, 1, 0, trial_timeout=trial_timeout)
+    pool = RayPool(space.text, space.source, 1, 0, trial_timeout=trial_timeout)
     try:
         first = pool.worker_pid("cpu-0")
         study = run_study(cfg, pool=pool)

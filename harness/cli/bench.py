@@ -153,71 +153,8 @@ class BenchDevices(Command):
     parents = (data_options,)  # its --device chooses a set of devices: not device_options
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        defaults = DeviceBenchConfig  # the dataclass's field defaults
-        shapes = " ".join(f"{h}x{b}" for h, b in DEFAULT_SHAPES)
-        what = parser.add_mutually_exclusive_group()
-        what.add_argument(
-            "--recipe",
-            action="append",
-            metavar="NAME",
-            help="a recipe to time (repeatable; default: every network recipe)",
-        )
-        what.add_argument("--no-recipes", action="store_true", help="time no recipe")
-        parser.add_argument("--recipes", metavar="FILE", default=None, help=RECIPES_HELP)
-        group = parser.add_mutually_exclusive_group()
-        group.add_argument(
-            "--shapes",
-            nargs="+",
-            type=shape,
-            metavar="HxB",
-            help=f"search MLP shapes, hidden x batch (default: {shapes})",
-        )
-        group.add_argument("--no-search", action="store_true", help="time no search MLP shape")
-        parser.add_argument(
-            "--device",
-            choices=BENCH_DEVICES,
-            default=defaults.device,
-            help="'cpu': cpu-1t and cpu; 'cuda': every visible GPU; 'all': both (default: all)",
-        )
-        parser.add_argument(
-            "--epochs",
-            type=count(2),
-            default=defaults.epochs,
-            help=f"epochs per workload, the first one warm-up (default: {defaults.epochs})",
-        )
-        parser.add_argument(
-            "--rows",
-            type=positive_int,
-            default=None,
-            metavar="N",
-            help="train on the first N training rows (default: all 20,838)",
-        )
-        parser.add_argument(
-            "--workers-per-gpu",
-            nargs="+",
-            type=positive_int,
-            default=list(defaults.workers_per_gpu),
-            metavar="N",
-            help="study throughput with N workers sharing the first GPU (default: "
-            f"{' '.join(map(str, defaults.workers_per_gpu))}; CPU: 1 and one per core)",
-        )
-        parser.add_argument(
-            "--trials-per-worker",
-            type=positive_int,
-            default=defaults.trials_per_worker,
-            metavar="K",
-            help=f"trials each throughput worker runs (default: {defaults.trials_per_worker})",
-        )
-        parser.add_argument(
-            "--trial-epochs",
-            type=positive_int,
-            default=defaults.trial_epochs,
-            metavar="E",
-            help=f"epochs of each throughput trial (default: {defaults.trial_epochs})",
-        )
-        parser.add_argument(
-            "--no-throughput", action="store_true", help="skip the trials-per-minute measurement"
-        )
+        _workload_arguments(parser)
+        _throughput_arguments(parser)
         parser.add_argument(
             "--json",
             metavar="PATH",
@@ -272,6 +209,80 @@ class BenchDevices(Command):
         _print_devices(document)
         write_atomically(json_path, json.dumps(json_safe(document), indent=2) + "\n")
         console.print(f"records written to {json_path}")
+
+
+def _workload_arguments(parser: argparse.ArgumentParser) -> None:
+    """What is timed: the recipes, the search MLP's shapes, the devices, epochs and rows."""
+    defaults = DeviceBenchConfig  # the dataclass's field defaults
+    shapes = " ".join(f"{h}x{b}" for h, b in DEFAULT_SHAPES)
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--recipe",
+        action="append",
+        metavar="NAME",
+        help="a recipe to time (repeatable; default: every network recipe)",
+    )
+    what.add_argument("--no-recipes", action="store_true", help="time no recipe")
+    parser.add_argument("--recipes", metavar="FILE", default=None, help=RECIPES_HELP)
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--shapes",
+        nargs="+",
+        type=shape,
+        metavar="HxB",
+        help=f"search MLP shapes, hidden x batch (default: {shapes})",
+    )
+    group.add_argument("--no-search", action="store_true", help="time no search MLP shape")
+    parser.add_argument(
+        "--device",
+        choices=BENCH_DEVICES,
+        default=defaults.device,
+        help="'cpu': cpu-1t and cpu; 'cuda': every visible GPU; 'all': both (default: all)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=count(2),
+        default=defaults.epochs,
+        help=f"epochs per workload, the first one warm-up (default: {defaults.epochs})",
+    )
+    parser.add_argument(
+        "--rows",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="train on the first N training rows (default: all 20,838)",
+    )
+
+
+def _throughput_arguments(parser: argparse.ArgumentParser) -> None:
+    """Study throughput: workers sharing a GPU, their trials and epochs."""
+    defaults = DeviceBenchConfig  # the dataclass's field defaults
+    parser.add_argument(
+        "--workers-per-gpu",
+        nargs="+",
+        type=positive_int,
+        default=list(defaults.workers_per_gpu),
+        metavar="N",
+        help="study throughput with N workers sharing the first GPU (default: "
+        f"{' '.join(map(str, defaults.workers_per_gpu))}; CPU: 1 and one per core)",
+    )
+    parser.add_argument(
+        "--trials-per-worker",
+        type=positive_int,
+        default=defaults.trials_per_worker,
+        metavar="K",
+        help=f"trials each throughput worker runs (default: {defaults.trials_per_worker})",
+    )
+    parser.add_argument(
+        "--trial-epochs",
+        type=positive_int,
+        default=defaults.trial_epochs,
+        metavar="E",
+        help=f"epochs of each throughput trial (default: {defaults.trial_epochs})",
+    )
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="skip the trials-per-minute measurement"
+    )
 
 
 def _print_devices(document: dict[str, Any]) -> None:

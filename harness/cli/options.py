@@ -1,14 +1,32 @@
 """Options shared by several commands, as argparse parent parsers (one definition, one help
-text each), and the argument types that state their rule in the error."""
+text each), the argument types that state their rule in the error, and the settings the
+shared options give (``study_settings``, ``design_settings``)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
-from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, VARIANTS
+from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, SAMPLERS, VARIANTS
+from harness.errors import HarnessError
 from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, StudyConfig
+from harness.search.samplers import SPEC_HELP
+
+if TYPE_CHECKING:
+    from harness.experiment.verdict import Plan
+
+
+# Checked where the config is built (HarnessError: one line, exit 2), not as argparse choices:
+# a user's sampler is any importable class, and importing it is no business of --help.
+SAMPLER_HELP = (
+    f"a built-in sampler ({', '.join(SAMPLERS)}) or your own Optuna sampler as {SPEC_HELP}, "
+    "e.g. 'mypkg.samplers:MySampler:{\"alpha\": 0.5}' (the module must be importable; a "
+    "'seed' keyword is passed when the class takes one)"
+)
+
+SPACE_HELP = "search space file (default: search_spaces/lab_mlp.toml)"
 
 
 def count(minimum: int) -> Callable[[str], int]:
@@ -254,3 +272,31 @@ STUDY_OPTIONS = (
 def study_settings(args: argparse.Namespace) -> dict[str, Any]:
     """The ``StudyConfig`` fields given by this command's shared options."""
     return {key: getattr(args, key) for key in STUDY_OPTIONS if hasattr(args, key)}
+
+
+def design_settings(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
+    """CompareConfig's design fields: ``--repeats`` (fixed; 1: one pair, no design to judge it)
+    or ``--looks``/``--max-pairs`` (sequential), else ``default``; ``--margin`` applies to both."""
+    from harness.experiment.verdict import Plan
+
+    sequential = args.looks is not None or args.max_pairs is not None
+    if args.repeats is not None:
+        if sequential:
+            raise HarnessError(
+                "--repeats (a fixed number of pairs, one look) and --looks/"
+                "--max-pairs (a sequential design) exclude each other, but both "
+                "were given"
+            )
+        one = args.repeats == 1  # one pair: run it (a check, a timing); no design can judge it
+        return {"repeats": 1} if one else {"plan": Plan.fixed(args.repeats, args.margin)}
+    if not sequential:
+        return {"plan": replace(default, margin=args.margin)}
+    looks = tuple(args.looks) if args.looks is not None else default.looks
+    max_pairs = args.max_pairs or (max(args.looks) if args.looks else default.max_pairs)
+    return {"plan": Plan(looks, max_pairs, margin=args.margin)}
+
+
+def time_budget_s(args: argparse.Namespace, minutes: float | None = None) -> float | None:
+    """CompareConfig's ``time_budget_s``: ``--time-budget`` (minutes), else ``minutes``."""
+    minutes = args.time_budget if args.time_budget is not None else minutes
+    return None if minutes is None else 60.0 * minutes

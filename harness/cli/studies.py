@@ -4,43 +4,38 @@ paired comparisons of samplers, and the whole lab in one resumable command."""
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.choices import DEFAULT_SAMPLERS, SAMPLERS
+from harness.choices import DEFAULT_SAMPLERS
 from harness.cli.command import Command, console, err_console
 from harness.cli.options import (
+    SAMPLER_HELP,
+    SPACE_HELP,
     comparison_options,
+    design_settings,
     device_option,
     non_negative_int,
     positive_int,
     search_options,
     storage_options,
     study_settings,
+    time_budget_s,
     worker_options,
 )
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
-from harness.paths import DEFAULT_RUNS_ROOT, writable_file
+from harness.paths import DEFAULT_RUNS_ROOT
 from harness.search.config import StudyConfig
 from harness.search.interrupts import Terminated
-from harness.search.samplers import SPEC_HELP
 
-# Checked where the config is built (HarnessError: one line, exit 2), not as argparse choices:
-# a user's sampler is any importable class, and importing it is no business of --help.
-SAMPLER_HELP = (
-    f"a built-in sampler ({', '.join(SAMPLERS)}) or your own Optuna sampler as {SPEC_HELP}, "
-    "e.g. 'mypkg.samplers:MySampler:{\"alpha\": 0.5}' (the module must be importable; a "
-    "'seed' keyword is passed when the class takes one)"
-)
+if TYPE_CHECKING:
+    from harness.experiment.lab_run import WrittenReport
 
-SPACE_HELP = "search space file (default: search_spaces/lab_mlp.toml)"
 RUNS_DIR_HELP = "where run results are cached (default: runs)"
 
 
@@ -48,61 +43,16 @@ def _log(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def design_from(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
-    """CompareConfig's design fields: ``--repeats`` (fixed; 1: one pair, no design to judge it)
-    or ``--looks``/``--max-pairs`` (sequential), else ``default``; ``--margin`` applies to both."""
-    sequential = args.looks is not None or args.max_pairs is not None
-    if args.repeats is not None:
-        if sequential:
-            raise HarnessError(
-                "--repeats (a fixed number of pairs, one look) and --looks/"
-                "--max-pairs (a sequential design) exclude each other, but both "
-                "were given"
-            )
-        one = args.repeats == 1  # one pair: run it (a check, a timing); no design can judge it
-        return {"repeats": 1} if one else {"plan": Plan.fixed(args.repeats, args.margin)}
-    if not sequential:
-        return {"plan": replace(default, margin=args.margin)}
-    looks = tuple(args.looks) if args.looks is not None else default.looks
-    max_pairs = args.max_pairs or (max(args.looks) if args.looks else default.max_pairs)
-    return {"plan": Plan(looks, max_pairs, margin=args.margin)}
+def report_and_verdict(name: str, url: str, out: Path) -> WrittenReport:
+    """The report of run ``name``, and its verdict's first sentence, as the report prints it
+    (bold, under '## Verdict'): the one place that reads it."""
+    from harness.experiment.lab_run import WrittenReport
+    from harness.report.write import write_report as write
 
-
-def verdict_line(report: str) -> str | None:
-    """The verdict's first sentence, as the report prints it (bold, under '## Verdict')."""
-    _, _, rest = report.partition("## Verdict")
-    return next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
-
-
-def check_ray(config: StudyConfig) -> None:
-    """An unreachable ``--address`` is refused in seconds, before any study is created; so are
-    workers that a local Ray could never place (a cluster's are known once it is joined)."""
-    if config.executor == "ray" and config.address:
-        from harness.search.workers import check_ray_address
-
-        check_ray_address(config.address)
-    elif config.executor == "ray":
-        from harness.search.workers import check_placement
-
-        check_placement(config.cpu_workers, config.gpu_workers)
-
-
-@contextlib.contextmanager
-def locked_run(config: CompareConfig, command: str) -> Iterator[None]:
-    """The run folder held by this command (a second command on the run is refused in one
-    line), its files checked against their schemas before anything is spent on the run."""
-    from harness.experiment.run_files import check_run_files, run_lock
-    from harness.experiment.runs import run_dir
-
-    directory = run_dir(config.run, config.runs_root)
-    with run_lock(directory, f"{command} --name {config.run}"):
-        check_run_files(directory)
-        yield
-
-
-def _budget(args: argparse.Namespace, minutes: float | None = None) -> float | None:
-    minutes = args.time_budget if args.time_budget is not None else minutes
-    return None if minutes is None else 60.0 * minutes
+    path = write(name, url, out)
+    _, _, rest = path.read_text().partition("## Verdict")
+    verdict = next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
+    return WrittenReport(path, verdict)
 
 
 class Study(Command):
@@ -146,6 +96,8 @@ class Study(Command):
             seed=args.seed,
             **study_settings(args),
         )
+        from harness.search.ray_setup import check_ray
+
         check_ray(config)  # in seconds, before importing torch or opening any storage
         from harness.search.spaces import load_space
         from harness.search.storage import redact_url, storage_errors, storage_url
@@ -268,22 +220,29 @@ class Compare(Command):
         config = CompareConfig(
             run=args.name,
             study=study,
-            **design_from(args, Plan()),
-            time_budget_s=_budget(args),
+            **design_settings(args, Plan()),
+            time_budget_s=time_budget_s(args),
             samplers=tuple(args.samplers),
             retrain_seeds=args.retrain_seeds,
             bench_seeds=args.bench_seeds,
             reference_seeds=args.reference_seeds,
             runs_root=args.runs_dir,
         )
+        from harness.search.ray_setup import check_ray
+
         check_ray(study)  # in seconds, before importing torch or opening any storage
         from harness.experiment.compare import run_compare
+        from harness.experiment.run_files import locked_run
+        from harness.experiment.runs import run_dir
         from harness.search.spaces import load_space
         from harness.search.storage import open_storage, redact_url, storage_errors
 
         load_space(study.space_path)  # refused before the run folder is made
         open_storage(study.storage)
-        with locked_run(config, "harness compare"), storage_errors(study.storage):
+        locked = locked_run(
+            run_dir(config.run, config.runs_root), f"harness compare --name {config.run}"
+        )
+        with locked, storage_errors(study.storage):
             directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
         storage = ""
         if args.storage:  # never the password on the screen (or in a terminal's scrollback)
@@ -372,41 +331,14 @@ class Run(Command):
         config = CompareConfig(
             run=name,
             study=study,
-            **design_from(args, preset.plan),
-            time_budget_s=_budget(args, preset.time_budget_min),
+            **design_settings(args, preset.plan),
+            time_budget_s=time_budget_s(args, preset.time_budget_min),
             samplers=preset.samplers,
             retrain_seeds=preset.retrain_seeds,
             bench_seeds=preset.bench_seeds if args.bench_seeds is None else args.bench_seeds,
             reference_seeds=preset.reference_seeds,
         )
-        # Every check before the first file: the address (in seconds, before importing torch),
-        # the space, the storage, then the report's folder (writable_file creates it), so a
-        # refused run leaves no empty reports/ or runs/RUN/.
-        check_ray(study)
-        from harness.experiment.compare import run_compare
-        from harness.report.write import write_report
-        from harness.search.spaces import load_space
-        from harness.search.storage import open_storage, redact_url, storage_errors, storage_url
+        from harness.experiment.lab_run import run_lab
 
-        load_space(study.space_path)
-        url = storage_url(args.storage)
-        open_storage(url)
-        writable_file(out)
-        _log(
-            f"run {name!r} ({preset.name} preset): {study.trials} trials per study; "
-            f"storage {redact_url(url)}" + (f"; {preset.hint}" if preset.hint else "")
-        )
-        _log(f"watch it live: harness dashboard --storage '{redact_url(url)}'")
-        with locked_run(config, "harness run"), storage_errors(url):
-            try:
-                run_compare(config, log=_log)
-            except KeyboardInterrupt as err:
-                if not isinstance(err, Terminated):  # SIGTERM: main() prints the one line
-                    _log(f"interrupted; run the same command again to continue run {name!r}")
-                raise
-            path = write_report(name, url, out)
-        verdict = verdict_line(path.read_text())
-        if verdict:
-            print(f"verdict: {verdict}")
-        print(f"report: {path}")
-        print(f"dashboard: harness dashboard --storage '{redact_url(url)}'")
+        for line in run_lab(config, preset, out, report_and_verdict, log=_log):
+            print(line)

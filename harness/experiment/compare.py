@@ -204,14 +204,15 @@ def _run_studies(
 ) -> Usage | None:
     """The studies of repeats 0 .. pairs - 1 and their retraining on one scheduler; None when
     nothing was left to run."""
-    from harness.search.study import open_study, run_studies
+    from harness.search.driver import open_study
+    from harness.search.study import run_studies
 
     cache = RetrainCache(directory / "retrain.json")
     studies, retraining = [], []
     for repeat in range(pairs):
         for sampler in config.samplers:
             study = config.study_for(sampler, repeat)
-            if _complete_count(storage, study.name) >= study.trials:
+            if _finished_count(storage, study.name) >= study.trials:
                 retraining.append(study.name)
             else:
                 studies.append(study)
@@ -256,8 +257,8 @@ def _space_splits(space: Any) -> Any:
     return load_splits(variant=space.variant, train_rows=space.train_rows)
 
 
-def _complete_count(storage: optuna.storages.BaseStorage, name: str) -> int:
-    from harness.search.study import finished_count
+def _finished_count(storage: optuna.storages.BaseStorage, name: str) -> int:
+    from harness.search.driver import finished_count
 
     try:
         study = optuna.load_study(study_name=name, storage=storage)

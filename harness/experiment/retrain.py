@@ -17,10 +17,10 @@ from harness.experiment.run_files import read_run_file
 from harness.experiment.runs import RunStudy
 from harness.files import write_atomically  # (experiment/compare.py imports it from here)
 from harness.numbers import is_number, json_safe
-from harness.search.outcomes import Outcome, classify
-from harness.search.workers import TrialJob
+from harness.search.jobs import Outcome, TrialJob
+from harness.search.outcomes import classify
 
-# Retraining seeds start far above any search seed (harness.search.study.train_seed is
+# Retraining seeds start far above any search seed (harness.search.driver.train_seed is
 # seed * 100_000 + trial number), so no retrain replays the lucky run the search selected.
 RETRAIN_SEED_BASE = 10_000_000
 RETRAIN_KEYS = (
@@ -124,12 +124,12 @@ class RetrainSource:
 
     def tell(self, outcome: Outcome) -> None:
         number = outcome.job.number
-        verdict = classify(outcome)
-        if verdict.retry and number not in self.retried:
+        ruling = classify(outcome)
+        if ruling.retry and number not in self.retried:
             self.retried.add(number)
             self.queue.append(outcome.job)
             return
-        record = dict(outcome.record or {"status": "failed", "fail_reason": verdict.reason})
+        record = dict(outcome.record or {"status": "failed", "fail_reason": ruling.reason})
         probabilities, labels = (
             record.pop("test_probabilities", None),
             record.pop("test_labels", None),

@@ -268,3 +268,12 @@ def run_lock(directory: Path, command: str) -> Iterator[None]:
         yield
     finally:
         os.close(descriptor)  # closing the last descriptor releases the lock
+
+
+@contextlib.contextmanager
+def locked_run(directory: Path, command: str) -> Iterator[None]:
+    """The run folder held by ``command`` (a second command on the run is refused in one
+    line), its files checked against their schemas before anything is spent on the run."""
+    with run_lock(directory, command):
+        check_run_files(directory)
+        yield

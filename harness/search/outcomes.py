@@ -1,42 +1,27 @@
-"""How a job ended, and the one function that maps it to a trial state (optuna's
-``_run_trial``: ``try: value = func(trial) except TrialPruned: PRUNED except Exception: FAIL``).
+"""The one function that maps how a job ended to a trial state (optuna's ``_run_trial``:
+``try: value = func(trial) except TrialPruned: PRUNED except Exception: FAIL``).
 
-A pool reports every job as an ``Outcome``: the worker's ``record`` (trained, pruned or
-diverged), an ``error`` raised inside training, a ``lost`` worker (its process died), or a
-job ``timed_out`` (its worker was stopped). ``classify`` turns it into the trial's state, the
-``fail_reason`` a user reads, and whether the same job is tried once more; the study driver and
-the retraining source both use it, so a fault reads and is retried the same way everywhere.
+A pool reports every job as an ``Outcome`` (``harness.search.jobs``): the worker's ``record``
+(trained, pruned or diverged), an ``error`` raised inside training, a ``lost`` worker (its
+process died), or a job ``timed_out`` (its worker was stopped). ``classify`` turns it into the
+trial's state, the ``fail_reason`` a user reads, and whether the same job is tried once more;
+the study driver and the retraining source both use it, so a fault reads and is retried the
+same way everywhere.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 from harness.errors import first_line
-
-if TYPE_CHECKING:
-    from harness.search.workers import TrialJob
+from harness.search.jobs import Outcome
 
 State = Literal["complete", "pruned", "fail"]
 
 # Ray colours its task names in error text (\x1b[36mray::TrialRunner.run()\x1b[39m)
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-@dataclass
-class Outcome:
-    """A finished job: exactly one of ``record``, ``error``, ``lost`` or ``timed_out``."""
-
-    job: TrialJob
-    worker: str
-    record: dict[str, Any] | None = None
-    lost: str | None = None  # the worker's process died: a short cause
-    error: str | None = None  # an exception raised inside training: "ValueError: bad shape"
-    timed_out: float | None = None  # the job ran past the trial timeout (seconds) and was stopped
-    host: str = field(default_factory=socket.gethostname)
 
 
 @dataclass(frozen=True)

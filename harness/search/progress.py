@@ -52,19 +52,20 @@ class StudyProgress:
             self.console.print(text, markup=False, highlight=False)
 
     def update(
-        self, task: TaskID, complete: int, best: float | None, running: list[str], elapsed: float
+        self, task: TaskID, finished: int, best: float | None, running: list[str], elapsed: float
     ) -> None:
-        """``running``: what runs for this study now, e.g. ``["cpu-0→#3"]``."""
+        """``finished``: trials COMPLETE or PRUNED; ``running``: what runs for this study now,
+        e.g. ``["cpu-0→#3"]``."""
         best_text = "-" if best is None else f"{best:.4f}"
-        if self.plain and complete != self.last_logged[task]:
-            self.last_logged[task] = complete
+        if self.plain and finished != self.last_logged[task]:
+            self.last_logged[task] = finished
             name, target = self.labels[task]
             self.log(
-                f"{name}: {complete}/{target} trials finished, best {best_text}, {elapsed:.0f} s"
+                f"{name}: {finished}/{target} trials finished, best {best_text}, {elapsed:.0f} s"
             )
         busy = ", ".join(sorted(running))
         self.progress.update(
-            task, completed=complete, best=best_text, running=f"running: {busy}" if busy else ""
+            task, completed=finished, best=best_text, running=f"running: {busy}" if busy else ""
         )
 
     def close(self) -> None:

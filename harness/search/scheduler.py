@@ -25,9 +25,28 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from harness.search.interrupts import interrupt_reason
-from harness.search.workers import LocalPool, Outcome, RayPool, TrialJob
+from harness.search.jobs import EpochHook, Outcome, TrialJob
 
-Pool = LocalPool | RayPool
+
+class Pool(Protocol):
+    """Workers that run jobs (``LocalPool``, ``RayPool``). A pool keeps no epoch hook: whoever
+    waits on it gets the epochs trained meanwhile, so one pool serves one scheduler after
+    another (a benchmark times several studies on one started pool)."""
+
+    slots: int  # workers
+
+    def free_slots(self) -> int: ...
+
+    def running(self) -> dict[str, TrialJob]: ...  # worker -> the job it runs
+
+    def submit(self, job: TrialJob) -> None: ...
+
+    # Until a job ends or ``timeout`` s pass; each epoch trained meanwhile goes to ``on_epoch``
+    def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]: ...
+
+    def stop_all(self) -> list[TrialJob]: ...  # ask every job to stop; wait for none
+
+    def close(self) -> None: ...
 
 
 class JobSource(Protocol):
@@ -101,8 +120,7 @@ class Scheduler:
         self.stopping: set[str] = set()  # tokens a source asked to stop: report nothing more
         self.usage = Usage(workers=pool.slots)
         self._tokens = itertools.count()
-        self._finished: set[int] = set()
-        pool.hook = self._on_epoch
+        self._settled: set[int] = set()  # sources (by index) handed to on_done
 
     def add(self, source: JobSource) -> None:
         self.sources.append(source)
@@ -125,7 +143,7 @@ class Scheduler:
                         f"scheduler: sources {stuck} are not done but hand out "
                         "no job and have none in flight"
                     )
-                self._tell(self.pool.wait(timeout=0.5))
+                self._tell(self.pool.wait(timeout=0.5, on_epoch=self._on_epoch))
                 if self.on_tick is not None:
                     self.on_tick(self)
         except BaseException as err:
@@ -166,9 +184,9 @@ class Scheduler:
     def _settle(self) -> None:
         """Hand each newly finished source to ``on_done`` (once), which may add sources."""
         for index, source in enumerate(list(self.sources)):
-            if index in self._finished or not source.done() or self.running(source):
+            if index in self._settled or not source.done() or self.running(source):
                 continue
-            self._finished.add(index)
+            self._settled.add(index)
             if self.on_done is not None:
                 for new in self.on_done(source):
                     self.add(new)

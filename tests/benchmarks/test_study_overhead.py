@@ -35,8 +35,12 @@ import pytest
 import torch
 from study_spaces import TINY, write_space
 
-from harness.search.study import StudyConfig, make_pool, open_study, run_study
-from harness.search.workers import LocalPool, RayPool, start_local_ray
+from harness.search.config import StudyConfig
+from harness.search.driver import open_study
+from harness.search.local_pool import LocalPool
+from harness.search.ray_pool import RayPool
+from harness.search.ray_setup import start_local_ray
+from harness.search.study import make_pool, run_study
 
 TRIALS = 4  # per round (per study)
 ROUNDS = 3  # pytest-benchmark rounds per executor, after one warm-up

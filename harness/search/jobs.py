@@ -1,0 +1,45 @@
+"""What crosses to a worker and what comes back: a ``TrialJob`` goes out, each epoch's value is
+handed to an ``EpochHook`` while the job trains, and the job ends as an ``Outcome``.
+
+The scheduler, the pools and the sources (a study's driver, the retraining) all speak these
+three; none of them needs another's module for it. How an outcome maps to a trial state is
+``harness.search.outcomes.classify``.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
+EpochHook = Callable[[str, int, float], bool]
+
+
+@dataclass(frozen=True)
+class TrialJob:
+    """What crosses to a worker: plain, picklable values only."""
+
+    number: int
+    params: dict[str, Any]
+    seed: int
+    objective: str  # the per-epoch value reported: "val_auroc" or "val_loss"
+    # Search trials are chosen on validation, so they never see the test split; only the
+    # retraining of a chosen configuration scores it.
+    score_test: bool = False
+    test_probabilities: bool = False  # a retraining keeps its test-row probabilities
+    token: str = ""  # unique per submission (the scheduler sets it); stops name it
+
+
+@dataclass
+class Outcome:
+    """A finished job: exactly one of ``record``, ``error``, ``lost`` or ``timed_out``."""
+
+    job: TrialJob
+    worker: str
+    record: dict[str, Any] | None = None
+    lost: str | None = None  # the worker's process died: a short cause
+    error: str | None = None  # an exception raised inside training: "ValueError: bad shape"
+    timed_out: float | None = None  # the job ran past the trial timeout (seconds) and was stopped
+    host: str = field(default_factory=socket.gethostname)

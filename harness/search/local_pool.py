@@ -1,0 +1,61 @@
+"""The in-process pool: one worker that trains in this process, for debugging and to measure
+what Ray costs.
+
+It runs a job inside ``wait``, so each epoch's value reaches the hook (and a stop takes effect)
+at once. An exception in a trial becomes its outcome and the study goes on; a trial timeout
+acts at an epoch's end, since a thread cannot be stopped mid-epoch.
+"""
+
+from __future__ import annotations
+
+from harness.search.jobs import EpochHook, Outcome, TrialJob
+from harness.search.outcomes import exception_line
+from harness.search.runner import TrialRunner, TrialTimedOut
+
+
+class LocalPool:
+    """One in-process worker; see the module's text."""
+
+    def __init__(
+        self,
+        space_text: str,
+        space_source: str,
+        device: str,
+        trial_timeout: float | None = None,
+    ) -> None:
+        self.runner = TrialRunner(space_text, space_source, device, threads=None)
+        self.trial_timeout = trial_timeout
+        self.slots = 1
+        self.names = [f"local:{self.runner.device}"]
+        self._queue: list[TrialJob] = []
+
+    def free_slots(self) -> int:
+        return self.slots - len(self._queue)
+
+    def running(self) -> dict[str, TrialJob]:
+        return {self.names[0]: self._queue[0]} if self._queue else {}
+
+    def submit(self, job: TrialJob) -> None:
+        self._queue.append(job)
+
+    def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]:
+        if not self._queue:
+            return []
+        job = self._queue[0]  # stays queued while it runs, so Ctrl-C can still FAIL it
+        try:
+            record = self.runner.run(job, on_epoch, self.trial_timeout)
+        except TrialTimedOut as err:
+            outcome = Outcome(job, self.names[0], timed_out=err.timeout)
+        except Exception as err:  # a KeyboardInterrupt still ends the loop (and FAILs the job)
+            outcome = Outcome(job, self.names[0], error=exception_line(err))
+        else:
+            outcome = Outcome(job, self.names[0], record=record)
+        self._queue.pop(0)
+        return [outcome]
+
+    def stop_all(self) -> list[TrialJob]:
+        jobs, self._queue = self._queue, []
+        return jobs
+
+    def close(self) -> None:
+        pass
