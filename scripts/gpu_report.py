@@ -16,7 +16,7 @@ from pathlib import Path
 import optuna
 
 from harness.report.devices import section_devices
-from harness.report.tables import md_table
+from harness.report.markdown import md_table
 
 
 def population_table(path: Path) -> list[str]:

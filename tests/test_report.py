@@ -19,7 +19,8 @@ from synthetic_run import make_run, write_caches
 from harness.cli.app import build_parser
 from harness.errors import HarnessError
 from harness.experiment.runs import parse_study_name, study_name
-from harness.report.stats import signed_difference, trial_curve, trials_to_reach
+from harness.report.markdown import signed_difference
+from harness.report.stats import trial_curve, trials_to_reach
 from harness.report.write import write_report
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

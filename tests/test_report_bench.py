@@ -17,10 +17,10 @@ import pytest
 
 from harness.report.benchmarks import (
     RATIOS_KEY,
-    fmt_seconds,
     latest_benchmark_json,
     section_benchmarks,
 )
+from harness.report.markdown import fmt_seconds
 
 BENCH_CONFTEST = Path(__file__).parent / "benchmarks" / "conftest.py"
 

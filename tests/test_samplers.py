@@ -283,8 +283,8 @@ def hand_ranks(studies: dict, repeats: int, budget: int) -> dict[str, float]:
 
 def test_ranks_section_matches_a_hand_computation(three_samplers):
     from harness.report.load import load_run
+    from harness.report.markdown import Figures
     from harness.report.ranks import section_ranks
-    from harness.report.write import Figures
 
     folder, url, studies = three_samplers
     data = load_run("three", url, folder / "runs")
@@ -325,8 +325,8 @@ def test_ranks_section_matches_a_hand_computation(three_samplers):
 
 def test_ranks_say_nothing_for_two_samplers_and_little_for_one_repeat(tmp_path):
     from harness.report.load import load_run
+    from harness.report.markdown import Figures
     from harness.report.ranks import section_ranks
-    from harness.report.write import Figures
 
     url = f"sqlite:///{tmp_path / 'few.db'}"
     make_run(url, "two", repeats=2, trials=6)

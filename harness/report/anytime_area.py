@@ -12,8 +12,7 @@ from harness.report.anytime import PairedDifference, aggregate, band_label, pair
 from harness.report.anytime_inputs import Anytime
 from harness.report.anytime_time import BOOT
 from harness.report.load import RunData
-from harness.report.stats import signed_difference
-from harness.report.tables import fmt, md_table
+from harness.report.markdown import fmt, md_table, signed_difference
 
 
 def section_area(

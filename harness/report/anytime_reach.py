@@ -10,11 +10,11 @@ import numpy as np
 from harness.report.anytime import reach_ecdf
 from harness.report.anytime_inputs import NEAR_BEST, Anytime, anytime_inputs, reach_targets
 from harness.report.load import RunData
+from harness.report.markdown import md_table
 from harness.report.stats import trials_to_reach
-from harness.report.tables import md_table
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 MAX_LISTED = 10  # repeats: beyond this the per-repeat column is too long to read
 

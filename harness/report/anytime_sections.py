@@ -29,11 +29,10 @@ from harness.report.anytime_area import section_area
 from harness.report.anytime_inputs import Anytime, anytime_inputs
 from harness.report.anytime_time import BOOT, section_by_compute
 from harness.report.load import RunData
-from harness.report.stats import signed_difference
-from harness.report.tables import fmt, md_table
+from harness.report.markdown import fmt, md_table, signed_difference
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 
 def _cell(agg: Aggregate, index: int, digits: int = 2, gap: Aggregate | None = None) -> str:

@@ -11,21 +11,13 @@ import numpy as np
 from harness.report.anytime import MIN_REPEATS_FOR_CI, aggregate
 from harness.report.anytime_inputs import Anytime
 from harness.report.load import BOOTSTRAP, RunData
+from harness.report.markdown import fmt, time_unit
 from harness.report.stats import compute_seconds, stack, time_curve
-from harness.report.tables import fmt
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 BOOT = {key: BOOTSTRAP[key] for key in ("resamples", "seed", "confidence")}
-
-
-def _time_unit(seconds: float) -> tuple[float, str]:
-    if seconds > 2 * 3600:
-        return 3600.0, "h"
-    if seconds > 120:
-        return 60.0, "min"
-    return 1.0, "s"
 
 
 def section_by_compute(
@@ -35,7 +27,7 @@ def section_by_compute(
 
     timed = {st.name: compute_seconds(st.trials, data.target) for st in data.studies}
     end = max((t[0][-1] for t in timed.values() if t[0].size), default=1.0)
-    scale, unit = _time_unit(end)
+    scale, unit = time_unit(end)
     grid = np.linspace(0, end, 300)
     matrices = {
         s: stack([time_curve(*timed[st.name], grid, data.maximize) for st in data.of(s)])

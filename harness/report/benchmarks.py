@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from harness.report.tables import md_table
+from harness.report.markdown import fmt_seconds, md_table
 
 BENCH_DIR = "benchmarks"  # under the runs folder: runs/benchmarks/*.json
 RATIOS_KEY = "harness_ratios"
@@ -27,17 +27,6 @@ def latest_benchmark_json(folder: Path) -> Path | None:
         return None
     files = [p for p in folder.glob("*.json") if p.is_file()]
     return max(files, key=lambda p: (p.stat().st_mtime, p.name), default=None)
-
-
-def fmt_seconds(value: Any) -> str:
-    """Seconds in the unit that keeps three significant digits readable."""
-    if not isinstance(value, int | float):
-        return "—"
-    if value >= 1:
-        return f"{value:.3g} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.3g} ms"
-    return f"{value * 1e6:.3g} µs"
 
 
 def _fmt_value(value: Any) -> str:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.report.tables import md_table
+from harness.report.markdown import md_table, percent, significant, times
 
 DEVICES_JSON = "devices.json"  # under the runs folder: where 'harness bench devices' writes
 DEFAULT_MODE = {"cpu": "eager", "cuda": "graph"}  # what the harness itself runs on each
@@ -25,20 +25,6 @@ def _kind(device: str) -> str:
 
 def _ok(record: dict[str, Any]) -> bool:
     return record.get("status") == "ok" and bool(record.get("seconds_per_epoch"))
-
-
-def seconds(value: float | None) -> str:
-    """Four significant digits, enough to compare and short enough to read."""
-    return "—" if value is None else f"{value:.4g}"
-
-
-def ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}x"
-
-
-def percent(fraction: float) -> str:
-    value = 100 * fraction
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def rate(flops: float) -> str:
@@ -117,10 +103,10 @@ def epoch_rows(document: dict[str, Any]) -> Table:
                 r["device"],
                 r["mode"],
                 f"{r['parameters']:,}",
-                seconds(r["seconds_per_epoch"]),
-                seconds(r["first_epoch_s"]),
+                significant(r["seconds_per_epoch"]),
+                significant(r["first_epoch_s"]),
                 f"{r['samples_per_second']:,.0f}",
-                ratio(r.get("cpu_ratio")),
+                times(r.get("cpu_ratio")),
                 percent(r["floor_fraction"]),
             ]
         )
@@ -151,9 +137,9 @@ def fast_path_rows(document: dict[str, Any]) -> Table:
                 device,
                 _per_epoch(graph),
                 _per_epoch(eager),
-                ratio(_speed_up(eager, graph)),
+                times(_speed_up(eager, graph)),
                 _per_epoch(lab) if lab else "—",
-                ratio(_speed_up(lab, graph)),
+                times(_speed_up(lab, graph)),
             ]
         )
     return header, rows
@@ -162,7 +148,7 @@ def fast_path_rows(document: dict[str, Any]) -> Table:
 def _per_epoch(record: dict[str, Any] | None) -> str:
     if record is None:
         return "—"
-    return seconds(record["seconds_per_epoch"]) if _ok(record) else record["status"]
+    return significant(record["seconds_per_epoch"]) if _ok(record) else record["status"]
 
 
 def _speed_up(slow: dict[str, Any] | None, fast: dict[str, Any]) -> float | None:
@@ -189,7 +175,7 @@ def throughput_rows(document: dict[str, Any]) -> Table:
                 str(r["trials"]),
                 f"{r['seconds']:.1f}",
                 f"{r['trials_per_minute']:.1f}",
-                ratio(r["trials_per_minute"] / base if base else None),
+                times(r["trials_per_minute"] / base if base else None),
             ]
         )
     return header, rows
@@ -205,8 +191,8 @@ def lab_path_lines(document: dict[str, Any]) -> list[str]:
         if speed_up is not None and graph is not None:
             lines.append(
                 f"{workload} on {device}: CUDA-graph path "
-                f"{seconds(graph['seconds_per_epoch'])} s/epoch, the lab's path "
-                f"{seconds(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
+                f"{significant(graph['seconds_per_epoch'])} s/epoch, the lab's path "
+                f"{significant(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
                 f"faster (same run, same card; goal >= {LAB_PATH_GOAL:g}x: "
                 f"{'met' if speed_up >= LAB_PATH_GOAL else 'NOT met'})"
             )

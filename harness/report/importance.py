@@ -22,13 +22,13 @@ import numpy as np
 from optuna.trial import FrozenTrial
 
 from harness.report.load import RunData, shared_start
+from harness.report.markdown import md_table, ordinal
 from harness.report.stats import completed
-from harness.report.tables import md_table
 
 if TYPE_CHECKING:
     from optuna.importance import BaseImportanceEvaluator
 
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 TOP = 4  # the lab's question: which 4 hyperparameters matter most
 # fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample.
@@ -264,12 +264,8 @@ WHY = (
 )
 
 
-def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
 def _where(labels: Sequence[str], ranks: Mapping[str, Mapping[str, int]], param: str) -> str:
-    return "; ".join(f"{label} ({_ordinal(ranks[label][param])})" for label in labels)
+    return "; ".join(f"{label} ({ordinal(ranks[label][param])})" for label in labels)
 
 
 def agreement(results: Sequence[Importance], top: int = TOP) -> list[str]:
@@ -356,11 +352,11 @@ def unsettled(results: Sequence[Importance], top: int = TOP) -> list[str]:
             ]
             if not overlap:
                 continue
-            inside = ", ".join(f"{p} ({_ordinal(rank[p])})" for p in overlap)
+            inside = ", ".join(f"{p} ({ordinal(rank[p])})" for p in overlap)
             shares = ", ".join(f"{p} {100 * r.top_share[p]:.0f}%" for p in [*overlap, out])
             lines.append(
                 f"- **Unsettled**, {r.label}: the interval of {out} "
-                f"({_ordinal(rank[out])}, {r.cell(out)}) overlaps those of {inside}; "
+                f"({ordinal(rank[out])}, {r.cell(out)}) overlaps those of {inside}; "
                 f"these repeats do not settle which are in the top {top} (share of "
                 f"resamples with each in the top {top}: {shares})."
             )

@@ -22,8 +22,8 @@ from scipy import stats as scipy_stats
 from harness.experiment.retrain import retrained_test_auroc
 from harness.experiment.verdict import ALPHA
 from harness.report.anytime_inputs import BUDGETS  # early budgets ranked besides the target
-from harness.report.stats import paired_wilcoxon, signed_difference, trial_curve
-from harness.report.tables import md_table
+from harness.report.markdown import md_table, signed_difference
+from harness.report.stats import paired_wilcoxon, trial_curve
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from harness.report.load import RunData
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 MIN_SAMPLERS = 3  # with two, the verdict's paired test already says everything
 

@@ -5,54 +5,18 @@ the environment (markdown only; the sections with figures are in harness.report.
 from __future__ import annotations
 
 import json
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.environment import library_versions, package_version
 from harness.experiment.retrain import RETRAIN_SEED_BASE
 from harness.report.load import BOOTSTRAP, METRICS, RunData
+from harness.report.markdown import fmt, fmt_params, md_table, mean_std, median_text
 from harness.report.stats import completed, completion_seconds, trial_curve
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
-
-# ---------------------------------------------------------------- formatting
-
-
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def mean_std(values: list[float], digits: int = 4) -> str:
-    values = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
-    if not values:
-        return "—"
-    if len(values) == 1:  # one run has no spread to show
-        return f"{values[0]:.{digits}f}"
-    std = float(np.std(values, ddof=1))
-    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def fmt_params(params: dict[str, Any]) -> str:
-    parts = []
-    for key, value in params.items():
-        parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-    return ", ".join(parts)
-
-
-def image(folder: str, path: Path, alt: str) -> str:
-    return f"![{alt}]({quote(folder)}/{quote(path.name)})"
 
 
 def _search_test(trial: FrozenTrial) -> list[str]:
@@ -294,8 +258,8 @@ def section_timings(data: RunData) -> list[str]:
             [
                 device,
                 str(len(trials)),
-                _median(per_epoch, 4),
-                _median(seconds, 1),
+                median_text(per_epoch, 4),
+                median_text(seconds, 1),
                 ", ".join(hosts),
                 str(len(workers)),
             ]
@@ -339,11 +303,6 @@ def pool_lines(sessions: list[dict]) -> list[str]:
         md_table(header, rows),
         "",
     ]
-
-
-def _median(values: list, digits: int) -> str:
-    numbers = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
-    return fmt(float(np.median(numbers)), digits) if numbers else "—"
 
 
 def section_environment(data: RunData) -> list[str]:

@@ -26,7 +26,7 @@ from harness.experiment.simulation import (
     simulate,
 )
 from harness.experiment.verdict import Look, judge
-from harness.report.tables import md_table
+from harness.report.markdown import md_table
 from harness.report.test_split import SplitError, split_error
 from harness.report.verdict_notes import (
     ci_text,
@@ -45,7 +45,7 @@ __all__ = ["ADJECTIVE_PAIRS", "PrimaryAnalysis", "analyse", "section_verdict", "
 
 if TYPE_CHECKING:
     from harness.report.load import RunData
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 SIMULATIONS = 10_000  # Monte Carlo error of a 5% rate: about ±0.2% (one sd)
 

@@ -11,21 +11,14 @@ import numpy as np
 
 from harness.experiment.design import PRIMARY_OUTCOME
 from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
-from harness.experiment.verdict import TEST, Interval, hodges_lehmann, mean_interval
+from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
 from harness.report.load import shared_start
-from harness.report.stats import paired_wilcoxon, signed_difference
-from harness.report.tables import md_table
+from harness.report.markdown import ci_text, md_table, signed_difference
+from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
     from harness.report.load import RunData
     from harness.report.verdict import PrimaryAnalysis
-
-
-def ci_text(interval: Interval) -> str:
-    return (
-        f"{signed_difference(interval.estimate)} [{signed_difference(interval.low)}, "
-        f"{signed_difference(interval.high)}]"
-    )
 
 
 def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from harness.experiment.simulation import MORE_PAIRS_CAP, POWER, Outlook
 from harness.experiment.verdict import Interval, Look
-from harness.report.stats import signed_difference
-from harness.report.verdict_notes import ci_text
+from harness.report.markdown import ci_text, signed_difference
 
 ADJECTIVE_PAIRS = 10  # below this many pairs an effect size is too rough to name
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,9 +25,9 @@ from harness.report.load import (
     lab_level,
     load_run,
 )
+from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
 from harness.report.tables import (
-    image,
     section_environment,
     section_lab,
     section_studies,
@@ -36,26 +35,6 @@ from harness.report.tables import (
     section_timings,
 )
 from harness.report.verdict import section_verdict
-
-# ---------------------------------------------------------------- figure sections
-
-
-@dataclass
-class Figures:
-    """Where the PNGs go, and how the markdown links them (relative, so GitHub renders)."""
-
-    folder: Path
-    link: str
-    made: list[Path] = field(default_factory=list)
-
-    def path(self, name: str) -> Path:
-        path = self.folder / name
-        self.made.append(path)
-        return path
-
-    def image(self, path: Path, alt: str) -> str:
-        return image(self.link, path, alt)
-
 
 # ---------------------------------------------------------------- the report
 
