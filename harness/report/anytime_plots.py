@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from harness.report.anytime import Aggregate, ReachCurve
-from harness.report.plots import LINE_STYLES, _save, colour, plt
+from harness.report.plots import colour, legend_below, line_style, plt, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -44,17 +44,12 @@ def _draw(
             where=where,
             color=c,
             lw=2.2,
-            ls=LINE_STYLES[index % len(LINE_STYLES)],
+            ls=line_style(index),
             label=f"{title}: IQM",
         )
         ax.fill_between(
             x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0, label=f"{title}: {band}"
         )
-
-
-def _legend_below(ax: Axes) -> None:
-    # below the axes: inside, it would hide the curves' ends, where the comparison is made
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
 
 
 def _seed_band(ax: Axes, x: np.ndarray, band: np.ndarray) -> None:
@@ -120,8 +115,8 @@ def plot_regret(
     ax.set_xlabel("trial number (finished trials, count)")
     ax.set_ylabel(ylabel, fontsize=9)
     ax.grid(alpha=0.3)
-    _legend_below(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_by_time(
@@ -177,8 +172,8 @@ def plot_by_time(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    _legend_below(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_reach(
@@ -205,7 +200,7 @@ def plot_reach(
     )
     for ax, target in zip(axes.ravel(), targets, strict=False):
         for index, (sampler, curve) in enumerate(curves[target].items()):
-            c, style = colour(sampler, index), LINE_STYLES[index % len(LINE_STYLES)]
+            c, style = colour(sampler, index), line_style(index)
             # the last level runs a little past the budget, so a step at the budget shows
             xs = np.concatenate([[0.0], curve.trials, [budget + 0.6]])
             ys = np.concatenate(
@@ -262,4 +257,4 @@ def plot_reach(
     fig.suptitle(title, fontsize=11)
     # the legend takes about an inch at the bottom, whatever the number of panel rows
     fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, 1))
-    return _save(fig, path)
+    return save_figure(fig, path)

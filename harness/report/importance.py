@@ -367,7 +367,8 @@ def unsettled(results: Sequence[Importance], top: int = TOP) -> list[str]:
 
 
 def section_importance(data: RunData, figures: Figures) -> list[str]:
-    from harness.report.plots import COLOURS, FALLBACK_COLOURS, plot_importances, plot_slices
+    from harness.report.importance_plots import plot_importances, plot_slices
+    from harness.report.plots import COLOURS, FALLBACK_COLOURS
 
     results, sets, problems = importances(data)
     lines = ["## Which hyperparameters matter most", ""]

@@ -26,8 +26,6 @@ from harness.report.markdown import md_table, signed_difference
 from harness.report.stats import paired_wilcoxon, trial_curve
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
     from harness.report.load import RunData
@@ -143,6 +141,8 @@ def _tests(
 ) -> list[str]:
     import scikit_posthocs
 
+    from harness.report.outcome_plots import plot_critical_difference
+
     titles = [data.title(s) for s in data.samplers]
     with warnings.catch_warnings():  # identical ranks in every repeat: a NaN statistic
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -172,14 +172,15 @@ def _tests(
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     lines += _nemenyi_words(nemenyi, titles, means, n)
     lines += _holm_wilcoxon(data, values)
-    png = _plot(
+    png = plot_critical_difference(
         figures.path("critical_difference.png"),
         means,
         nemenyi,
         float(critical),
         dict(zip(titles, data.samplers, strict=True)),
-        f"Average rank by retrained test AUROC over {n} repeats (bars join samplers "
+        title=f"Average rank by retrained test AUROC over {n} repeats (bars join samplers "
         f"the Nemenyi test cannot tell apart at {ALPHA})",
+        alpha=ALPHA,
     )
     lines += [
         f"Critical-difference diagram on retrained test AUROC: each sampler at its average "
@@ -261,35 +262,3 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
 def _better(a: str, b: str, means: dict[str, float]) -> str:
     first, second = (a, b) if means[a] < means[b] else (b, a)
     return f"{first} ranks better than {second} ({means[first]:.2f} vs {means[second]:.2f})"
-
-
-def _plot(
-    path: Path,
-    means: dict[str, float],
-    nemenyi: pd.DataFrame,
-    critical: float,
-    labels: dict[str, str],
-    title: str,
-) -> Path:
-    """The CD diagram of ``means`` (title -> average rank); ``labels`` maps a title to its
-    sampler label, which fixes its colour as in the other figures."""
-    import scikit_posthocs
-
-    from harness.report.plots import _save, colour  # (plots sets matplotlib's Agg backend)
-
-    import matplotlib.pyplot as plt  # isort: skip
-
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(means)))
-    palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
-    # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
-    # difference goes in the title instead, and the axis spans every possible rank.
-    scikit_posthocs.critical_difference_diagram(
-        means, nemenyi, ax=ax, alpha=ALPHA, color_palette=palette
-    )
-    ax.set_xlim(1, len(means))
-    fig.suptitle(
-        f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
-        fontsize=9,
-        y=1.12,
-    )
-    return _save(fig, path)

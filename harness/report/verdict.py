@@ -27,6 +27,7 @@ from harness.experiment.simulation import (
 )
 from harness.experiment.verdict import Look, judge
 from harness.report.markdown import md_table
+from harness.report.outcome_plots import plot_paired_differences
 from harness.report.test_split import SplitError, split_error
 from harness.report.verdict_notes import (
     ci_text,
@@ -38,7 +39,6 @@ from harness.report.verdict_notes import (
     shared_note,
     split_note,
 )
-from harness.report.verdict_plot import plot_paired_differences
 from harness.report.verdict_words import ADJECTIVE_PAIRS, verdict_sentence
 
 __all__ = ["ADJECTIVE_PAIRS", "PrimaryAnalysis", "analyse", "section_verdict", "verdict_sentence"]
