@@ -34,7 +34,7 @@ def run_files(tmp_path_factory):
     studies = make_run(url, RUN, repeats=REPEATS, trials=TRIALS)
     make_run(url, "other", repeats=1, trials=3)  # another run in the same storage
     write_caches(folder / "runs" / RUN, studies)
-    out = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs")
+    out = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs").path
     return {
         "url": url,
         "folder": folder,
@@ -226,7 +226,7 @@ def test_report_sections_in_order(run_files):
 
 
 def test_report_without_cached_results_falls_back(run_files, tmp_path):
-    out = write_report(RUN, run_files["url"], tmp_path / "bare.md", tmp_path / "no-runs")
+    out = write_report(RUN, run_files["url"], tmp_path / "bare.md", tmp_path / "no-runs").path
     text = out.read_text()
     assert "the lab's printed NormalizingMLP AUROC 0.9080, a fallback" in text
     assert "No retrained results" in text
@@ -249,7 +249,7 @@ def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
 
     open_existing = harness.report.load.open_existing_storage
     monkeypatch.setattr(harness.report.load, "open_existing_storage", open_instead)
-    out = write_report(RUN, secret_url, tmp_path / "secret.md", run_files["folder"] / "runs")
+    out = write_report(RUN, secret_url, tmp_path / "secret.md", run_files["folder"] / "runs").path
     assert opened == [secret_url]
     text = out.read_text()
     assert "`postgresql://alice:***@db.example/optuna`" in text
@@ -426,7 +426,7 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     monkeypatch.setattr(harness.search.workers.TrialRunner, "run", refuse)
     run_compare(config, log=lambda text: None)
 
-    out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs")
+    out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs").path
     text = out.read_text()
     for name in ("tiny/tpe/r0", "tiny/random/r0"):
         study = optuna.load_study(study_name=name, storage=url)
@@ -464,7 +464,7 @@ def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):
     url = f"sqlite:///{tmp_path / 'uneven.db'}"
     studies = make_run(url, "uneven", repeats=2, trials=6)
     studies["uneven/tpe/r1"].set_user_attr("target_trials", 9)  # resumed with more trials...
-    out = write_report("uneven", url, tmp_path / "uneven.md", tmp_path / "runs")
+    out = write_report("uneven", url, tmp_path / "uneven.md", tmp_path / "runs").path
     text = out.read_text()  # ...but the others have 6, so all are compared after 6
     assert "Studies were asked for 6 or 9 trials; every comparison uses the first 6" in text
     assert "## Verdict" in text

@@ -68,12 +68,6 @@ def design_from(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
     return {"plan": Plan(looks, max_pairs, margin=args.margin)}
 
 
-def verdict_line(report: str) -> str | None:
-    """The verdict's first sentence, as the report prints it (bold, under '## Verdict')."""
-    _, _, rest = report.partition("## Verdict")
-    return next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
-
-
 def check_ray(config: StudyConfig) -> None:
     """An unreachable ``--address`` is refused in seconds, before any study is created; so are
     workers that a local Ray could never place (a cluster's are known once it is joined)."""
@@ -404,9 +398,8 @@ class Run(Command):
                 if not isinstance(err, Terminated):  # SIGTERM: main() prints the one line
                     _log(f"interrupted; run the same command again to continue run {name!r}")
                 raise
-            path = write_report(name, url, out)
-        verdict = verdict_line(path.read_text())
-        if verdict:
-            print(f"verdict: {verdict}")
-        print(f"report: {path}")
+            report = write_report(name, url, out)
+        if report.verdict:
+            print(f"verdict: {report.verdict}")
+        print(f"report: {report.path}")
         print(f"dashboard: harness dashboard --storage '{redact_url(url)}'")

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.report.anytime import PairedDifference, aggregate, band_label, paired_difference
-from harness.report.anytime_inputs import Anytime
 from harness.report.anytime_time import BOOT
 from harness.report.load import RunData
 from harness.report.markdown import fmt, md_table, signed_difference
 
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
-def section_area(
-    data: RunData, run: Anytime, matrices: dict[str, np.ndarray], digits: int, normalised: bool
-) -> list[str]:
+
+def section_area(report: ReportContext) -> list[str]:
+    """Mean regret over the trials per sampler, and its paired difference per sampler pair."""
+    data, run = report.data, report.anytime
+    matrices = {s: run.regret(s) for s in data.samplers}
+    normalised = run.reference is not None
+    digits = 3 if normalised else 5  # one more than the regret table's
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no value at all
         areas = {s: np.nanmean(m, axis=1) for s, m in matrices.items()}

@@ -8,21 +8,21 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.report.anytime import reach_ecdf
-from harness.report.anytime_inputs import NEAR_BEST, Anytime, anytime_inputs, reach_targets
+from harness.report.anytime_inputs import NEAR_BEST, Anytime, reach_targets
 from harness.report.load import RunData
 from harness.report.markdown import md_table
 from harness.report.stats import trials_to_reach
 
 if TYPE_CHECKING:
-    from harness.report.markdown import Figures
+    from harness.report.context import ReportContext
 
 MAX_LISTED = 10  # repeats: beyond this the per-repeat column is too long to read
 
 
-def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
+def section_trials_to_target(report: ReportContext) -> list[str]:
     from harness.report.anytime_plots import plot_reach
 
-    run = anytime_inputs(data)
+    data, figures, run = report.data, report.figures, report.anytime
     curves, rows = _curves_and_rows(run, data)
     source = (
         "the pooled completed trials of the random sampler's studies"

@@ -25,14 +25,13 @@ from harness.report.anytime import (
     band_label,
     paired_difference,
 )
-from harness.report.anytime_area import section_area
-from harness.report.anytime_inputs import Anytime, anytime_inputs
-from harness.report.anytime_time import BOOT, section_by_compute
+from harness.report.anytime_inputs import Anytime
+from harness.report.anytime_time import BOOT
 from harness.report.load import RunData
 from harness.report.markdown import fmt, md_table, signed_difference
 
 if TYPE_CHECKING:
-    from harness.report.markdown import Figures
+    from harness.report.context import ReportContext
 
 
 def _cell(agg: Aggregate, index: int, digits: int = 2, gap: Aggregate | None = None) -> str:
@@ -47,15 +46,11 @@ def _cell(agg: Aggregate, index: int, digits: int = 2, gap: Aggregate | None = N
     return text
 
 
-def section_anytime(
-    data: RunData, figures: Figures, level: float | None = None, level_source: str = ""
-) -> list[str]:
-    """What the anytime numbers measure, normalised regret by trial, win probabilities, area
-    under the curve, and best so far by compute time (with the lab's validation level, when
-    given, as a reference line)."""
+def section_anytime(report: ReportContext) -> list[str]:
+    """What the anytime numbers measure, and normalised regret by trial (figure and table)."""
     from harness.report.anytime_plots import plot_regret
 
-    run = anytime_inputs(data)
+    data, figures, run = report.data, report.figures, report.anytime
     normalised = run.reference is not None
     matrices = {s: run.regret(s) for s in data.samplers}
     aggs = {s: aggregate(m, **BOOT) for s, m in matrices.items()}
@@ -89,9 +84,12 @@ def section_anytime(
         ),
     )
     lines += [figures.image(png, f"{what} by trial"), ""]
-    lines += _regret_table(data, run, aggs, gaps if normalised else None, digits, what)
-    lines += _wins(data, run) + section_area(data, run, matrices, digits + 1, normalised)
-    return lines + section_by_compute(data, figures, run, level, level_source)
+    return lines + _regret_table(data, run, aggs, gaps if normalised else None, digits, what)
+
+
+def section_wins(report: ReportContext) -> list[str]:
+    """Win probabilities of each sampler pair after n trials, with a sign test."""
+    return _wins(report.data, report.anytime)
 
 
 def _regret_table(

@@ -9,22 +9,24 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.report.anytime import MIN_REPEATS_FOR_CI, aggregate
-from harness.report.anytime_inputs import Anytime
-from harness.report.load import BOOTSTRAP, RunData
+from harness.report.load import BOOTSTRAP, lab_level
 from harness.report.markdown import fmt, time_unit
 from harness.report.stats import compute_seconds, stack, time_curve
 
 if TYPE_CHECKING:
-    from harness.report.markdown import Figures
+    from harness.report.context import ReportContext
 
 BOOT = {key: BOOTSTRAP[key] for key in ("resamples", "seed", "confidence")}
 
 
-def section_by_compute(
-    data: RunData, figures: Figures, run: Anytime, level: float | None, level_source: str
-) -> list[str]:
+def section_by_compute(report: ReportContext) -> list[str]:
+    """Best so far against each study's own compute, with the lab's validation level as a
+    reference line when the objective is the validation AUROC."""
     from harness.report.anytime_plots import plot_by_time
 
+    data, figures, run = report.data, report.figures, report.anytime
+    lab, level_source = lab_level(data)
+    level = lab if data.objective == "val_auroc" else None  # a level in AUROC units only
     timed = {st.name: compute_seconds(st.trials, data.target) for st in data.studies}
     end = max((t[0][-1] for t in timed.values() if t[0].size), default=1.0)
     scale, unit = time_unit(end)

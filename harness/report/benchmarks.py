@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.report.markdown import fmt_seconds, md_table
+
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
 BENCH_DIR = "benchmarks"  # under the runs folder: runs/benchmarks/*.json
 RATIOS_KEY = "harness_ratios"
@@ -110,7 +113,11 @@ def _ratio_rows(ratios: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def section_benchmarks(runs_root: str | Path) -> list[str]:
+def section_benchmarks(report: ReportContext) -> list[str]:
+    return benchmark_lines(report.data.runs_root)
+
+
+def benchmark_lines(runs_root: str | Path) -> list[str]:
     """The newest benchmark JSON under ``runs_root/benchmarks/`` as tables; when there is
     none (or it cannot be read), one line that says so and how to make one."""
     folder = Path(runs_root) / BENCH_DIR

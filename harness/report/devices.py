@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.report.markdown import md_table, percent, significant, times
+
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
 DEVICES_JSON = "devices.json"  # under the runs folder: where 'harness bench devices' writes
 DEFAULT_MODE = {"cpu": "eager", "cuda": "graph"}  # what the harness itself runs on each
@@ -222,7 +225,11 @@ def read_devices(path: Path) -> dict[str, Any]:
     return document
 
 
-def section_devices(runs_root: str | Path) -> list[str]:
+def section_devices(report: ReportContext) -> list[str]:
+    return devices_lines(report.data.runs_root)
+
+
+def devices_lines(runs_root: str | Path) -> list[str]:
     """The report's section on devices, from ``<runs_root>/devices.json``."""
     path = Path(runs_root) / DEVICES_JSON
     lines = ["## Devices: seconds per epoch and study throughput", ""]

@@ -28,7 +28,7 @@ from harness.report.stats import completed
 if TYPE_CHECKING:
     from optuna.importance import BaseImportanceEvaluator
 
-    from harness.report.markdown import Figures
+    from harness.report.context import ReportContext
 
 TOP = 4  # the lab's question: which 4 hyperparameters matter most
 # fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample.
@@ -366,7 +366,8 @@ def unsettled(results: Sequence[Importance], top: int = TOP) -> list[str]:
 # ---------------------------------------------------------------- the section
 
 
-def section_importance(data: RunData, figures: Figures) -> list[str]:
+def section_importance(report: ReportContext) -> list[str]:
+    data, figures = report.data, report.figures
     from harness.report.importance_plots import plot_importances, plot_slices
     from harness.report.plots import COLOURS, FALLBACK_COLOURS
 

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-    from harness.report.verdict import PrimaryAnalysis
+    from harness.report.verdict_analysis import PrimaryAnalysis
 
 
 def plot_paired_differences(

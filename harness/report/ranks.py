@@ -28,6 +28,7 @@ from harness.report.stats import paired_wilcoxon, trial_curve
 if TYPE_CHECKING:
     import pandas as pd
 
+    from harness.report.context import ReportContext
     from harness.report.load import RunData
     from harness.report.markdown import Figures
 
@@ -75,10 +76,11 @@ def retrained_values(data: RunData) -> tuple[list[int], np.ndarray]:
     return repeats, values.reshape(len(repeats), len(data.samplers))
 
 
-def section_ranks(data: RunData, figures: Figures) -> list[str]:
+def section_ranks(report: ReportContext) -> list[str]:
     """On the primary outcome (retrained test AUROC): average ranks, Friedman, Nemenyi and
     Holm-corrected pairwise Wilcoxon tests, the CD diagram; then, as a secondary view, average
     ranks by the search's own objective at several trial budgets."""
+    data, figures = report.data, report.figures
     if len(data.samplers) < MIN_SAMPLERS:
         return []
     lines = ["## Ranks of the samplers", ""]

@@ -18,12 +18,15 @@ from harness.report.stats import completed, completion_seconds, trial_curve
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
+    from harness.report.context import ReportContext
+
 
 def _search_test(trial: FrozenTrial) -> list[str]:
     return [fmt(trial.user_attrs.get(f"test_{m}")) for m in METRICS]
 
 
-def section_test(data: RunData) -> list[str]:
+def section_test(report: ReportContext) -> list[str]:
+    data = report.data
     lines = ["## Honest test numbers", ""]
     best = {st.name: st.best_trial() for st in data.studies}
     if data.retrain is None:
@@ -139,7 +142,8 @@ def _reference_rows(data: RunData) -> list[list[str]]:
     return rows
 
 
-def section_studies(data: RunData) -> list[str]:
+def section_studies(report: ReportContext) -> list[str]:
+    data = report.data
     from optuna.trial import TrialState
 
     rows = []
@@ -180,7 +184,8 @@ def section_studies(data: RunData) -> list[str]:
     return ["## Per-study results", "", md_table(header, rows), ""]
 
 
-def section_lab(data: RunData) -> list[str]:
+def section_lab(report: ReportContext) -> list[str]:
+    data = report.data
     lines = ["## The lab's fixed models against its printed numbers", ""]
     if not data.bench:
         return [
@@ -243,7 +248,8 @@ def section_lab(data: RunData) -> list[str]:
     ]
 
 
-def section_timings(data: RunData) -> list[str]:
+def section_timings(report: ReportContext) -> list[str]:
+    data = report.data
     by_device: dict[str, list] = {}
     for st in data.studies:
         for trial in completed(st.trials):
@@ -305,7 +311,8 @@ def pool_lines(sessions: list[dict]) -> list[str]:
     ]
 
 
-def section_environment(data: RunData) -> list[str]:
+def section_environment(report: ReportContext) -> list[str]:
+    data = report.data
     here = library_versions()
     for package in ("scipy", "matplotlib"):
         here[package] = package_version(package)

@@ -18,7 +18,7 @@ from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
     from harness.report.load import RunData
-    from harness.report.verdict import PrimaryAnalysis
+    from harness.report.verdict_analysis import PrimaryAnalysis
 
 
 def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
