@@ -34,11 +34,13 @@ def run_files(tmp_path_factory):
     studies = make_run(url, RUN, repeats=REPEATS, trials=TRIALS)
     make_run(url, "other", repeats=1, trials=3)  # another run in the same storage
     write_caches(folder / "runs" / RUN, studies)
-    out = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs").path
+    result = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs")
+    out = result.path
     return {
         "url": url,
         "folder": folder,
         "out": out,
+        "verdict": result.verdict,
         "text": out.read_text(),
         "studies": {n: optuna.load_study(study_name=n, storage=url) for n in studies},
     }
@@ -97,6 +99,7 @@ def test_verdict_recomputes_from_the_storage(run_files):
     ) in text
     verdict = text[text.index("## Verdict") :].split("\n")[2]
     assert verdict.startswith("**No verdict: this run has no pre-declared design")
+    assert verdict == f"**{run_files['verdict']}**"  # what 'harness run' prints, as data
     assert "| look at pairs |" not in text
 
 
