@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.report.anytime import PairedDifference, aggregate, band_label, paired_difference
-from harness.report.anytime_time import BOOT
+from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 from harness.report.load import RunData
 from harness.report.markdown import fmt, md_table, signed_difference
 
@@ -31,7 +31,8 @@ def section_area(report: ReportContext) -> list[str]:
     repeats = {s: sorted(st.repeat for st in data.of(s)) for s in data.samplers}
     rows = []
     for s in data.samplers:
-        agg, gap = aggregate(areas[s][:, None], **BOOT), aggregate(gaps[s][:, None], **BOOT)
+        agg = aggregate(areas[s][:, None], **IQM_BOOTSTRAP.arguments())
+        gap = aggregate(gaps[s][:, None], **IQM_BOOTSTRAP.arguments())
         rows.append(
             [
                 data.title(s),
@@ -63,7 +64,7 @@ def section_area(report: ReportContext) -> list[str]:
 def _paired(values: dict, repeats: dict, a: str, b: str, common: list[int]) -> PairedDifference:
     x = [values[a][repeats[a].index(r)] for r in common]
     y = [values[b][repeats[b].index(r)] for r in common]
-    return paired_difference(x, y, BOOT["confidence"])
+    return paired_difference(x, y, CONFIDENCE)
 
 
 def _area_pairs(
@@ -85,7 +86,7 @@ def _area_pairs(
         )
     if not rows:
         return []
-    confidence = f"{100 * BOOT['confidence']:.0f}%"
+    confidence = f"{100 * CONFIDENCE:.0f}%"
     return [
         f"Paired difference of the area (secondary; negative: the first sampler had "
         f"less regret), mean over paired repeats with a {confidence} Student t "

@@ -26,7 +26,7 @@ from harness.report.anytime import (
     paired_difference,
 )
 from harness.report.anytime_inputs import Anytime
-from harness.report.anytime_time import BOOT
+from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 from harness.report.load import RunData
 from harness.report.markdown import fmt, md_table, signed_difference
 
@@ -53,8 +53,8 @@ def section_anytime(report: ReportContext) -> list[str]:
     data, figures, run = report.data, report.figures, report.anytime
     normalised = run.reference is not None
     matrices = {s: run.regret(s) for s in data.samplers}
-    aggs = {s: aggregate(m, **BOOT) for s, m in matrices.items()}
-    gaps = {s: aggregate(run.gap(s), **BOOT) for s in data.samplers}
+    aggs = {s: aggregate(m, **IQM_BOOTSTRAP.arguments()) for s, m in matrices.items()}
+    gaps = {s: aggregate(run.gap(s), **IQM_BOOTSTRAP.arguments()) for s in data.samplers}
     repeats = min((m.shape[0] for m in matrices.values()), default=0)
     digits = 2 if normalised else 4  # plain regret is in objective units: AUROC gaps of 1e-3
     what = "normalised regret" if normalised else f"regret ({data.metric})"
@@ -156,7 +156,7 @@ def _reconcile(data: RunData, run: Anytime) -> str:
     common = sorted(set(run.curves[a]) & set(run.curves[b]))
     x = [_at(run.curves[a][r], run.target) for r in common]
     y = [_at(run.curves[b][r], run.target) for r in common]
-    gap = paired_difference(x, y, 0.95)
+    gap = paired_difference(x, y, CONFIDENCE)
     if not np.isfinite(gap.mean):
         return ""
     in_sds = (
@@ -214,7 +214,7 @@ def _regret_text(data: RunData, run: Anytime, normalised: bool, repeats: int) ->
             "",
         ]
     band = (
-        f" (percentile bootstrap, {BOOT['resamples']} resamples, seed {BOOT['seed']})"
+        f" (percentile bootstrap, {IQM_BOOTSTRAP.resamples} resamples, seed {IQM_BOOTSTRAP.seed})"
         if repeats >= MIN_REPEATS_FOR_CI
         else f"; below {MIN_REPEATS_FOR_CI} repeats a bootstrap interval would be little more "
         "than that range, so none is claimed"

@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.report.anytime import MIN_REPEATS_FOR_CI, aggregate
-from harness.report.load import BOOTSTRAP, lab_level
+from harness.report.config import IQM_BOOTSTRAP
+from harness.report.load import lab_level
 from harness.report.markdown import fmt, time_unit
 from harness.report.stats import compute_seconds, stack, time_curve
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
-
-BOOT = {key: BOOTSTRAP[key] for key in ("resamples", "seed", "confidence")}
 
 
 def section_by_compute(report: ReportContext) -> list[str]:
@@ -35,7 +34,7 @@ def section_by_compute(report: ReportContext) -> list[str]:
         s: stack([time_curve(*timed[st.name], grid, data.maximize) for st in data.of(s)])
         for s in data.samplers
     }
-    aggs = {s: aggregate(m, **BOOT) for s, m in matrices.items()}
+    aggs = {s: aggregate(m, **IQM_BOOTSTRAP.arguments()) for s, m in matrices.items()}
     repeats = min((m.shape[0] for m in matrices.values()), default=0)
     level_label = "lab's best validation level (NormalizingMLP)"
     png = plot_by_time(

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from optuna.trial import FrozenTrial
 
+from harness.report.config import IMPORTANCE_BOOTSTRAP
 from harness.report.load import RunData, shared_start
 from harness.report.markdown import md_table, ordinal
 from harness.report.stats import completed
@@ -31,13 +32,11 @@ if TYPE_CHECKING:
     from harness.report.context import ReportContext
 
 TOP = 4  # the lab's question: which 4 hyperparameters matter most
-# fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample.
-# Depth 5 (at most 32 leaves) cuts a 300-trial fit from ~2.2 s (depth 64, the default) to
-# ~0.2 s; on a 10-repeat synthetic run the importances agreed with depth 64 to 0.01. 200
-# resamples of that run took 104 s on a busy 2-core machine, so 100 (about half that): the
-# intervals' ends move by a few hundredths between 100 and 200.
+# fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample
+# (config.IMPORTANCE_BOOTSTRAP). Depth 5 (at most 32 leaves) cuts a 300-trial fit from ~2.2 s
+# (depth 64, the default) to ~0.2 s; on a 10-repeat synthetic run the importances agreed with
+# depth 64 to 0.01.
 FANOVA = {"n_trees": 32, "max_depth": 5, "seed": 0}
-BOOTSTRAP: dict[str, Any] = {"resamples": 100, "seed": 0, "confidence": 0.95}
 ROUGH_BELOW = 5  # repeats: fewer give few distinct resamples, so a rough interval
 RANDOM = "random"  # the sampler whose trials spread over the whole space
 EQUAL = "importances will be equal"  # Optuna's warning when PED-ANOVA cannot tell params apart
@@ -165,9 +164,9 @@ def estimate(
     trial_set: TrialSet,
     maximize: bool,
     *,
-    resamples: int = BOOTSTRAP["resamples"],
-    seed: int = BOOTSTRAP["seed"],
-    confidence: float = BOOTSTRAP["confidence"],
+    resamples: int = IMPORTANCE_BOOTSTRAP.resamples,
+    seed: int = IMPORTANCE_BOOTSTRAP.seed,
+    confidence: float = IMPORTANCE_BOOTSTRAP.confidence,
     top: int = TOP,
 ) -> Importance:
     """The importances on all repeats and their percentile bootstrap interval over repeats.
@@ -377,7 +376,7 @@ def section_importance(report: ReportContext) -> list[str]:
         return [*lines, "Not computable: " + "; ".join(problems), ""]
     repeats = max(r.repeats for r in results)
     distinct = math.comb(2 * repeats - 1, repeats)
-    confidence = f"{100 * BOOTSTRAP['confidence']:.0f}%"
+    confidence = f"{100 * IMPORTANCE_BOOTSTRAP.confidence:.0f}%"
     lines += [
         f"The lab asks which {TOP} hyperparameters matter most. Each method runs on the "
         "trials whose spread it assumes:",
@@ -407,8 +406,8 @@ def section_importance(report: ReportContext) -> list[str]:
         "",
         f"Each importance is a fraction of that method's total (they sum to 1), with "
         f"its {confidence} percentile bootstrap interval over repeats: "
-        f"{BOOTSTRAP['resamples']} resamples of the {repeats} repeats with replacement "
-        f"(numpy seed {BOOTSTRAP['seed']}), each method recomputed on each.{rough}",
+        f"{IMPORTANCE_BOOTSTRAP.resamples} resamples of the {repeats} repeats with replacement "
+        f"(numpy seed {IMPORTANCE_BOOTSTRAP.seed}), each method recomputed on each.{rough}",
         "",
     ]
     lines += agreement(results)

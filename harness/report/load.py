@@ -30,7 +30,6 @@ from harness.report.stats import finished
 from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
-BOOTSTRAP: dict[str, Any] = {"resamples": 2000, "seed": 0, "confidence": 0.95}
 METRICS = ("auroc", "f1", "precision", "recall")
 OBJECTIVE_TITLES = {"val_auroc": "validation AUROC", "val_loss": "validation loss"}
 

@@ -20,8 +20,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.experiment.retrain import retrained_test_auroc
-from harness.experiment.verdict import ALPHA
-from harness.report.anytime_inputs import BUDGETS  # early budgets ranked besides the target
+from harness.report.config import ALPHA, CONFIDENCE, budgets
 from harness.report.markdown import md_table, signed_difference
 from harness.report.stats import paired_wilcoxon, trial_curve
 
@@ -39,10 +38,6 @@ def common_repeats(data: RunData) -> list[int]:
     """The repeats in which every sampler has a study (only these can be ranked together)."""
     sets = [{st.repeat for st in data.of(s)} for s in data.samplers]
     return sorted(set.intersection(*sets)) if sets else []
-
-
-def budgets(target: int) -> list[int]:
-    return [b for b in BUDGETS if b < target] + [target]
 
 
 def rank_matrix(data: RunData, repeats: list[int], budget: int) -> np.ndarray:
@@ -233,7 +228,7 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
     rows = []
     for (i, j), test, holm in zip(pairs, tests, adjusted, strict=True):
         d = values[:, i] - values[:, j]
-        ci = mean_interval(d, 0.95) if np.ptp(d) > 0 else None
+        ci = mean_interval(d, CONFIDENCE) if np.ptp(d) > 0 else None
         interval = (
             f"{signed_difference(ci.estimate)} [{signed_difference(ci.low)}, "
             f"{signed_difference(ci.high)}]"

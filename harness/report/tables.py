@@ -11,7 +11,8 @@ import numpy as np
 
 from harness.environment import library_versions, package_version
 from harness.experiment.retrain import RETRAIN_SEED_BASE
-from harness.report.load import BOOTSTRAP, METRICS, RunData
+from harness.report.config import IMPORTANCE_BOOTSTRAP, IQM_BOOTSTRAP, Bootstrap
+from harness.report.load import METRICS, RunData
 from harness.report.markdown import fmt, fmt_params, md_table, mean_std, median_text
 from harness.report.stats import completed, completion_seconds, trial_curve
 
@@ -350,8 +351,8 @@ def section_environment(report: ReportContext) -> list[str]:
         lines.append(f"- {title}: {', '.join(f'`{v}`' for v in values)}")
     lines += [
         f"- storage: `{data.url}`",
-        f"- bootstrap: {BOOTSTRAP['resamples']} resamples, numpy seed "
-        f"{BOOTSTRAP['seed']}, {100 * BOOTSTRAP['confidence']:.0f}% percentile interval",
+        f"- bootstraps: the anytime sections' IQM band: {_bootstrap_text(IQM_BOOTSTRAP)}; "
+        f"the importances' intervals: {_bootstrap_text(IMPORTANCE_BOOTSTRAP, ' of the repeats')}",
     ]
     if data.reference:
         lines.append(
@@ -370,3 +371,10 @@ def section_environment(report: ReportContext) -> list[str]:
             "</details>",
         ]
     return [*lines, ""]
+
+
+def _bootstrap_text(bootstrap: Bootstrap, of: str = "") -> str:
+    return (
+        f"{bootstrap.resamples} resamples{of}, numpy seed {bootstrap.seed}, "
+        f"{100 * bootstrap.confidence:.0f}% percentile interval"
+    )

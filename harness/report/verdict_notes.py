@@ -12,6 +12,7 @@ import numpy as np
 from harness.experiment.design import PRIMARY_OUTCOME
 from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
 from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
+from harness.report.config import CONFIDENCE
 from harness.report.load import shared_start
 from harness.report.markdown import ci_text, md_table, signed_difference
 from harness.report.stats import paired_wilcoxon
@@ -159,8 +160,8 @@ def nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
     d = analysis.differences
     if d.size < 2:
         return []
-    mean = mean_interval(d, 0.95)
-    hl = hodges_lehmann(d, 0.95)
+    mean = mean_interval(d, CONFIDENCE)
+    hl = hodges_lehmann(d, CONFIDENCE)
     test = paired_wilcoxon([a for _, a, _ in analysis.pairs], [b for _, _, b in analysis.pairs])
     hl_text = (
         ci_text(hl)
@@ -202,9 +203,14 @@ def design_behaviour(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[
         f"{100 * power.undecided:.0f}% of runs (mean {power.mean_pairs:.1f} pairs); with no "
         f"true difference it would claim a direction in {100 * null.direction:.1f}% of "
         f"runs (the design's bound: {100 * design.plan.alpha:.0f}%; simulation error "
-        f"about ±{100 * math.sqrt(0.05 * 0.95 / null.runs):.1f}%).",
+        f"about ±{100 * _binomial_se(design.plan.alpha, null.runs):.1f}%).",
         "",
     ]
+
+
+def _binomial_se(rate: float, runs: int) -> float:
+    """The Monte Carlo error (one sd) of a rate near ``rate`` estimated from ``runs`` runs."""
+    return math.sqrt(rate * (1 - rate) / runs)
 
 
 def secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
@@ -220,7 +226,11 @@ def secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
             rows.append([label, str(len(pairs)), "—"])
             continue
         rows.append(
-            [label, str(len(pairs)), ci_text(mean_interval([x - y for _, x, y in pairs], 0.95))]
+            [
+                label,
+                str(len(pairs)),
+                ci_text(mean_interval([x - y for _, x, y in pairs], CONFIDENCE)),
+            ]
         )
     if not rows:
         return []
