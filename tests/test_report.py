@@ -223,9 +223,37 @@ def test_report_sections_in_order(run_files):
         assert expected in headings
     assert "storage: `sqlite:///" in run_files["text"]
     assert '"multivariate": true' in run_files["text"]
+    assert '- pruner: `none` with settings `{"name": "NopPruner"}`' in run_files["text"]
     # no runs/benchmarks/*.json in this run's folder: the section says how to make one
     assert headings.index("Timing benchmarks") < headings.index("Environment")
     assert "No benchmark JSON in" in run_files["text"]
+
+
+def test_no_machine_path_in_the_report(run_files):
+    """The fixture's storage, runs folder and figures lie outside the current folder: the
+    report names them by file name, never by the machine's absolute path."""
+    text = run_files["text"]
+    assert str(run_files["folder"]) not in text
+    assert "storage `sqlite:///…/study.db`" in text.splitlines()[2]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:///runs/harness.db", "sqlite:///runs/harness.db"),
+        ("sqlite:///{here}/runs/harness.db", "sqlite:///runs/harness.db"),
+        ("sqlite:///{here}/runs/h.db?timeout=5", "sqlite:///runs/h.db?timeout=5"),
+        ("sqlite:////elsewhere/runs/harness.db", "sqlite:///…/harness.db"),
+        ("journal://{here}/runs/j.log", "journal://runs/j.log"),
+        ("journal:///elsewhere/j.log", "journal://…/j.log"),
+        ("postgresql://u:secret@host/db", "postgresql://u:***@host/db"),
+    ],
+)
+def test_storage_is_shown_without_a_machine_path(url, shown, tmp_path, monkeypatch):
+    from harness.report.load import shown_storage
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_storage(url.format(here=tmp_path.resolve())) == shown
 
 
 def test_report_without_cached_results_falls_back(run_files, tmp_path):

@@ -14,7 +14,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.report.markdown import fmt_seconds, md_table
+from harness.report import tables_text as text
+from harness.report.markdown import fmt_seconds, md_table, shown_path
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
@@ -124,32 +125,27 @@ def benchmark_lines(runs_root: str | Path) -> list[str]:
     lines = ["## Timing benchmarks", ""]
     path = latest_benchmark_json(folder)
     if path is None:
-        return [
-            *lines,
-            f"No benchmark JSON in `{folder}/`: `scripts/test.sh` (what CI runs) "
-            "saves one there, or run `pytest tests/benchmarks --benchmark-enable "
-            f"--benchmark-json {folder}/NAME.json`.",
-            "",
-        ]
+        return [*lines, text.NO_BENCHMARKS.format(folder=shown_path(folder)), ""]
     try:
         document = json.loads(path.read_text())
         benchmarks = [
             b for b in document["benchmarks"] if isinstance(b["stats"]["median"], int | float)
         ]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        return [
-            *lines,
-            f"`{path}` is not a readable pytest-benchmark JSON ({type(err).__name__}: {err}).",
-            "",
-        ]
+        unreadable = text.BENCHMARKS_UNREADABLE.format(
+            path=shown_path(path), kind=type(err).__name__, error=err
+        )
+        return [*lines, unreadable, ""]
     count = len(list(folder.glob("*.json")))
     newest = f" (the newest of {count} there)" if count > 1 else ""
     lines += [
-        f"From `{path}`{newest}, saved {_when(document)} on {_machine(document)}"
-        f"{_commit(document)}. Wall-clock time per round (a round is what the test times: "
-        "one epoch, one fit, one study of a few trials); 'vs fastest' is the median over the "
-        "group's fastest median. Timings on a shared machine are noisy: only the ratios "
-        "below are asserted, each measured within one test.",
+        text.BENCHMARKS.format(
+            path=shown_path(path),
+            newest=newest,
+            when=_when(document),
+            machine=_machine(document),
+            commit=_commit(document),
+        ),
         "",
     ]
     if not benchmarks:

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from harness.report.markdown import md_table, percent, significant, times
+from harness.report import tables_text as text
+from harness.report.markdown import md_table, percent, shown_path, significant, times
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
@@ -193,11 +194,15 @@ def lab_path_lines(document: dict[str, Any]) -> list[str]:
         speed_up = _speed_up(lab, graph) if mode == "lab" and graph else None
         if speed_up is not None and graph is not None:
             lines.append(
-                f"{workload} on {device}: CUDA-graph path "
-                f"{significant(graph['seconds_per_epoch'])} s/epoch, the lab's path "
-                f"{significant(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
-                f"faster (same run, same card; goal >= {LAB_PATH_GOAL:g}x: "
-                f"{'met' if speed_up >= LAB_PATH_GOAL else 'NOT met'})"
+                text.LAB_PATH.format(
+                    workload=workload,
+                    device=device,
+                    graph=significant(graph["seconds_per_epoch"]),
+                    lab=significant(lab["seconds_per_epoch"]),
+                    speed_up=speed_up,
+                    goal=LAB_PATH_GOAL,
+                    met="met" if speed_up >= LAB_PATH_GOAL else "NOT met",
+                )
             )
     return lines
 
@@ -234,28 +239,17 @@ def devices_lines(runs_root: str | Path) -> list[str]:
     path = Path(runs_root) / DEVICES_JSON
     lines = ["## Devices: seconds per epoch and study throughput", ""]
     if not path.is_file():
-        return [
-            *lines,
-            f"No device timings: run `harness bench devices --json {path}` and make "
-            "the report again.",
-            "",
-        ]
+        return [*lines, text.NO_DEVICES.format(path=shown_path(path)), ""]
     try:
         document = read_devices(path)
     except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
-        return [*lines, f"`{path}` cannot be read ({err}): run `harness bench devices` again.", ""]
-    settings = document["settings"]
+        return [*lines, text.DEVICES_UNREADABLE.format(path=shown_path(path), error=err), ""]
     lines += [
-        f"`harness bench devices` on {environment_line(document)}. "
-        f"{settings['epochs']} epochs per workload (the first is warm-up and reported apart; "
-        "s/epoch is the median of the others, validation loss and AUROC included), "
-        f"{_rows_text(document)}. Floor: 6 x trainable parameters x rows per epoch at the "
-        "device's measured fp32 matrix-multiply rate; floor % is floor over s/epoch (above "
-        "100 only when the rate was measured low, on a busy machine). "
-        "vs CPU: the CPU's (all cores) s/epoch over this row's. Mode: what trains; on CPU "
-        "'eager' is the harness's engine (plain MLPs with the hand-written backward of "
-        "`harness/engine/mlp_step.py`, BatchNorm models with autograd), on CUDA 'graph' is the "
-        "CUDA-graph step, 'eager' the same step launched op by op, 'lab' the lab's path.",
+        text.DEVICES.format(
+            environment=environment_line(document),
+            epochs=document["settings"]["epochs"],
+            rows=_rows_text(document),
+        ),
         "",
         *[f"- {line}" for line in device_lines(document)],
         "",
@@ -264,15 +258,8 @@ def devices_lines(runs_root: str | Path) -> list[str]:
     ]
     fast = fast_path_rows(document)
     if fast[1]:
-        lines += [
-            "CUDA-graph fast path against eager (same resident data) and against the "
-            "lab's path (DataLoader batches moved to the card each step):",
-            "",
-            md_table(*fast),
-            "",
-            *[f"- {line}" for line in lab_path_lines(document)],
-            "",
-        ]
+        lines += [text.FAST_PATH, "", md_table(*fast), ""]
+        lines += [*[f"- {line}" for line in lab_path_lines(document)], ""]
     throughput = throughput_rows(document)
     if throughput[1]:
         lines += [throughput_text(document), "", md_table(*throughput), ""]
@@ -282,11 +269,10 @@ def devices_lines(runs_root: str | Path) -> list[str]:
 
 def throughput_text(document: dict[str, Any]) -> str:
     settings, first = document["settings"], document["throughput"][0]
-    params = ", ".join(f"{k} {v:g}" for k, v in first["params"].items())
-    return (
-        f"Study throughput: N worker processes (one torch thread each) sharing a device, "
-        f"each running {settings['trials_per_worker']} search trials of "
-        f"{settings['trial_epochs']} epochs ({params}); start-up excluded:"
+    return text.THROUGHPUT.format(
+        trials=settings["trials_per_worker"],
+        epochs=settings["trial_epochs"],
+        params=", ".join(f"{k} {v:g}" for k, v in first["params"].items()),
     )
 
 

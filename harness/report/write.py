@@ -31,11 +31,11 @@ from harness.report.importance import section_importance
 from harness.report.load import load_run
 from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
+from harness.report.retrained import section_test
 from harness.report.tables import (
     section_environment,
     section_lab,
     section_studies,
-    section_test,
     section_timings,
 )
 from harness.report.verdict import section_verdict, verdict_headline
