@@ -27,7 +27,7 @@ from harness.report.anytime_time import section_by_compute
 from harness.report.benchmarks import section_benchmarks
 from harness.report.context import ReportContext, Section
 from harness.report.devices import section_devices
-from harness.report.importance import section_importance
+from harness.report.importance_section import section_importance
 from harness.report.load import load_run
 from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
