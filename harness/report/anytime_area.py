@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.report import anytime_text as text
 from harness.report.anytime import PairedDifference, aggregate, band_label, paired_difference
 from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 from harness.report.load import RunData
@@ -46,10 +47,7 @@ def section_area(report: ReportContext) -> list[str]:
     lines = [
         "### Area under the regret curve (secondary outcome)",
         "",
-        f"Mean regret over trials 1 to {data.target} of each study (lower is better: good "
-        "early as well as late). A secondary outcome on the search's own objective, "
-        "summarising the curve above; the primary outcome is the verdict's retrained test "
-        "AUROC.",
+        text.AREA.format(target=data.target),
         "",
         md_table(
             ["sampler", "repeats", "IQM", band]
@@ -88,9 +86,7 @@ def _area_pairs(
         return []
     confidence = f"{100 * CONFIDENCE:.0f}%"
     return [
-        f"Paired difference of the area (secondary; negative: the first sampler had "
-        f"less regret), mean over paired repeats with a {confidence} Student t "
-        "interval (`scipy.stats.ttest_rel`):",
+        text.AREA_PAIRS.format(confidence=confidence),
         "",
         md_table(
             ["pair", "pairs", "mean difference", f"{confidence} t interval"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.report import anytime_text as text
 from harness.report.anytime import MIN_REPEATS_FOR_CI, aggregate
 from harness.report.config import IQM_BOOTSTRAP
 from harness.report.load import lab_level
@@ -16,6 +17,8 @@ from harness.report.stats import compute_seconds, stack, time_curve
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
+
+LEVEL_LABEL = "lab's best validation level (NormalizingMLP)"
 
 
 def section_by_compute(report: ReportContext) -> list[str]:
@@ -36,7 +39,6 @@ def section_by_compute(report: ReportContext) -> list[str]:
     }
     aggs = {s: aggregate(m, **IQM_BOOTSTRAP.arguments()) for s, m in matrices.items()}
     repeats = min((m.shape[0] for m in matrices.values()), default=0)
-    level_label = "lab's best validation level (NormalizingMLP)"
     png = plot_by_time(
         figures.path("best_by_time.png"),
         grid / scale,
@@ -45,7 +47,7 @@ def section_by_compute(report: ReportContext) -> list[str]:
         data.titles,
         best_known=run.best_known,
         level=level,
-        level_label=level_label,
+        level_label=LEVEL_LABEL,
         maximize=data.maximize,
         seed_sd=run.seed_sd,
         xlabel=f"the study's own compute: sum of its trials' training seconds ({unit})",
@@ -54,25 +56,16 @@ def section_by_compute(report: ReportContext) -> list[str]:
         title=f"Best {data.metric} so far by the study's own compute (IQM over repeats, "
         f"band: {'bootstrap CI' if repeats >= MIN_REPEATS_FOR_CI else 'range of repeats'})",
     )
+    seed = text.BY_COMPUTE_SEED.format(seed_sd=run.seed_sd) if run.seed_sd else ""
     return [
         "### Best so far by compute time",
         "",
-        f"The same best-so-far values against each study's own compute, in {data.metric} "
-        "itself (not normalised: random search's expectation is per trial, not per second). "
-        "The clock is the running sum of the study's trials' training seconds (each trial's "
-        "recorded `seconds`, evaluation included), in trial order: a run's studies share one "
-        "pool, so the wall clock would also count the time a study's trials waited behind "
-        "other studies' trials, and idle stretches. IQM and band as above; the aggregate "
-        "starts once every repeat has finished a trial. The y axis is a window onto the "
-        "values (its width is in the title); the first poor trials can fall below it."
-        + (
-            f" Grey band: within one seed-to-seed sd ({run.seed_sd:.1e}) of the best value known."
-            if run.seed_sd
-            else ""
-        ),
+        text.BY_COMPUTE.format(metric=data.metric, seed=seed),
         "",
         figures.image(png, "best value so far by the study's own compute"),
         "",
-        f"Dotted line: {level_label}, {fmt(level)} ({level_source})." if level else "",
+        text.LEVEL.format(label=LEVEL_LABEL, level=fmt(level), source=level_source)
+        if level
+        else "",
         "",
     ]
