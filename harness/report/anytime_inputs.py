@@ -14,7 +14,7 @@ from harness.report.anytime import expected_best_of_n, normalised_regret
 from harness.report.config import budgets
 from harness.report.load import RunData, shared_start
 from harness.report.stats import completed, stack, trial_curve
-from harness.report.verdict_notes import seed_sd
+from harness.report.verdict_analysis import seed_sd
 
 PERCENTILES = (90, 95, 99)  # targets: percentiles of random search's single-trial values
 NEAR_BEST = 1e-3  # and the best known value less this (objective units)

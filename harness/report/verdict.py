@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.experiment.verdict import ALPHA
+from harness.report import verdict_text as text
 from harness.report.markdown import MISSING, ci_text, md_table
 from harness.report.outcome_plots import plot_paired_differences
-from harness.report.verdict_analysis import PrimaryAnalysis, analyse
+from harness.report.verdict_analysis import PrimaryAnalysis, analyse, seed_sd
 from harness.report.verdict_notes import (
     declaration,
     design_behaviour,
     nominal,
     secondary_pairs,
-    seed_sd,
     shared_note,
     split_note,
 )
@@ -47,12 +47,7 @@ def section_verdict(report: ReportContext) -> list[str]:
     data, figures, analysis = report.data, report.figures, report.primary
     lines = ["## Verdict", ""]
     if analysis is None:
-        return [
-            *lines,
-            f"Only one sampler ({data.title(data.samplers[0])}) is in this run: "
-            "there is nothing to compare.",
-            "",
-        ]
+        return [*lines, text.ONE_SAMPLER.format(sampler=data.title(data.samplers[0])), ""]
     names = _names(data, analysis)
     d = analysis.differences
     lines += [f"**{_headline(analysis, names, d)}**", ""]
@@ -95,21 +90,12 @@ def _names(data: RunData, analysis: PrimaryAnalysis) -> tuple[str, str]:
 def _headline(analysis: PrimaryAnalysis, names: tuple[str, str], d: np.ndarray) -> str:
     design, a, b = analysis.design, *names
     if design is None and d.size < 2:
-        return (
-            f"No verdict: {a} and {b} have {d.size} complete pair(s); a verdict needs at least "
-            "2, and this run declared no design (a single pair, --repeats 1, runs without one)."
-        )
+        return text.NO_DESIGN_FEW_PAIRS.format(a=a, b=b, pairs=d.size)
     if design is None:
-        return (
-            f"No verdict: this run has no pre-declared design (no plan.json), so no look "
-            f"has judged {a} - {b}; the {d.size} pairs below are described, not tested."
-        )
+        return text.NO_DESIGN.format(a=a, b=b, pairs=d.size)
     if not analysis.looks:
         first = design.plan.next_look(0)
-        return (
-            f"Not yet judged: {d.size} complete pair(s) of {a} and {b}; the design's first "
-            f"look is at {first} pairs and only 'harness compare' (or 'harness run') takes it."
-        )
+        return text.NOT_YET_JUDGED.format(a=a, b=b, pairs=d.size, first=first)
     sd = float(np.std(d, ddof=1)) if d.size >= 2 else None
     return verdict_sentence(
         analysis.final,
@@ -126,18 +112,8 @@ def _pending(analysis: PrimaryAnalysis) -> list[str]:
     if design is None or not waiting or not design.looks:
         return []
     if design.decided is not None:
-        return [
-            f"{waiting} pair(s) completed after the verdict was decided at "
-            f"{design.decided.pairs} pairs are **not judged**: the decision stands as "
-            "recorded.",
-            "",
-        ]
-    return [
-        f"{waiting} pair(s) beyond the last look (at {design.last_look} pairs) are **not yet "
-        "judged**: this report takes no look; the next 'harness compare' (or 'harness run') "
-        "on this run judges them at the design's next look and records it.",
-        "",
-    ]
+        return [text.AFTER_DECISION.format(waiting=waiting, decided=design.decided.pairs), ""]
+    return [text.BEYOND_LAST_LOOK.format(waiting=waiting, last=design.last_look), ""]
 
 
 def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
@@ -168,22 +144,11 @@ def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]
     ]
     design = analysis.design
     spent = f"{design.spent:.4f}" if design is not None else "0"
-    lines = [
-        f"Looks as `plan.json` recorded them ({spent} of the run's "
-        f"{design.plan.alpha if design else ALPHA} error rate spent; a direction is claimed "
-        "when the direction interval excludes 0, equivalence when the equivalence interval "
-        "lies inside the margin; the run stops at the first decided look):",
-        "",
-        md_table(header, rows),
-        "",
-    ]
+    alpha = design.plan.alpha if design else ALPHA
+    lines = [text.LOOKS.format(spent=spent, alpha=alpha), "", md_table(header, rows), ""]
     if analysis.recomputed:
-        lines += [
-            f"The looks at {', '.join(map(str, analysis.recomputed))} pairs were recorded "
-            "before `plan.json` kept intervals: their intervals are recomputed from the first "
-            "pairs at the recorded level; their outcomes are as recorded.",
-            "",
-        ]
+        looks = ", ".join(map(str, analysis.recomputed))
+        lines += [text.RECOMPUTED.format(looks=looks), ""]
     return lines
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.experiment.design import Design, read_design
-from harness.experiment.retrain import primary_pairs
+from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
 from harness.experiment.runs import run_dir
 from harness.experiment.simulation import (
     Outlook,
@@ -104,3 +104,24 @@ def analyse(data: RunData) -> PrimaryAnalysis:
         analysis.power = simulate(schedule, margin, mean, sd, runs=SIMULATIONS, seed=1)
         analysis.null = simulate(schedule, margin, 0.0, sd, runs=SIMULATIONS, seed=2)
     return analysis
+
+
+def seed_sd(data: RunData, key: str = "test_auroc") -> float | None:
+    """The pooled seed-to-seed sd of one configuration's test AUROC (``key``: or another
+    per-seed number of the retrain records, e.g. ``val_auroc``)."""
+    variances, weights = [], []
+    for record in (data.retrain or {"records": []})["records"]:
+        if key == "test_auroc":
+            values = retrained_test_aurocs(record)
+        else:
+            values = [
+                r[key]
+                for r in record.get("results", [])
+                if r.get("status") == "ok" and isinstance(r.get(key), int | float)
+            ]
+        if len(values) >= 2:
+            variances.append(float(np.var(values, ddof=1)))
+            weights.append(len(values) - 1)
+    if not weights:
+        return None
+    return float(np.sqrt(np.average(variances, weights=weights)))
