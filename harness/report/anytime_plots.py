@@ -199,50 +199,7 @@ def plot_reach(
         sharey=True,
     )
     for ax, target in zip(axes.ravel(), targets, strict=False):
-        for index, (sampler, curve) in enumerate(curves[target].items()):
-            c, style = colour(sampler, index), line_style(index)
-            # the last level runs a little past the budget, so a step at the budget shows
-            xs = np.concatenate([[0.0], curve.trials, [budget + 0.6]])
-            ys = np.concatenate(
-                [[0.0], curve.fraction, [curve.fraction[-1] if curve.trials.size else 0.0]]
-            )
-            ax.step(
-                xs,
-                ys,
-                where="post",
-                color=c,
-                lw=2,
-                ls=style,
-                label=f"{titles[sampler]}: fraction of repeats that reached it",
-            )
-            if curve.censored_at.size:
-                ax.plot(
-                    [budget],
-                    [ys[-1]],
-                    marker="x",
-                    ms=9,
-                    mew=2,
-                    color=c,
-                    ls="none",
-                    label=f"{titles[sampler]}: censored at the budget",
-                )
-        if shared:
-            ax.axvspan(
-                0,
-                shared,
-                color="grey",
-                alpha=0.12,
-                lw=0,
-                label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
-            )
-        missed = ", ".join(
-            f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves[target].items()
-        )
-        ax.set_title(f"{target}\nnot reached (x, censored): {missed}", fontsize=9)
-        ax.set_xlim(0, budget + 0.8)
-        ax.set_ylim(-0.03, 1.08)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
+        _reach_panel(ax, target, curves[target], titles, budget, shared)
     for ax in axes[-1, :]:
         ax.set_xlabel("trials (finished, count)")
     for ax in axes[:, 0]:
@@ -258,3 +215,51 @@ def plot_reach(
     # the legend takes about an inch at the bottom, whatever the number of panel rows
     fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, 1))
     return save_figure(fig, path)
+
+
+def _reach_panel(
+    ax: Axes,
+    target: str,
+    curves: Mapping[str, ReachCurve],
+    titles: Mapping[str, str],
+    budget: int,
+    shared: int,
+) -> None:
+    """One target's panel: each sampler's ECDF, its censored repeats, the shared start-up."""
+    for index, (sampler, curve) in enumerate(curves.items()):
+        c, style = colour(sampler, index), line_style(index)
+        # the last level runs a little past the budget, so a step at the budget shows
+        xs = np.concatenate([[0.0], curve.trials, [budget + 0.6]])
+        ys = np.concatenate(
+            [[0.0], curve.fraction, [curve.fraction[-1] if curve.trials.size else 0.0]]
+        )
+        label = f"{titles[sampler]}: fraction of repeats that reached it"
+        ax.step(xs, ys, where="post", color=c, lw=2, ls=style, label=label)
+        if curve.censored_at.size:
+            ax.plot(
+                [budget],
+                [ys[-1]],
+                marker="x",
+                ms=9,
+                mew=2,
+                color=c,
+                ls="none",
+                label=f"{titles[sampler]}: censored at the budget",
+            )
+    if shared:
+        ax.axvspan(
+            0,
+            shared,
+            color="grey",
+            alpha=0.12,
+            lw=0,
+            label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
+        )
+    missed = ", ".join(
+        f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves.items()
+    )
+    ax.set_title(f"{target}\nnot reached (x, censored): {missed}", fontsize=9)
+    ax.set_xlim(0, budget + 0.8)
+    ax.set_ylim(-0.03, 1.08)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)

@@ -20,8 +20,9 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.experiment.retrain import retrained_test_auroc
+from harness.report import ranks_text as text
 from harness.report.config import ALPHA, CONFIDENCE, budgets
-from harness.report.markdown import md_table, signed_difference
+from harness.report.markdown import ci_text, md_table, signed_difference
 from harness.report.stats import paired_wilcoxon, trial_curve
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from harness.report.markdown import Figures
 
 MIN_SAMPLERS = 3  # with two, the verdict's paired test already says everything
+LEVEL = f"{100 * CONFIDENCE:.0f}%"
 
 
 def common_repeats(data: RunData) -> list[int]:
@@ -81,18 +83,12 @@ def section_ranks(report: ReportContext) -> list[str]:
     lines = ["## Ranks of the samplers", ""]
     repeats = common_repeats(data)
     if not repeats:
-        return [*lines, "No repeat has a study of every sampler: nothing to rank.", ""]
+        return [*lines, text.NO_COMMON_REPEAT, ""]
     tested, values = retrained_values(data)
     if len(tested) >= 2:
         lines += _primary(data, tested, values, figures)
     else:
-        lines += [
-            f"Ranks on the primary outcome (retrained test AUROC) need at least 2 repeats in "
-            f"which every sampler's chosen configuration was retrained; this run has "
-            f"{len(tested)}, so the Friedman test needs at least 2 and no sampler is ranked "
-            "by it.",
-            "",
-        ]
+        lines += [text.TOO_FEW_RETRAINED.format(repeats=len(tested)), ""]
     return lines + _secondary(data, repeats)
 
 
@@ -103,10 +99,7 @@ def _primary(data: RunData, repeats: list[int], values: np.ndarray, figures: Fig
         for j, s in enumerate(data.samplers)
     ]
     return [
-        f"Per repeat, the samplers are ranked by the primary outcome, the test AUROC of their "
-        f"chosen configuration retrained with fresh seeds (mean over the seeds; rank 1 = "
-        f"best; ties share their average rank), over the {len(repeats)} repeat(s) in which "
-        "every sampler's study was retrained:",
+        text.PRIMARY.format(repeats=len(repeats)),
         "",
         md_table(["sampler", "average rank", "mean test AUROC"], rows),
         "",
@@ -123,10 +116,7 @@ def _secondary(data: RunData, repeats: list[int]) -> list[str]:
     ]
     header = ["sampler", *(f"after {b} trials" for b in steps)]
     return [
-        f"Secondary view, on the search's own objective (no test): per repeat, the samplers "
-        f"ranked by their best {data.metric} after *n* finished trials (rank 1 = best; ties "
-        f"share their average rank), averaged over the {len(repeats)} repeat(s) in which every "
-        "sampler has a study; optimistic by selection, like the anytime section.",
+        text.SECONDARY.format(metric=data.metric, repeats=len(repeats)),
         "",
         md_table(header, rows),
         "",
@@ -155,17 +145,11 @@ def _tests(
         * np.sqrt(k * (k + 1) / (6 * n))
     )  # Nemenyi's critical difference of average ranks (Demšar 2006, eq. 5)
     p = float(friedman.pvalue)
-    lines = [
-        f"**Friedman test** on retrained test AUROC over {n} repeats and {k} samplers: "
-        f"χ² = {friedman.statistic:.3f}, p = {p:.4g} (SciPy's friedmanchisquare). "
-        + (
-            f"The ranks differ by more than chance would make them at the {ALPHA} level."
-            if p < ALPHA
-            else f"At the {ALPHA} level the ranks do not differ by more than chance would "
-            "make them."
-        ),
-        "",
-    ]
+    outcome = (text.FRIEDMAN_DIFFER if p < ALPHA else text.FRIEDMAN_SAME).format(alpha=ALPHA)
+    friedman_line = text.FRIEDMAN.format(
+        n=n, k=k, statistic=friedman.statistic, p=p, outcome=outcome
+    )
+    lines = [friedman_line, ""]
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     lines += _nemenyi_words(nemenyi, titles, means, n)
     lines += _holm_wilcoxon(data, values)
@@ -175,14 +159,11 @@ def _tests(
         nemenyi,
         float(critical),
         dict(zip(titles, data.samplers, strict=True)),
-        title=f"Average rank by retrained test AUROC over {n} repeats (bars join samplers "
-        f"the Nemenyi test cannot tell apart at {ALPHA})",
+        title=text.CD_TITLE.format(n=n, alpha=ALPHA),
         alpha=ALPHA,
     )
     lines += [
-        f"Critical-difference diagram on retrained test AUROC: each sampler at its average "
-        f"rank (1 = best); a bar joins samplers whose difference the Nemenyi test does not "
-        f"find at {ALPHA}; the critical difference of average ranks is {critical:.2f}.",
+        text.CD.format(alpha=ALPHA, critical=critical),
         "",
         figures.image(png, "critical-difference diagram of the samplers' average ranks"),
         "",
@@ -201,21 +182,12 @@ def _nemenyi_words(
     ]
     if different:
         pairs = "; ".join(f"{_better(a, b, means)} (p = {q:.3g})" for a, b, q in different)
-        return [
-            f"**Nemenyi post-hoc test** (scikit-posthocs) at {ALPHA}, with {n} repeats: "
-            f"{pairs}. No other pair differs at that level.",
-            "",
-        ]
-    return [
-        f"**Nemenyi post-hoc test** (scikit-posthocs): no pair of samplers differs at "
-        f"the {ALPHA} level with {n} repeats, so these ranks do not show that any "
-        "sampler is better than another; more repeats give the test more power.",
-        "",
-    ]
+        return [text.NEMENYI_DIFFER.format(alpha=ALPHA, n=n, pairs=pairs), ""]
+    return [text.NEMENYI_SAME.format(alpha=ALPHA, n=n), ""]
 
 
 def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
-    """Every sampler pair: the paired difference in retrained test AUROC with its 95%
+    """Every sampler pair: the paired difference in retrained test AUROC with its CONFIDENCE
     t-interval, the two-sided Wilcoxon signed-rank p-value and its Holm-adjusted value
     (statsmodels ``multipletests``), which holds the family-wise error at ALPHA."""
     from statsmodels.stats.multitest import multipletests
@@ -229,12 +201,7 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
     for (i, j), test, holm in zip(pairs, tests, adjusted, strict=True):
         d = values[:, i] - values[:, j]
         ci = mean_interval(d, CONFIDENCE) if np.ptp(d) > 0 else None
-        interval = (
-            f"{signed_difference(ci.estimate)} [{signed_difference(ci.low)}, "
-            f"{signed_difference(ci.high)}]"
-            if ci is not None
-            else signed_difference(float(d.mean()))
-        )
+        interval = ci_text(ci) if ci is not None else signed_difference(float(d.mean()))
         rows.append(
             [
                 f"{data.title(data.samplers[i])} - {data.title(data.samplers[j])}",
@@ -245,13 +212,11 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
         )
     n = values.shape[0]
     floor = 2 / 2**n  # the smallest two-sided exact p-value with n pairs and no ties
+    header = ["pair", f"mean difference [{LEVEL} t-CI]", "Wilcoxon p", "Holm-adjusted p"]
     return [
-        f"**Pairwise Wilcoxon signed-rank tests** on retrained test AUROC with Holm's "
-        f"correction for the {len(pairs)} pairs (statsmodels `multipletests`, method "
-        f"'holm'; * : differs at {ALPHA} after the correction). With {n} repeats no exact "
-        f"two-sided p-value can be below {floor:.3g}.",
+        text.HOLM.format(pairs=len(pairs), alpha=ALPHA, n=n, floor=floor),
         "",
-        md_table(["pair", "mean difference [95% t-CI]", "Wilcoxon p", "Holm-adjusted p"], rows),
+        md_table(header, rows),
         "",
     ]
 
