@@ -71,3 +71,28 @@ def test_every_section_takes_the_report_context():
     for section in SECTIONS:
         parameters = list(inspect.signature(section).parameters)
         assert parameters == ["report"], (section.__name__, parameters)
+
+
+def test_run_prints_the_verdict_write_report_returns(capsys, monkeypatch, tmp_path):
+    """'harness run' prints the verdict's sentence as write_report returns it (data), not as
+    found in the markdown: the faked report file holds no verdict at all."""
+    import harness.experiment.compare
+    import harness.report.write
+    import harness.search.storage
+    from harness.cli.app import run
+
+    def fake_report(name, url, out, *_):
+        out.write_text("# a report without a verdict section\n")
+        return harness.report.write.ReportResult(out, "TPE is better than random by +0.0020.")
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(harness.search.storage, "open_storage", lambda url: object())
+    monkeypatch.setattr(
+        harness.experiment.compare, "run_compare", lambda c, log: Path(c.runs_root) / c.run
+    )
+    monkeypatch.setattr(harness.report.write, "write_report", fake_report)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    assert run(["run", "--preset", "smoke", "--executor", "local", "--storage", url]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: TPE is better than random by +0.0020.\n" in out
+    assert "report: reports/smoke.md\n" in out
