@@ -16,7 +16,7 @@ from harness.experiment.verdict import ALPHA
 from harness.report import verdict_text as text
 from harness.report.markdown import MISSING, ci_text, md_table
 from harness.report.outcome_plots import plot_paired_differences
-from harness.report.verdict_analysis import PrimaryAnalysis, analyse, seed_sd
+from harness.report.verdict_analysis import PrimaryAnalysis, seed_sd
 from harness.report.verdict_notes import (
     declaration,
     design_behaviour,
@@ -27,14 +27,7 @@ from harness.report.verdict_notes import (
 )
 from harness.report.verdict_words import ADJECTIVE_PAIRS, verdict_sentence
 
-__all__ = [
-    "ADJECTIVE_PAIRS",
-    "PrimaryAnalysis",
-    "analyse",
-    "section_verdict",
-    "verdict_headline",
-    "verdict_sentence",
-]
+__all__ = ["ADJECTIVE_PAIRS", "section_verdict", "verdict_headline", "verdict_sentence"]
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
@@ -50,7 +43,7 @@ def section_verdict(report: ReportContext) -> list[str]:
         return [*lines, text.ONE_SAMPLER.format(sampler=data.title(data.samplers[0])), ""]
     names = _names(data, analysis)
     d = analysis.differences
-    lines += [f"**{_headline(analysis, names, d)}**", ""]
+    lines += [f"**{verdict_headline(report)}**", ""]
     lines += _pending(analysis)
     lines += declaration(data, analysis)
     lines += shared_note(data, analysis)
