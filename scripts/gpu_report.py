@@ -15,8 +15,8 @@ from pathlib import Path
 
 import optuna
 
-from harness.report.devices import section_devices
-from harness.report.tables import md_table
+from harness.report.devices import devices_lines
+from harness.report.markdown import md_table
 
 
 def population_table(path: Path) -> list[str]:
@@ -112,7 +112,7 @@ def main() -> None:
     out.append("")
     with tempfile.TemporaryDirectory() as runs:  # the report's section reads <runs>/devices.json
         shutil.copy(folder / f"{name}-devices.json", Path(runs) / "devices.json")
-        out += section_devices(runs)
+        out += devices_lines(runs)
     print("\n".join(out))
 
 

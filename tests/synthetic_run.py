@@ -129,6 +129,7 @@ def make_run(
                 "seed": repeat,
                 "objective": "val_auroc",
                 "pruner": "none",
+                "pruner_settings": {"name": "NopPruner"},
                 "space": space,
                 "space_source": str(DEFAULT_SPACE),
                 "space_sha256": "0" * 64,

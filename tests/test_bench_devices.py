@@ -30,7 +30,7 @@ from harness.cli.app import run
 from harness.engine.train import ResidentSplits
 from harness.errors import HarnessError
 from harness.lab.recipes import load_recipes
-from harness.report.devices import section_devices
+from harness.report.devices import devices_lines
 
 CUDA = torch.cuda.is_available()
 NETWORK_RECIPES = "logistic_regression, mlp, regularized_mlp, normalizing_mlp"
@@ -426,7 +426,7 @@ def _cells(text: str, *first: str) -> list[str]:
 
 def test_report_section_from_a_hand_made_document(tmp_path):
     (tmp_path / "devices.json").write_text(json.dumps(HAND_MADE))
-    text = "\n".join(section_devices(tmp_path))
+    text = "\n".join(devices_lines(tmp_path))
     assert text.startswith("## Devices")
     assert "gpu-box" in text and "NVIDIA H100 80GB HBM3): 51.00 TFLOP/s" in text
     assert _cells(text, "normalizing_mlp", "cpu") == [
@@ -482,15 +482,15 @@ def test_environment_line_names_the_card_and_its_driver(environment, expected):
 
 
 def test_report_section_without_or_with_a_broken_document(tmp_path):
-    lines = [line for line in section_devices(tmp_path) if line]
+    lines = [line for line in devices_lines(tmp_path) if line]
     assert lines[0].startswith("## Devices") and len(lines) == 2
     assert re.search(r"run `harness bench devices --json .*devices\.json`", lines[1])
     (tmp_path / "devices.json").write_text("{not json")
-    assert "cannot be read" in "\n".join(section_devices(tmp_path))
+    assert "cannot be read" in "\n".join(devices_lines(tmp_path))
     other = copy.deepcopy(HAND_MADE)
     other["kind"] = "something else"
     (tmp_path / "devices.json").write_text(json.dumps(other))
-    assert "not a document written by" in "\n".join(section_devices(tmp_path))
+    assert "not a document written by" in "\n".join(devices_lines(tmp_path))
 
 
 def test_cpu_only_document_has_no_gpu_tables(tmp_path):
@@ -498,5 +498,5 @@ def test_cpu_only_document_has_no_gpu_tables(tmp_path):
     cpu_only["records"] = cpu_only["records"][:1]
     cpu_only["throughput"] = []
     Path(tmp_path / "devices.json").write_text(json.dumps(cpu_only))
-    text = "\n".join(section_devices(tmp_path))
+    text = "\n".join(devices_lines(tmp_path))
     assert "CUDA-graph fast path" not in text and "Study throughput" not in text

@@ -10,7 +10,8 @@ from synthetic_run import DISTRIBUTIONS, make_run, write_caches
 
 from harness.experiment.runs import RunStudy
 from harness.report import importance
-from harness.report.importance import Importance, agreement, estimate, importances, trial_sets
+from harness.report.importance import Importance, estimate, importances, trial_sets
+from harness.report.importance_section import agreement
 from harness.report.load import RunData, load_run, shared_start
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -235,7 +235,7 @@ def test_no_command_prints_the_storage_password(capsys, monkeypatch, tmp_path, c
 
     def fake_report(name, url, out, *_):
         out.write_text(f"storage `{harness.search.storage.redact_url(url)}`\n")
-        return out
+        return harness.report.write.ReportResult(out, None)
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(harness.search.storage, "open_storage", lambda url: object())

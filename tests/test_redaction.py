@@ -189,7 +189,7 @@ def test_the_lines_of_a_run_that_succeeds_show_no_password(
 
     def fake_report(name, storage, out, *_):
         out.write_text(f"storage `{redact_url(storage)}`\n")
-        return out
+        return harness.report.write.ReportResult(out, None)
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(harness.search.storage, "open_storage", lambda url: object())
@@ -261,7 +261,7 @@ def test_a_whole_report_shows_no_password(monkeypatch, tiny_run, tmp_path):
     url = f"postgresql://u:{MARK}a@{MARK}b@{HOST}/db?password={MARK}c"
     opened = harness.report.load.open_existing_storage
     monkeypatch.setattr(harness.report.load, "open_existing_storage", lambda _: opened(real))
-    out = write_report("r", url, tmp_path / "r.md", folder / "runs")
+    out = write_report("r", url, tmp_path / "r.md", folder / "runs").path
     assert f"storage `postgresql://u:***@{HOST}/db?password=***`" in out.read_text()
     for path in [out, *sorted((tmp_path / "r_figures").glob("*.png"))]:
         assert MARK.encode() not in path.read_bytes(), path

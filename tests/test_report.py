@@ -19,7 +19,8 @@ from synthetic_run import make_run, write_caches
 from harness.cli.app import build_parser
 from harness.errors import HarnessError
 from harness.experiment.runs import parse_study_name, study_name
-from harness.report.stats import signed_difference, trial_curve, trials_to_reach
+from harness.report.markdown import signed_difference
+from harness.report.stats import trial_curve, trials_to_reach
 from harness.report.write import write_report
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -33,11 +34,13 @@ def run_files(tmp_path_factory):
     studies = make_run(url, RUN, repeats=REPEATS, trials=TRIALS)
     make_run(url, "other", repeats=1, trials=3)  # another run in the same storage
     write_caches(folder / "runs" / RUN, studies)
-    out = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs")
+    result = write_report(RUN, url, folder / "reports" / f"{RUN}.md", folder / "runs")
+    out = result.path
     return {
         "url": url,
         "folder": folder,
         "out": out,
+        "verdict": result.verdict,
         "text": out.read_text(),
         "studies": {n: optuna.load_study(study_name=n, storage=url) for n in studies},
     }
@@ -96,6 +99,7 @@ def test_verdict_recomputes_from_the_storage(run_files):
     ) in text
     verdict = text[text.index("## Verdict") :].split("\n")[2]
     assert verdict.startswith("**No verdict: this run has no pre-declared design")
+    assert verdict == f"**{run_files['verdict']}**"  # what 'harness run' prints, as data
     assert "| look at pairs |" not in text
 
 
@@ -219,13 +223,41 @@ def test_report_sections_in_order(run_files):
         assert expected in headings
     assert "storage: `sqlite:///" in run_files["text"]
     assert '"multivariate": true' in run_files["text"]
+    assert '- pruner: `none` with settings `{"name": "NopPruner"}`' in run_files["text"]
     # no runs/benchmarks/*.json in this run's folder: the section says how to make one
     assert headings.index("Timing benchmarks") < headings.index("Environment")
     assert "No benchmark JSON in" in run_files["text"]
 
 
+def test_no_machine_path_in_the_report(run_files):
+    """The fixture's storage, runs folder and figures lie outside the current folder: the
+    report names them by file name, never by the machine's absolute path."""
+    text = run_files["text"]
+    assert str(run_files["folder"]) not in text
+    assert "storage `sqlite:///…/study.db`" in text.splitlines()[2]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("sqlite:///runs/harness.db", "sqlite:///runs/harness.db"),
+        ("sqlite:///{here}/runs/harness.db", "sqlite:///runs/harness.db"),
+        ("sqlite:///{here}/runs/h.db?timeout=5", "sqlite:///runs/h.db?timeout=5"),
+        ("sqlite:////elsewhere/runs/harness.db", "sqlite:///…/harness.db"),
+        ("journal://{here}/runs/j.log", "journal://runs/j.log"),
+        ("journal:///elsewhere/j.log", "journal://…/j.log"),
+        ("postgresql://u:secret@host/db", "postgresql://u:***@host/db"),
+    ],
+)
+def test_storage_is_shown_without_a_machine_path(url, shown, tmp_path, monkeypatch):
+    from harness.report.load import shown_storage
+
+    monkeypatch.chdir(tmp_path)
+    assert shown_storage(url.format(here=tmp_path.resolve())) == shown
+
+
 def test_report_without_cached_results_falls_back(run_files, tmp_path):
-    out = write_report(RUN, run_files["url"], tmp_path / "bare.md", tmp_path / "no-runs")
+    out = write_report(RUN, run_files["url"], tmp_path / "bare.md", tmp_path / "no-runs").path
     text = out.read_text()
     assert "the lab's printed NormalizingMLP AUROC 0.9080, a fallback" in text
     assert "No retrained results" in text
@@ -248,7 +280,7 @@ def test_password_is_not_in_the_report(run_files, tmp_path, monkeypatch):
 
     open_existing = harness.report.load.open_existing_storage
     monkeypatch.setattr(harness.report.load, "open_existing_storage", open_instead)
-    out = write_report(RUN, secret_url, tmp_path / "secret.md", run_files["folder"] / "runs")
+    out = write_report(RUN, secret_url, tmp_path / "secret.md", run_files["folder"] / "runs").path
     assert opened == [secret_url]
     text = out.read_text()
     assert "`postgresql://alice:***@db.example/optuna`" in text
@@ -425,7 +457,7 @@ def test_compare_then_report_on_a_tiny_real_run(tmp_path, monkeypatch):
     monkeypatch.setattr(harness.search.runner.TrialRunner, "run", refuse)
     run_compare(config, log=lambda text: None)
 
-    out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs")
+    out = write_report("tiny", url, tmp_path / "tiny.md", tmp_path / "runs").path
     text = out.read_text()
     for name in ("tiny/tpe/r0", "tiny/random/r0"):
         study = optuna.load_study(study_name=name, storage=url)
@@ -463,7 +495,7 @@ def test_studies_with_different_trial_counts_compare_at_the_fewest(tmp_path):
     url = f"sqlite:///{tmp_path / 'uneven.db'}"
     studies = make_run(url, "uneven", repeats=2, trials=6)
     studies["uneven/tpe/r1"].set_user_attr("target_trials", 9)  # resumed with more trials...
-    out = write_report("uneven", url, tmp_path / "uneven.md", tmp_path / "runs")
+    out = write_report("uneven", url, tmp_path / "uneven.md", tmp_path / "runs").path
     text = out.read_text()  # ...but the others have 6, so all are compared after 6
     assert "Studies were asked for 6 or 9 trials; every comparison uses the first 6" in text
     assert "## Verdict" in text

@@ -17,10 +17,10 @@ import pytest
 
 from harness.report.benchmarks import (
     RATIOS_KEY,
-    fmt_seconds,
+    benchmark_lines,
     latest_benchmark_json,
-    section_benchmarks,
 )
+from harness.report.markdown import fmt_seconds
 
 BENCH_CONFTEST = Path(__file__).parent / "benchmarks" / "conftest.py"
 
@@ -150,7 +150,8 @@ def test_seconds_in_a_readable_unit(seconds, text):
     assert fmt_seconds(seconds) == text
 
 
-def test_the_newest_file_is_rendered_with_its_provenance(tmp_path):
+def test_the_newest_file_is_rendered_with_its_provenance(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the file is named relative to the current folder
     folder = tmp_path / "benchmarks"
     _write(
         folder,
@@ -161,10 +162,10 @@ def test_the_newest_file_is_rendered_with_its_provenance(tmp_path):
     _write(folder, "zz-older-but-later-name.json", _document(), age_s=7200)
     _write(folder, "ci-20261127T125449Z.json", _document())
     (folder / "notes.txt").write_text("not a benchmark")
-    lines = section_benchmarks(tmp_path)
+    lines = benchmark_lines(tmp_path)
     text = "\n".join(lines)
     assert lines[0] == "## Timing benchmarks"
-    assert f"`{folder / 'ci-20261127T125449Z.json'}` (the newest of 3 there)" in text
+    assert "`benchmarks/ci-20261127T125449Z.json` (the newest of 3 there)" in text
     assert "saved 2026-11-27 12:54 UTC" in text
     assert "`ci-box`: AMD EPYC, 2 CPUs, Linux x86_64, CPython 3.11.7" in text
     assert "commit `52e8d63` with uncommitted changes" in text
@@ -173,7 +174,7 @@ def test_the_newest_file_is_rendered_with_its_provenance(tmp_path):
 
 def test_timings_table_per_group_fastest_first(tmp_path):
     _write(tmp_path / "benchmarks", "ci.json", _document())
-    lines = section_benchmarks(tmp_path)
+    lines = benchmark_lines(tmp_path)
     rows = _rows(lines)
     assert rows["group benchmark"] == [
         "group",
@@ -200,7 +201,7 @@ def test_timings_table_per_group_fastest_first(tmp_path):
 
 def test_asserted_ratios_say_whether_they_hold(tmp_path):
     _write(tmp_path / "benchmarks", "ci.json", _document())
-    rows = _rows(section_benchmarks(tmp_path))
+    rows = _rows(benchmark_lines(tmp_path))
     assert rows["DataLoader loop / harness engine"][1:4] == ["1.85x", "≥ 1.5x", "yes"]
     assert rows["Ray / local, s per trial"][1:5] == ["3.40x", "≤ 3.0x", "**no**", "one worker each"]
 
@@ -219,13 +220,13 @@ def test_asserted_ratios_say_whether_they_hold(tmp_path):
 )
 def test_partial_files_still_render(tmp_path, changes, expected):
     _write(tmp_path / "benchmarks", "ci.json", _document(**changes))
-    assert expected in "\n".join(section_benchmarks(tmp_path))
+    assert expected in "\n".join(benchmark_lines(tmp_path))
 
 
 @pytest.mark.parametrize("runs_root", ["no-runs", "empty-runs"])
 def test_no_json_says_how_to_make_one(tmp_path, runs_root):
     (tmp_path / "empty-runs" / "benchmarks").mkdir(parents=True)
-    lines = section_benchmarks(tmp_path / runs_root)
+    lines = benchmark_lines(tmp_path / runs_root)
     body = [line for line in lines[1:] if line]
     assert len(body) == 1
     assert "No benchmark JSON in" in body[0] and "scripts/test.sh" in body[0]
@@ -243,10 +244,11 @@ def test_no_json_says_how_to_make_one(tmp_path, runs_root):
     ],
 )
 def test_an_unreadable_file_is_one_line_not_a_crash(tmp_path, content):
-    path = _write(tmp_path / "benchmarks", "broken.json", content)
-    body = [line for line in section_benchmarks(tmp_path)[1:] if line]
+    _write(tmp_path / "benchmarks", "broken.json", content)
+    body = [line for line in benchmark_lines(tmp_path)[1:] if line]
     assert len(body) == 1
-    assert body[0].startswith(f"`{path}` is not a readable pytest-benchmark JSON (")
+    # outside the current folder: by file name, no machine path
+    assert body[0].startswith("`…/broken.json` is not a readable pytest-benchmark JSON (")
 
 
 def test_a_real_pytest_benchmark_file_round_trips(tmp_path):
@@ -290,7 +292,7 @@ def test_a_real_pytest_benchmark_file_round_trips(tmp_path):
         "detail": "trivial",
         "test": "?",
     }
-    rows = _rows(section_benchmarks(tmp_path / "runs"))
+    rows = _rows(benchmark_lines(tmp_path / "runs"))
     assert rows["tiny `test_sum`"][5] == "3"
     assert rows["tiny `test_sum`"][7] == "n=100"
     assert rows["one / one"][1:4] == ["1.00x", "≥ 0.5x", "yes"]

@@ -68,7 +68,7 @@ def small_run(tmp_path_factory):
     url = f"sqlite:///{folder / 'n.db'}"
     studies = make_run(url, "n", repeats=3, trials=10)
     write_caches(folder / "runs" / "n", studies)
-    text = write_report("n", url, folder / "n.md", folder / "runs").read_text()
+    text = write_report("n", url, folder / "n.md", folder / "runs").path.read_text()
     return load_run("n", url, folder / "runs"), text
 
 

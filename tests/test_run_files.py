@@ -386,7 +386,7 @@ def test_a_report_figure_is_written_through_a_temporary_file(tmp_path, monkeypat
     import matplotlib.pyplot as plt
 
     import harness.files
-    from harness.report.plots import _save
+    from harness.report.plots import save_figure
 
     renamed = []
     real_replace = harness.files.os.replace
@@ -397,7 +397,7 @@ def test_a_report_figure_is_written_through_a_temporary_file(tmp_path, monkeypat
 
     monkeypatch.setattr(harness.files.os, "replace", spy)
     fig, _ = plt.subplots()
-    _save(fig, tmp_path / "curve.png")
+    save_figure(fig, tmp_path / "curve.png")
     ((source, target),) = renamed
     assert source.startswith(".curve.") and source.endswith(".tmp.png")
     assert target == "curve.png"

@@ -283,15 +283,16 @@ def hand_ranks(studies: dict, repeats: int, budget: int) -> dict[str, float]:
 
 
 def test_ranks_section_matches_a_hand_computation(three_samplers):
+    from harness.report.context import ReportContext
     from harness.report.load import load_run
+    from harness.report.markdown import Figures
     from harness.report.ranks import section_ranks
-    from harness.report.write import Figures
 
     folder, url, studies = three_samplers
     data = load_run("three", url, folder / "runs")
     figures = Figures(folder / "figs", "figs")
     figures.folder.mkdir()
-    text = "\n".join(section_ranks(data, figures))
+    text = "\n".join(section_ranks(ReportContext(data, figures)))
     secondary = text[text.index("Secondary view") :]
     assert "| sampler | after 5 trials | after 10 trials |" in secondary
     for budget, column in ((5, 1), (10, 2)):
@@ -325,16 +326,17 @@ def test_ranks_section_matches_a_hand_computation(three_samplers):
 
 
 def test_ranks_say_nothing_for_two_samplers_and_little_for_one_repeat(tmp_path):
+    from harness.report.context import ReportContext
     from harness.report.load import load_run
+    from harness.report.markdown import Figures
     from harness.report.ranks import section_ranks
-    from harness.report.write import Figures
 
     url = f"sqlite:///{tmp_path / 'few.db'}"
     make_run(url, "two", repeats=2, trials=6)
     make_run(url, "one", repeats=1, trials=6, samplers=("tpe", "random", "gp"))
     figures = Figures(tmp_path, ".")
-    assert section_ranks(load_run("two", url, tmp_path), figures) == []
-    text = "\n".join(section_ranks(load_run("one", url, tmp_path), figures))
+    assert section_ranks(ReportContext(load_run("two", url, tmp_path), figures)) == []
+    text = "\n".join(section_ranks(ReportContext(load_run("one", url, tmp_path), figures)))
     assert "the Friedman test needs at least 2" in text
     assert "Friedman test**" not in text
 

@@ -152,10 +152,10 @@ def test_local_compare_records_pool_usage(local_run):
 def test_report_shows_pool_usage(local_run):
     from harness.report.write import write_report
 
-    out = write_report(
+    report = write_report(
         "det", local_run["url"], local_run["folder"] / "det.md", local_run["runs_root"]
     )
-    text = out.read_text()
+    text = report.path.read_text()
     assert "Pool usage of `harness compare`" in text
     usage = local_run["usage"]
     assert f"| 1 | 1 | {usage['jobs']} |" in text

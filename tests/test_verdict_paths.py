@@ -168,7 +168,7 @@ def test_pairs_beyond_the_last_look_are_not_judged_by_the_report(tmp_path):
     look = {"pairs": 2, "level": 0.0201, "outcome": "undecided", "at": "2025-01-01 13:00:00 UTC"}
     _plan(folder / "plan.json", [look], max_pairs=6)
     before = (folder / "plan.json").read_bytes()
-    text = write_report("r", url, tmp_path / "r.md", tmp_path / "runs").read_text()
+    text = write_report("r", url, tmp_path / "r.md", tmp_path / "runs").path.read_text()
     verdict = text[text.index("## Verdict") : text.index("\n## ", text.index("## Verdict") + 3)]
     table = [line for line in verdict.splitlines() if line.startswith("| ")]
     rows = [line.split("|")[1].strip() for line in table[1:]]
@@ -180,7 +180,7 @@ def test_pairs_beyond_the_last_look_are_not_judged_by_the_report(tmp_path):
     retrain = json.loads((folder / "retrain.json").read_text())
     retrain["records"] = [r for r in retrain["records"] if r["repeat"] < 2]
     (folder / "retrain.json").write_text(json.dumps(retrain))
-    again = write_report("r", url, tmp_path / "r2.md", tmp_path / "runs").read_text()
+    again = write_report("r", url, tmp_path / "r2.md", tmp_path / "runs").path.read_text()
     headline = verdict.split("\n")[2]
     assert again[again.index("## Verdict") :].split("\n")[2] == headline
 
@@ -204,7 +204,7 @@ def test_the_report_shows_each_look_as_recorded(tmp_path):
         "test": "paired t",
     }
     _plan(folder / "plan.json", [look], max_pairs=6)
-    text = write_report("r", url, tmp_path / "r.md", tmp_path / "runs").read_text()
+    text = write_report("r", url, tmp_path / "r.md", tmp_path / "runs").path.read_text()
     row = next(line for line in text.splitlines() if line.startswith("| 2 |"))
     assert "0.0300" in row and "[-0.0123, +0.0125] (97.0%)" in row and "0.61" in row
     headline = text[text.index("## Verdict") :].split("\n")[2]

@@ -44,5 +44,5 @@ class Report(Command):
 
         check_run_name(args.name)  # before a 300-character name becomes a file name
         out = Path(args.out) if args.out else Path("reports") / f"{args.name}.md"
-        path = write_report(args.name, storage_url(args.storage), out, args.runs_dir)
-        print(f"report written to {path}", file=sys.stderr)
+        report = write_report(args.name, storage_url(args.storage), out, args.runs_dir)
+        print(f"report written to {report.path}", file=sys.stderr)

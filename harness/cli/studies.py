@@ -44,15 +44,12 @@ def _log(text: str) -> None:
 
 
 def report_and_verdict(name: str, url: str, out: Path) -> WrittenReport:
-    """The report of run ``name``, and its verdict's first sentence, as the report prints it
-    (bold, under '## Verdict'): the one place that reads it."""
+    """The report of run ``name`` and its verdict's first sentence (write_report gives both)."""
     from harness.experiment.lab_run import WrittenReport
     from harness.report.write import write_report as write
 
-    path = write(name, url, out)
-    _, _, rest = path.read_text().partition("## Verdict")
-    verdict = next((line.strip("* ") for line in rest.splitlines() if line.startswith("**")), None)
-    return WrittenReport(path, verdict)
+    report = write(name, url, out)
+    return WrittenReport(report.path, report.verdict)
 
 
 class Study(Command):

@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.errors import HarnessError
+from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 
 MIN_REPEATS_FOR_CI = 10  # below this a bootstrap interval of 3-9 repeats is mostly [min, max]
 IQM_CUT = 0.25  # scipy.stats.trim_mean cuts floor(0.25 n) values from each end
@@ -93,7 +94,7 @@ class Aggregate:
         return band_label(self.repeats, self.confidence)
 
 
-def band_label(repeats: int, confidence: float = 0.95) -> str:
+def band_label(repeats: int, confidence: float = CONFIDENCE) -> str:
     """What the band around the IQM is, in words for a legend or a table header."""
     if repeats >= MIN_REPEATS_FOR_CI:
         return f"{100 * confidence:.0f}% bootstrap CI of the IQM ({repeats} repeats)"
@@ -103,9 +104,9 @@ def band_label(repeats: int, confidence: float = 0.95) -> str:
 def aggregate(
     matrix: np.ndarray,
     *,
-    confidence: float = 0.95,
-    resamples: int = 2000,
-    seed: int = 0,
+    confidence: float = IQM_BOOTSTRAP.confidence,
+    resamples: int = IQM_BOOTSTRAP.resamples,
+    seed: int = IQM_BOOTSTRAP.seed,
     min_repeats: int = MIN_REPEATS_FOR_CI,
 ) -> Aggregate:
     """IQM of the rows (repeats) at each column, with its band (see Aggregate).
@@ -174,7 +175,7 @@ class PairedDifference:
 
 
 def paired_difference(
-    a: Sequence[float], b: Sequence[float], confidence: float = 0.95
+    a: Sequence[float], b: Sequence[float], confidence: float = CONFIDENCE
 ) -> PairedDifference:
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     d = x - y

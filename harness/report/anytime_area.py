@@ -5,20 +5,26 @@ from __future__ import annotations
 
 import warnings
 from itertools import combinations
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.report import anytime_text as text
 from harness.report.anytime import PairedDifference, aggregate, band_label, paired_difference
-from harness.report.anytime_inputs import Anytime
-from harness.report.anytime_time import BOOT
+from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 from harness.report.load import RunData
-from harness.report.stats import signed_difference
-from harness.report.tables import fmt, md_table
+from harness.report.markdown import fmt, md_table, signed_difference
+
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
 
-def section_area(
-    data: RunData, run: Anytime, matrices: dict[str, np.ndarray], digits: int, normalised: bool
-) -> list[str]:
+def section_area(report: ReportContext) -> list[str]:
+    """Mean regret over the trials per sampler, and its paired difference per sampler pair."""
+    data, run = report.data, report.anytime
+    matrices = {s: run.regret(s) for s in data.samplers}
+    normalised = run.reference is not None
+    digits = 3 if normalised else 5  # one more than the regret table's
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN row: no value at all
         areas = {s: np.nanmean(m, axis=1) for s, m in matrices.items()}
@@ -26,7 +32,8 @@ def section_area(
     repeats = {s: sorted(st.repeat for st in data.of(s)) for s in data.samplers}
     rows = []
     for s in data.samplers:
-        agg, gap = aggregate(areas[s][:, None], **BOOT), aggregate(gaps[s][:, None], **BOOT)
+        agg = aggregate(areas[s][:, None], **IQM_BOOTSTRAP.arguments())
+        gap = aggregate(gaps[s][:, None], **IQM_BOOTSTRAP.arguments())
         rows.append(
             [
                 data.title(s),
@@ -40,10 +47,7 @@ def section_area(
     lines = [
         "### Area under the regret curve (secondary outcome)",
         "",
-        f"Mean regret over trials 1 to {data.target} of each study (lower is better: good "
-        "early as well as late). A secondary outcome on the search's own objective, "
-        "summarising the curve above; the primary outcome is the verdict's retrained test "
-        "AUROC.",
+        text.AREA.format(target=data.target),
         "",
         md_table(
             ["sampler", "repeats", "IQM", band]
@@ -58,7 +62,7 @@ def section_area(
 def _paired(values: dict, repeats: dict, a: str, b: str, common: list[int]) -> PairedDifference:
     x = [values[a][repeats[a].index(r)] for r in common]
     y = [values[b][repeats[b].index(r)] for r in common]
-    return paired_difference(x, y, BOOT["confidence"])
+    return paired_difference(x, y, CONFIDENCE)
 
 
 def _area_pairs(
@@ -80,11 +84,9 @@ def _area_pairs(
         )
     if not rows:
         return []
-    confidence = f"{100 * BOOT['confidence']:.0f}%"
+    confidence = f"{100 * CONFIDENCE:.0f}%"
     return [
-        f"Paired difference of the area (secondary; negative: the first sampler had "
-        f"less regret), mean over paired repeats with a {confidence} Student t "
-        "interval (`scipy.stats.ttest_rel`):",
+        text.AREA_PAIRS.format(confidence=confidence),
         "",
         md_table(
             ["pair", "pairs", "mean difference", f"{confidence} t interval"]

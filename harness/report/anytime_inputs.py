@@ -11,11 +11,11 @@ from typing import Any
 import numpy as np
 
 from harness.report.anytime import expected_best_of_n, normalised_regret
+from harness.report.config import budgets
 from harness.report.load import RunData, shared_start
 from harness.report.stats import completed, stack, trial_curve
-from harness.report.verdict_notes import seed_sd
+from harness.report.verdict_analysis import seed_sd
 
-BUDGETS = (5, 10, 20)  # trial budgets of the tables, besides the run's target
 PERCENTILES = (90, 95, 99)  # targets: percentiles of random search's single-trial values
 NEAR_BEST = 1e-3  # and the best known value less this (objective units)
 
@@ -59,7 +59,7 @@ class Anytime:
 
     @property
     def budgets(self) -> list[int]:
-        return sorted({b for b in BUDGETS if b < self.target} | {self.target})
+        return budgets(self.target)
 
 
 def anytime_inputs(data: RunData) -> Anytime:

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from harness.report.anytime import Aggregate, ReachCurve
-from harness.report.plots import LINE_STYLES, _save, colour, plt
+from harness.report.plots import colour, legend_below, line_style, plt, save_figure
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -44,17 +44,12 @@ def _draw(
             where=where,
             color=c,
             lw=2.2,
-            ls=LINE_STYLES[index % len(LINE_STYLES)],
+            ls=line_style(index),
             label=f"{title}: IQM",
         )
         ax.fill_between(
             x, agg.low, agg.high, step=where, color=c, alpha=0.12, lw=0, label=f"{title}: {band}"
         )
-
-
-def _legend_below(ax: Axes) -> None:
-    # below the axes: inside, it would hide the curves' ends, where the comparison is made
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3, fontsize=8)
 
 
 def _seed_band(ax: Axes, x: np.ndarray, band: np.ndarray) -> None:
@@ -120,8 +115,8 @@ def plot_regret(
     ax.set_xlabel("trial number (finished trials, count)")
     ax.set_ylabel(ylabel, fontsize=9)
     ax.grid(alpha=0.3)
-    _legend_below(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_by_time(
@@ -177,8 +172,8 @@ def plot_by_time(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    _legend_below(ax)
-    return _save(fig, path)
+    legend_below(ax)
+    return save_figure(fig, path)
 
 
 def plot_reach(
@@ -204,50 +199,7 @@ def plot_reach(
         sharey=True,
     )
     for ax, target in zip(axes.ravel(), targets, strict=False):
-        for index, (sampler, curve) in enumerate(curves[target].items()):
-            c, style = colour(sampler, index), LINE_STYLES[index % len(LINE_STYLES)]
-            # the last level runs a little past the budget, so a step at the budget shows
-            xs = np.concatenate([[0.0], curve.trials, [budget + 0.6]])
-            ys = np.concatenate(
-                [[0.0], curve.fraction, [curve.fraction[-1] if curve.trials.size else 0.0]]
-            )
-            ax.step(
-                xs,
-                ys,
-                where="post",
-                color=c,
-                lw=2,
-                ls=style,
-                label=f"{titles[sampler]}: fraction of repeats that reached it",
-            )
-            if curve.censored_at.size:
-                ax.plot(
-                    [budget],
-                    [ys[-1]],
-                    marker="x",
-                    ms=9,
-                    mew=2,
-                    color=c,
-                    ls="none",
-                    label=f"{titles[sampler]}: censored at the budget",
-                )
-        if shared:
-            ax.axvspan(
-                0,
-                shared,
-                color="grey",
-                alpha=0.12,
-                lw=0,
-                label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
-            )
-        missed = ", ".join(
-            f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves[target].items()
-        )
-        ax.set_title(f"{target}\nnot reached (x, censored): {missed}", fontsize=9)
-        ax.set_xlim(0, budget + 0.8)
-        ax.set_ylim(-0.03, 1.08)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
+        _reach_panel(ax, target, curves[target], titles, budget, shared)
     for ax in axes[-1, :]:
         ax.set_xlabel("trials (finished, count)")
     for ax in axes[:, 0]:
@@ -262,4 +214,52 @@ def plot_reach(
     fig.suptitle(title, fontsize=11)
     # the legend takes about an inch at the bottom, whatever the number of panel rows
     fig.tight_layout(rect=(0, 1.0 / fig.get_figheight(), 1, 1))
-    return _save(fig, path)
+    return save_figure(fig, path)
+
+
+def _reach_panel(
+    ax: Axes,
+    target: str,
+    curves: Mapping[str, ReachCurve],
+    titles: Mapping[str, str],
+    budget: int,
+    shared: int,
+) -> None:
+    """One target's panel: each sampler's ECDF, its censored repeats, the shared start-up."""
+    for index, (sampler, curve) in enumerate(curves.items()):
+        c, style = colour(sampler, index), line_style(index)
+        # the last level runs a little past the budget, so a step at the budget shows
+        xs = np.concatenate([[0.0], curve.trials, [budget + 0.6]])
+        ys = np.concatenate(
+            [[0.0], curve.fraction, [curve.fraction[-1] if curve.trials.size else 0.0]]
+        )
+        label = f"{titles[sampler]}: fraction of repeats that reached it"
+        ax.step(xs, ys, where="post", color=c, lw=2, ls=style, label=label)
+        if curve.censored_at.size:
+            ax.plot(
+                [budget],
+                [ys[-1]],
+                marker="x",
+                ms=9,
+                mew=2,
+                color=c,
+                ls="none",
+                label=f"{titles[sampler]}: censored at the budget",
+            )
+    if shared:
+        ax.axvspan(
+            0,
+            shared,
+            color="grey",
+            alpha=0.12,
+            lw=0,
+            label=f"trials 1-{shared}: shared by paired repeats of the first two samplers",
+        )
+    missed = ", ".join(
+        f"{titles[s]} {c.repeats - c.reached} of {c.repeats}" for s, c in curves.items()
+    )
+    ax.set_title(f"{target}\nnot reached (x, censored): {missed}", fontsize=9)
+    ax.set_xlim(0, budget + 0.8)
+    ax.set_ylim(-0.03, 1.08)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)

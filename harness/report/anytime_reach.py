@@ -7,34 +7,38 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.report import anytime_text as text
 from harness.report.anytime import reach_ecdf
-from harness.report.anytime_inputs import NEAR_BEST, Anytime, anytime_inputs, reach_targets
+from harness.report.anytime_inputs import NEAR_BEST, Anytime, reach_targets
 from harness.report.load import RunData
+from harness.report.markdown import md_table
 from harness.report.stats import trials_to_reach
-from harness.report.tables import md_table
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from harness.report.context import ReportContext
 
 MAX_LISTED = 10  # repeats: beyond this the per-repeat column is too long to read
 
 
-def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
+def section_trials_to_target(report: ReportContext) -> list[str]:
     from harness.report.anytime_plots import plot_reach
 
-    run = anytime_inputs(data)
+    data, figures, run = report.data, report.figures, report.anytime
     curves, rows = _curves_and_rows(run, data)
-    source = (
-        "the pooled completed trials of the random sampler's studies"
-        if run.pool.size
-        else "all completed trials of the run (it has no random sampler)"
-    )
     shared = (
-        f" Paired repeats of {data.title(data.samplers[0])} and {data.title(data.samplers[1])} "
-        f"share their first {run.shared} trials; a target reached "
-        "within them says nothing about the samplers."
+        text.REACH_SHARED.format(
+            a=data.title(data.samplers[0]), b=data.title(data.samplers[1]), shared=run.shared
+        )
         if run.shared
         else ""
+    )
+    words = text.REACH.format(
+        metric=data.metric,
+        source=text.REACH_SOURCE_RANDOM if run.pool.size else text.REACH_SOURCE_ALL,
+        less="less" if run.maximize else "plus",
+        near=NEAR_BEST,
+        target=run.target,
+        shared=shared,
     )
     png = plot_reach(
         figures.path("trials_to_target.png"),
@@ -48,19 +52,7 @@ def section_trials_to_target(data: RunData, figures: Figures) -> list[str]:
     return [
         "## Trials to reach a target (the search's own objective)",
         "",
-        f"On the search's own {data.metric}, like the anytime curves above (and biased by "
-        "selection as they are), not the verdict's outcome. Targets: the 90th, 95th and 99th "
-        f"percentiles of single-trial {data.metric} over "
-        f"{source} (`numpy.percentile`, linear; one random trial beats the 90th percentile "
-        f"with probability 0.1, so random search needs 10 trials on average), and the best "
-        f"value known {'less' if run.maximize else 'plus'} {NEAR_BEST:g}. A repeat that did not "
-        f"reach a target within the {run.target} compared trials is right-censored there "
-        "(— in the table); the fraction of repeats that reached it by *n* trials is the "
-        "Kaplan-Meier estimate (`scipy.stats.ecdf` on `scipy.stats.CensoredData`; with every "
-        "repeat censored at the same budget it equals the plain fraction). Median: trials by "
-        f"which half the repeats reached it.{shared} Targets that every repeat of every "
-        "sampler reached at the same trial (or missed alike) are merged into one, with "
-        "their values' range: they tell the same story.",
+        words,
         "",
         md_table(
             ["target", "sampler", "reached", "median trials"]

@@ -1,10 +1,12 @@
-"""The report's anytime section: what it measures (the search's own objective) and how that
-reads against the verdict, normalised regret by trial with the absolute gap beside it, win
-probabilities with a sign test, the area under the regret curve; then best so far by compute
-time (harness.report.anytime_time).
+"""The report's anytime sections on the search's own objective: what they measure and how that
+reads against the verdict, normalised regret by trial with the absolute gap beside it, and win
+probabilities with a sign test. The area under the regret curve is harness.report.anytime_area's,
+best so far by compute harness.report.anytime_time's, trials to target
+harness.report.anytime_reach's.
 
 The numbers come from harness.report.anytime on the inputs of harness.report.anytime_inputs;
-this module formats them and names every choice (aggregate, band, interval) in the text.
+this module formats them, with the words of harness.report.anytime_text, which name every
+choice (aggregate, band, interval).
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.experiment.design import read_design
+from harness.experiment.design import Design, read_design
 from harness.experiment.retrain import primary_pairs
 from harness.experiment.runs import run_dir
+from harness.report import anytime_text as text
 from harness.report.anytime import (
     MIN_REPEATS_FOR_CI,
     Aggregate,
@@ -25,51 +28,60 @@ from harness.report.anytime import (
     band_label,
     paired_difference,
 )
-from harness.report.anytime_area import section_area
-from harness.report.anytime_inputs import Anytime, anytime_inputs
-from harness.report.anytime_time import BOOT, section_by_compute
+from harness.report.anytime_inputs import Anytime
+from harness.report.config import CONFIDENCE, IQM_BOOTSTRAP
 from harness.report.load import RunData
-from harness.report.stats import signed_difference
-from harness.report.tables import fmt, md_table
+from harness.report.markdown import MISSING, ci_text, fmt, md_table, signed_difference
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from pathlib import Path
+
+    from harness.report.context import ReportContext
 
 
 def _cell(agg: Aggregate, index: int, digits: int = 2, gap: Aggregate | None = None) -> str:
     if not np.isfinite(agg.centre[index]):
-        return "—"
-    text = (
+        return MISSING
+    cell = (
         f"{agg.centre[index]:.{digits}f} [{agg.low[index]:.{digits}f}, "
         f"{agg.high[index]:.{digits}f}]"
     )
     if gap is not None and np.isfinite(gap.centre[index]):
-        text += f"; gap {gap.centre[index]:.1e}"
-    return text
+        cell += f"; gap {gap.centre[index]:.1e}"
+    return cell
 
 
-def section_anytime(
-    data: RunData, figures: Figures, level: float | None = None, level_source: str = ""
-) -> list[str]:
-    """What the anytime numbers measure, normalised regret by trial, win probabilities, area
-    under the curve, and best so far by compute time (with the lab's validation level, when
-    given, as a reference line)."""
-    from harness.report.anytime_plots import plot_regret
-
-    run = anytime_inputs(data)
+def section_anytime(report: ReportContext) -> list[str]:
+    """What the anytime numbers measure, and normalised regret by trial (figure and table)."""
+    data, figures, run = report.data, report.figures, report.anytime
     normalised = run.reference is not None
     matrices = {s: run.regret(s) for s in data.samplers}
-    aggs = {s: aggregate(m, **BOOT) for s, m in matrices.items()}
-    gaps = {s: aggregate(run.gap(s), **BOOT) for s in data.samplers}
+    aggs = {s: aggregate(m, **IQM_BOOTSTRAP.arguments()) for s, m in matrices.items()}
+    gaps = {s: aggregate(run.gap(s), **IQM_BOOTSTRAP.arguments()) for s in data.samplers}
     repeats = min((m.shape[0] for m in matrices.values()), default=0)
     digits = 2 if normalised else 4  # plain regret is in objective units: AUROC gaps of 1e-3
     what = "normalised regret" if normalised else f"regret ({data.metric})"
     lines = [f"## Anytime performance on the search's own objective: {what} by trial", ""]
     lines += _what_it_measures(data, run)
     lines += _regret_text(data, run, normalised, repeats)
-    scale = run.scale()
-    png = plot_regret(
-        figures.path("regret_by_trial.png"),
+    png = _regret_figure(report, matrices, aggs, what, repeats)
+    lines += [figures.image(png, f"{what} by trial"), ""]
+    return lines + _regret_table(data, run, aggs, gaps if normalised else None, digits, what)
+
+
+def _regret_figure(
+    report: ReportContext,
+    matrices: dict[str, np.ndarray],
+    aggs: dict[str, Aggregate],
+    what: str,
+    repeats: int,
+) -> Path:
+    from harness.report.anytime_plots import plot_regret
+
+    data, run = report.data, report.anytime
+    normalised, scale = run.reference is not None, run.scale()
+    return plot_regret(
+        report.figures.path("regret_by_trial.png"),
         np.arange(1, run.target + 1),
         matrices,
         aggs,
@@ -89,10 +101,11 @@ def section_anytime(
             else f"regret ({data.metric}, best known - best so far)"
         ),
     )
-    lines += [figures.image(png, f"{what} by trial"), ""]
-    lines += _regret_table(data, run, aggs, gaps if normalised else None, digits, what)
-    lines += _wins(data, run) + section_area(data, run, matrices, digits + 1, normalised)
-    return lines + section_by_compute(data, figures, run, level, level_source)
+
+
+def section_wins(report: ReportContext) -> list[str]:
+    """Win probabilities of each sampler pair after n trials, with a sign test."""
+    return _wins(report.data, report.anytime)
 
 
 def _regret_table(
@@ -112,38 +125,31 @@ def _regret_table(
         ]
         for s in data.samplers
     ]
-    gap_words = (
-        f"; after it, the gap: the IQM of the plain regret (best known - best so far) in "
-        f"{data.metric} itself"
-        if gaps
-        else ""
-    )
     repeats = min((agg.repeats for agg in aggs.values()), default=0)
-    return [
-        f"{what[0].upper() + what[1:]} after *n* trials, IQM [band: {band_label(repeats)}]"
-        f"{gap_words}; lower is better:",
-        "",
-        md_table(["sampler", "repeats", *[f"n = {n}" for n in run.budgets]], rows),
-        "",
-    ]
+    intro = text.REGRET_TABLE.format(
+        what=what[0].upper() + what[1:],
+        band_label=band_label(repeats),
+        gap=text.GAP.format(metric=data.metric) if gaps else "",
+    )
+    header = ["sampler", "repeats", *[f"n = {n}" for n in run.budgets]]
+    return [intro, "", md_table(header, rows), ""]
 
 
 def _what_it_measures(data: RunData, run: Anytime) -> list[str]:
     """The label every anytime number carries, and the one sentence that reads them against
     the verdict."""
     optimism = (
-        f" Retrained with fresh seeds, the studies' chosen configurations scored "
-        f"{run.optimism[0]:.1e} {'lower' if data.maximize else 'higher'} on average than "
-        f"their search value ({run.optimism[1]} studies): that is the selection's optimism."
+        text.OPTIMISM.format(
+            gap=run.optimism[0],
+            direction="lower" if data.maximize else "higher",
+            studies=run.optimism[1],
+        )
         if run.optimism
         else ""
     )
+    reconcile = _reconcile(data, run)
     return [
-        f"**What these sections measure.** From here to the trials-to-target section every "
-        f"number is on the search's own objective, the {data.metric} of each trial's single "
-        "training run, not the verdict's primary outcome. A best-so-far value is the best of "
-        f"many noisy values, so it is optimistically biased by selection.{optimism} "
-        + _reconcile(data, run),
+        text.WHAT_IT_MEASURES.format(metric=data.metric, optimism=optimism, reconcile=reconcile),
         "",
     ]
 
@@ -159,87 +165,71 @@ def _reconcile(data: RunData, run: Anytime) -> str:
     common = sorted(set(run.curves[a]) & set(run.curves[b]))
     x = [_at(run.curves[a][r], run.target) for r in common]
     y = [_at(run.curves[b][r], run.target) for r in common]
-    gap = paired_difference(x, y, 0.95)
+    gap = paired_difference(x, y, CONFIDENCE)
     if not np.isfinite(gap.mean):
         return ""
     in_sds = (
-        f", {abs(gap.mean) / run.seed_sd:.1f} seed-to-seed sds of one configuration's "
-        f"{data.metric} ({run.seed_sd:.1e})"
+        text.IN_SDS.format(sds=abs(gap.mean) / run.seed_sd, metric=data.metric, seed_sd=run.seed_sd)
         if run.seed_sd
         else ""
     )
     interval = (
-        f" [{signed_difference(gap.low)}, {signed_difference(gap.high)}] (95% t-interval)"
+        text.T_INTERVAL.format(
+            low=signed_difference(gap.low),
+            high=signed_difference(gap.high),
+            confidence=100 * CONFIDENCE,
+        )
         if np.isfinite(gap.low)
         else ""
     )
-    pairs = primary_pairs(data.retrain or {"records": []}, pair)  # type: ignore[arg-type]
+    return text.RECONCILE.format(
+        target=run.target,
+        a=data.title(a),
+        b=data.title(b),
+        metric=data.metric,
+        gap=signed_difference(gap.mean),
+        interval=interval,
+        pairs=gap.pairs,
+        in_sds=in_sds,
+        primary=_primary(data, design, pair),
+    )
+
+
+def _primary(data: RunData, design: Design | None, pair: tuple[str, ...]) -> str:
+    """The primary outcome's difference: at the last recorded look, else over the pairs."""
     if design is not None and design.looks:
         look = design.looks[-1]
-        primary = (
-            f"{signed_difference(look.mean.estimate)} [{signed_difference(look.mean.low)}, "
-            f"{signed_difference(look.mean.high)}] at the last recorded look "
-            f"({look.pairs} pairs, {100 * look.mean.level:.1f}% CI)"
+        return text.PRIMARY_AT_LOOK.format(
+            interval=ci_text(look.mean), pairs=look.pairs, level=100 * look.mean.level
         )
-    elif pairs:
+    pairs = primary_pairs(data.retrain or {"records": []}, pair)  # type: ignore[arg-type]
+    if pairs:
         mean = float(np.mean([p - q for _, p, q in pairs]))
-        primary = f"{signed_difference(mean)} over {len(pairs)} pairs (no look recorded)"
-    else:
-        primary = "not yet measured"
-    return (
-        f"Read against the verdict: after {run.target} trials {data.title(a)} - "
-        f"{data.title(b)} in best {data.metric} so far is {signed_difference(gap.mean)}"
-        f"{interval} over {gap.pairs} paired repeats{in_sds}"
-        f", while the primary outcome, retrained test AUROC, is {primary}: a gap on the "
-        "search's own objective need not survive retraining with fresh seeds and scoring "
-        "on test."
-    )
+        return text.PRIMARY_NO_LOOK.format(mean=signed_difference(mean), pairs=len(pairs))
+    return text.PRIMARY_NONE
 
 
 def _regret_text(data: RunData, run: Anytime, normalised: bool, repeats: int) -> list[str]:
-    if normalised:
-        lines = [
-            "Regret after *n* trials: how far a study's best so far is from the best value "
-            "known, in units of random search's expected shortfall after the same *n* trials "
-            "(Bayesmark's normalisation). **0** is the best value known, **1** is what random "
-            "search finds on average in *n* trials, above 1 is worse than that. Random "
-            f"search's expected best of *n* is exact over the {run.pool.size} pooled completed "
-            "trials of this run's random-sampler studies (order statistics of their values, "
-            "drawn with replacement), so the random sampler's own *mean* regret is about 1; "
-            "its IQM sits lower when a few very poor trials pull that expectation down.",
-            "",
-        ]
-    else:
-        lines = [
-            f"This run has no random sampler, so random search's expected best is unknown "
-            f"and nothing normalises the regret: shown is the plain regret, the best value "
-            f"known minus the best so far, in {data.metric} units (0 = best known).",
-            "",
-        ]
+    intro = (
+        text.NORMALISED.format(pool=run.pool.size)
+        if normalised
+        else text.PLAIN.format(metric=data.metric)
+    )
     band = (
-        f" (percentile bootstrap, {BOOT['resamples']} resamples, seed {BOOT['seed']})"
+        text.BAND_CI.format(resamples=IQM_BOOTSTRAP.resamples, seed=IQM_BOOTSTRAP.seed)
         if repeats >= MIN_REPEATS_FOR_CI
-        else f"; below {MIN_REPEATS_FOR_CI} repeats a bootstrap interval would be little more "
-        "than that range, so none is claimed"
+        else text.BAND_RANGE.format(repeats=MIN_REPEATS_FOR_CI)
     )
-    seed = (
-        f" Grey band: within one seed-to-seed sd of a configuration's {data.metric} "
-        f"({run.seed_sd:.1e}, pooled over the retrained seeds) of the best value known; "
-        "regret inside it is within one training run's noise."
-        if run.seed_sd
-        else ""
+    seed = text.SEED_BAND.format(metric=data.metric, seed_sd=run.seed_sd) if run.seed_sd else ""
+    best = text.BEST_KNOWN.format(
+        best=run.best_known,
+        source=run.best_source,
+        retrained=text.RETRAINED if data.objective == "val_auroc" else "",
+        band_label=band_label(repeats),
+        band=band,
+        seed=seed,
     )
-    retrained = ", and the retrained best configurations' validation values"
-    return [
-        *lines,
-        f"Best value known: **{run.best_known:.4f}**, {run.best_source} (the best over this "
-        "run's trials and the storage's other studies with the same search space and "
-        f"objective{retrained if data.objective == 'val_auroc' else ''}). Line: the "
-        "interquartile mean (IQM, `scipy.stats.trim_mean(x, 0.25)`; with fewer than 4 "
-        f"repeats nothing is trimmed and it is the mean) over repeats; band: the "
-        f"{band_label(repeats)}{band}. Thin lines: single repeats.{seed}",
-        "",
-    ]
+    return [intro, "", best, ""]
 
 
 def _wins(data: RunData, run: Anytime) -> list[str]:
@@ -259,20 +249,16 @@ def _wins(data: RunData, run: Anytime) -> list[str]:
         ]
         rows.append([f"{data.title(a)} beats {data.title(b)}", str(len(common)), *cells])
     shared = (
-        f" Paired repeats of {data.title(data.samplers[0])} and {data.title(data.samplers[1])} "
-        f"share their first {run.shared} trials (the random start-up uses the repeat's "
-        f"seed), so up to n = {run.shared} such a pair ties (0.5)."
+        text.WINS_SHARED.format(
+            a=data.title(data.samplers[0]), b=data.title(data.samplers[1]), shared=run.shared
+        )
         if run.shared
         else ""
     )
     return [
         "### Win probability",
         "",
-        f"Fraction of paired repeats (same seed) in which the first sampler's best "
-        f"{data.metric} so far after *n* trials is better than the second's; a tie counts "
-        f"one half. In brackets: wins-losses-ties and the two-sided exact sign test of wins "
-        "against losses (`scipy.stats.binomtest`, ties dropped): a fraction far from 0.5 with "
-        f"a large p is what a few pairs give by chance.{shared}",
+        text.WINS.format(metric=data.metric, shared=shared),
         "",
         md_table(["pair", "pairs", *[f"n = {n}" for n in run.budgets]], rows),
         "",
@@ -284,7 +270,7 @@ def _win_cell(a: list[float], b: list[float], maximize: bool) -> str:
     value and ties with NaN, as in ``win_probability``."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.size == 0:
-        return "—"
+        return MISSING
     worst = -np.inf if maximize else np.inf
     x, y = np.where(np.isnan(x), worst, x), np.where(np.isnan(y), worst, y)
     wins = int(np.sum(x > y if maximize else x < y))

@@ -8,42 +8,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from harness.report import anytime_text as text
 from harness.report.anytime import MIN_REPEATS_FOR_CI, aggregate
-from harness.report.anytime_inputs import Anytime
-from harness.report.load import BOOTSTRAP, RunData
+from harness.report.config import IQM_BOOTSTRAP
+from harness.report.load import lab_level
+from harness.report.markdown import fmt, time_unit
 from harness.report.stats import compute_seconds, stack, time_curve
-from harness.report.tables import fmt
 
 if TYPE_CHECKING:
-    from harness.report.write import Figures
+    from harness.report.context import ReportContext
 
-BOOT = {key: BOOTSTRAP[key] for key in ("resamples", "seed", "confidence")}
-
-
-def _time_unit(seconds: float) -> tuple[float, str]:
-    if seconds > 2 * 3600:
-        return 3600.0, "h"
-    if seconds > 120:
-        return 60.0, "min"
-    return 1.0, "s"
+LEVEL_LABEL = "lab's best validation level (NormalizingMLP)"
 
 
-def section_by_compute(
-    data: RunData, figures: Figures, run: Anytime, level: float | None, level_source: str
-) -> list[str]:
+def section_by_compute(report: ReportContext) -> list[str]:
+    """Best so far against each study's own compute, with the lab's validation level as a
+    reference line when the objective is the validation AUROC."""
     from harness.report.anytime_plots import plot_by_time
 
+    data, figures, run = report.data, report.figures, report.anytime
+    lab, level_source = lab_level(data)
+    level = lab if data.objective == "val_auroc" else None  # a level in AUROC units only
     timed = {st.name: compute_seconds(st.trials, data.target) for st in data.studies}
     end = max((t[0][-1] for t in timed.values() if t[0].size), default=1.0)
-    scale, unit = _time_unit(end)
+    scale, unit = time_unit(end)
     grid = np.linspace(0, end, 300)
     matrices = {
         s: stack([time_curve(*timed[st.name], grid, data.maximize) for st in data.of(s)])
         for s in data.samplers
     }
-    aggs = {s: aggregate(m, **BOOT) for s, m in matrices.items()}
+    aggs = {s: aggregate(m, **IQM_BOOTSTRAP.arguments()) for s, m in matrices.items()}
     repeats = min((m.shape[0] for m in matrices.values()), default=0)
-    level_label = "lab's best validation level (NormalizingMLP)"
     png = plot_by_time(
         figures.path("best_by_time.png"),
         grid / scale,
@@ -52,7 +47,7 @@ def section_by_compute(
         data.titles,
         best_known=run.best_known,
         level=level,
-        level_label=level_label,
+        level_label=LEVEL_LABEL,
         maximize=data.maximize,
         seed_sd=run.seed_sd,
         xlabel=f"the study's own compute: sum of its trials' training seconds ({unit})",
@@ -61,25 +56,16 @@ def section_by_compute(
         title=f"Best {data.metric} so far by the study's own compute (IQM over repeats, "
         f"band: {'bootstrap CI' if repeats >= MIN_REPEATS_FOR_CI else 'range of repeats'})",
     )
+    seed = text.BY_COMPUTE_SEED.format(seed_sd=run.seed_sd) if run.seed_sd else ""
     return [
         "### Best so far by compute time",
         "",
-        f"The same best-so-far values against each study's own compute, in {data.metric} "
-        "itself (not normalised: random search's expectation is per trial, not per second). "
-        "The clock is the running sum of the study's trials' training seconds (each trial's "
-        "recorded `seconds`, evaluation included), in trial order: a run's studies share one "
-        "pool, so the wall clock would also count the time a study's trials waited behind "
-        "other studies' trials, and idle stretches. IQM and band as above; the aggregate "
-        "starts once every repeat has finished a trial. The y axis is a window onto the "
-        "values (its width is in the title); the first poor trials can fall below it."
-        + (
-            f" Grey band: within one seed-to-seed sd ({run.seed_sd:.1e}) of the best value known."
-            if run.seed_sd
-            else ""
-        ),
+        text.BY_COMPUTE.format(metric=data.metric, seed=seed),
         "",
         figures.image(png, "best value so far by the study's own compute"),
         "",
-        f"Dotted line: {level_label}, {fmt(level)} ({level_source})." if level else "",
+        text.LEVEL.format(label=LEVEL_LABEL, level=fmt(level), source=level_source)
+        if level
+        else "",
         "",
     ]

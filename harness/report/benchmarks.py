@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.report.tables import md_table
+from harness.report import tables_text as text
+from harness.report.markdown import fmt_seconds, md_table, shown_path
+
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
 BENCH_DIR = "benchmarks"  # under the runs folder: runs/benchmarks/*.json
 RATIOS_KEY = "harness_ratios"
@@ -27,17 +31,6 @@ def latest_benchmark_json(folder: Path) -> Path | None:
         return None
     files = [p for p in folder.glob("*.json") if p.is_file()]
     return max(files, key=lambda p: (p.stat().st_mtime, p.name), default=None)
-
-
-def fmt_seconds(value: Any) -> str:
-    """Seconds in the unit that keeps three significant digits readable."""
-    if not isinstance(value, int | float):
-        return "—"
-    if value >= 1:
-        return f"{value:.3g} s"
-    if value >= 1e-3:
-        return f"{value * 1e3:.3g} ms"
-    return f"{value * 1e6:.3g} µs"
 
 
 def _fmt_value(value: Any) -> str:
@@ -121,39 +114,38 @@ def _ratio_rows(ratios: list[dict[str, Any]]) -> list[list[str]]:
     return rows
 
 
-def section_benchmarks(runs_root: str | Path) -> list[str]:
+def section_benchmarks(report: ReportContext) -> list[str]:
+    return benchmark_lines(report.data.runs_root)
+
+
+def benchmark_lines(runs_root: str | Path) -> list[str]:
     """The newest benchmark JSON under ``runs_root/benchmarks/`` as tables; when there is
     none (or it cannot be read), one line that says so and how to make one."""
     folder = Path(runs_root) / BENCH_DIR
     lines = ["## Timing benchmarks", ""]
     path = latest_benchmark_json(folder)
     if path is None:
-        return [
-            *lines,
-            f"No benchmark JSON in `{folder}/`: `scripts/test.sh` (what CI runs) "
-            "saves one there, or run `pytest tests/benchmarks --benchmark-enable "
-            f"--benchmark-json {folder}/NAME.json`.",
-            "",
-        ]
+        return [*lines, text.NO_BENCHMARKS.format(folder=shown_path(folder)), ""]
     try:
         document = json.loads(path.read_text())
         benchmarks = [
             b for b in document["benchmarks"] if isinstance(b["stats"]["median"], int | float)
         ]
     except (OSError, ValueError, KeyError, TypeError) as err:
-        return [
-            *lines,
-            f"`{path}` is not a readable pytest-benchmark JSON ({type(err).__name__}: {err}).",
-            "",
-        ]
+        unreadable = text.BENCHMARKS_UNREADABLE.format(
+            path=shown_path(path), kind=type(err).__name__, error=err
+        )
+        return [*lines, unreadable, ""]
     count = len(list(folder.glob("*.json")))
     newest = f" (the newest of {count} there)" if count > 1 else ""
     lines += [
-        f"From `{path}`{newest}, saved {_when(document)} on {_machine(document)}"
-        f"{_commit(document)}. Wall-clock time per round (a round is what the test times: "
-        "one epoch, one fit, one study of a few trials); 'vs fastest' is the median over the "
-        "group's fastest median. Timings on a shared machine are noisy: only the ratios "
-        "below are asserted, each measured within one test.",
+        text.BENCHMARKS.format(
+            path=shown_path(path),
+            newest=newest,
+            when=_when(document),
+            machine=_machine(document),
+            commit=_commit(document),
+        ),
         "",
     ]
     if not benchmarks:

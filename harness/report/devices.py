@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.report.tables import md_table
+from harness.report import tables_text as text
+from harness.report.markdown import md_table, percent, shown_path, significant, times
+
+if TYPE_CHECKING:
+    from harness.report.context import ReportContext
 
 DEVICES_JSON = "devices.json"  # under the runs folder: where 'harness bench devices' writes
 DEFAULT_MODE = {"cpu": "eager", "cuda": "graph"}  # what the harness itself runs on each
@@ -25,20 +29,6 @@ def _kind(device: str) -> str:
 
 def _ok(record: dict[str, Any]) -> bool:
     return record.get("status") == "ok" and bool(record.get("seconds_per_epoch"))
-
-
-def seconds(value: float | None) -> str:
-    """Four significant digits, enough to compare and short enough to read."""
-    return "—" if value is None else f"{value:.4g}"
-
-
-def ratio(value: float | None) -> str:
-    return "—" if value is None else f"{value:.3g}x"
-
-
-def percent(fraction: float) -> str:
-    value = 100 * fraction
-    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
 
 
 def rate(flops: float) -> str:
@@ -117,10 +107,10 @@ def epoch_rows(document: dict[str, Any]) -> Table:
                 r["device"],
                 r["mode"],
                 f"{r['parameters']:,}",
-                seconds(r["seconds_per_epoch"]),
-                seconds(r["first_epoch_s"]),
+                significant(r["seconds_per_epoch"]),
+                significant(r["first_epoch_s"]),
                 f"{r['samples_per_second']:,.0f}",
-                ratio(r.get("cpu_ratio")),
+                times(r.get("cpu_ratio")),
                 percent(r["floor_fraction"]),
             ]
         )
@@ -151,9 +141,9 @@ def fast_path_rows(document: dict[str, Any]) -> Table:
                 device,
                 _per_epoch(graph),
                 _per_epoch(eager),
-                ratio(_speed_up(eager, graph)),
+                times(_speed_up(eager, graph)),
                 _per_epoch(lab) if lab else "—",
-                ratio(_speed_up(lab, graph)),
+                times(_speed_up(lab, graph)),
             ]
         )
     return header, rows
@@ -162,7 +152,7 @@ def fast_path_rows(document: dict[str, Any]) -> Table:
 def _per_epoch(record: dict[str, Any] | None) -> str:
     if record is None:
         return "—"
-    return seconds(record["seconds_per_epoch"]) if _ok(record) else record["status"]
+    return significant(record["seconds_per_epoch"]) if _ok(record) else record["status"]
 
 
 def _speed_up(slow: dict[str, Any] | None, fast: dict[str, Any]) -> float | None:
@@ -189,7 +179,7 @@ def throughput_rows(document: dict[str, Any]) -> Table:
                 str(r["trials"]),
                 f"{r['seconds']:.1f}",
                 f"{r['trials_per_minute']:.1f}",
-                ratio(r["trials_per_minute"] / base if base else None),
+                times(r["trials_per_minute"] / base if base else None),
             ]
         )
     return header, rows
@@ -204,11 +194,15 @@ def lab_path_lines(document: dict[str, Any]) -> list[str]:
         speed_up = _speed_up(lab, graph) if mode == "lab" and graph else None
         if speed_up is not None and graph is not None:
             lines.append(
-                f"{workload} on {device}: CUDA-graph path "
-                f"{seconds(graph['seconds_per_epoch'])} s/epoch, the lab's path "
-                f"{seconds(lab['seconds_per_epoch'])} s/epoch: {speed_up:.1f}x "
-                f"faster (same run, same card; goal >= {LAB_PATH_GOAL:g}x: "
-                f"{'met' if speed_up >= LAB_PATH_GOAL else 'NOT met'})"
+                text.LAB_PATH.format(
+                    workload=workload,
+                    device=device,
+                    graph=significant(graph["seconds_per_epoch"]),
+                    lab=significant(lab["seconds_per_epoch"]),
+                    speed_up=speed_up,
+                    goal=LAB_PATH_GOAL,
+                    met="met" if speed_up >= LAB_PATH_GOAL else "NOT met",
+                )
             )
     return lines
 
@@ -236,33 +230,26 @@ def read_devices(path: Path) -> dict[str, Any]:
     return document
 
 
-def section_devices(runs_root: str | Path) -> list[str]:
+def section_devices(report: ReportContext) -> list[str]:
+    return devices_lines(report.data.runs_root)
+
+
+def devices_lines(runs_root: str | Path) -> list[str]:
     """The report's section on devices, from ``<runs_root>/devices.json``."""
     path = Path(runs_root) / DEVICES_JSON
     lines = ["## Devices: seconds per epoch and study throughput", ""]
     if not path.is_file():
-        return [
-            *lines,
-            f"No device timings: run `harness bench devices --json {path}` and make "
-            "the report again.",
-            "",
-        ]
+        return [*lines, text.NO_DEVICES.format(path=shown_path(path)), ""]
     try:
         document = read_devices(path)
     except (OSError, ValueError) as err:  # json.JSONDecodeError is a ValueError
-        return [*lines, f"`{path}` cannot be read ({err}): run `harness bench devices` again.", ""]
-    settings = document["settings"]
+        return [*lines, text.DEVICES_UNREADABLE.format(path=shown_path(path), error=err), ""]
     lines += [
-        f"`harness bench devices` on {environment_line(document)}. "
-        f"{settings['epochs']} epochs per workload (the first is warm-up and reported apart; "
-        "s/epoch is the median of the others, validation loss and AUROC included), "
-        f"{_rows_text(document)}. Floor: 6 x trainable parameters x rows per epoch at the "
-        "device's measured fp32 matrix-multiply rate; floor % is floor over s/epoch (above "
-        "100 only when the rate was measured low, on a busy machine). "
-        "vs CPU: the CPU's (all cores) s/epoch over this row's. Mode: what trains; on CPU "
-        "'eager' is the harness's engine (plain MLPs with the hand-written backward of "
-        "`harness/engine/mlp_step.py`, BatchNorm models with autograd), on CUDA 'graph' is the "
-        "CUDA-graph step, 'eager' the same step launched op by op, 'lab' the lab's path.",
+        text.DEVICES.format(
+            environment=environment_line(document),
+            epochs=document["settings"]["epochs"],
+            rows=_rows_text(document),
+        ),
         "",
         *[f"- {line}" for line in device_lines(document)],
         "",
@@ -271,15 +258,8 @@ def section_devices(runs_root: str | Path) -> list[str]:
     ]
     fast = fast_path_rows(document)
     if fast[1]:
-        lines += [
-            "CUDA-graph fast path against eager (same resident data) and against the "
-            "lab's path (DataLoader batches moved to the card each step):",
-            "",
-            md_table(*fast),
-            "",
-            *[f"- {line}" for line in lab_path_lines(document)],
-            "",
-        ]
+        lines += [text.FAST_PATH, "", md_table(*fast), ""]
+        lines += [*[f"- {line}" for line in lab_path_lines(document)], ""]
     throughput = throughput_rows(document)
     if throughput[1]:
         lines += [throughput_text(document), "", md_table(*throughput), ""]
@@ -289,11 +269,10 @@ def section_devices(runs_root: str | Path) -> list[str]:
 
 def throughput_text(document: dict[str, Any]) -> str:
     settings, first = document["settings"], document["throughput"][0]
-    params = ", ".join(f"{k} {v:g}" for k, v in first["params"].items())
-    return (
-        f"Study throughput: N worker processes (one torch thread each) sharing a device, "
-        f"each running {settings['trials_per_worker']} search trials of "
-        f"{settings['trial_epochs']} epochs ({params}); start-up excluded:"
+    return text.THROUGHPUT.format(
+        trials=settings["trials_per_worker"],
+        epochs=settings["trial_epochs"],
+        params=", ".join(f"{k} {v:g}" for k, v in first["params"].items()),
     )
 
 

@@ -8,36 +8,35 @@ and tells what matters where that sampler searched. TPE's random start-up trials
 random-search trials of the same repeat (both are seeded with the repeat), so they are counted
 once, in the random-search set. Intervals come from resampling the repeats, the independent
 unit of a run; trials within a study depend on each other through the sampler.
+
+The numbers only: the section is harness.report.importance_section.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from optuna.trial import FrozenTrial
 
+from harness.report.config import IMPORTANCE_BOOTSTRAP
 from harness.report.load import RunData, shared_start
 from harness.report.stats import completed
-from harness.report.tables import md_table
 
 if TYPE_CHECKING:
     from optuna.importance import BaseImportanceEvaluator
 
-    from harness.report.write import Figures
 
 TOP = 4  # the lab's question: which 4 hyperparameters matter most
-# fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample.
-# Depth 5 (at most 32 leaves) cuts a 300-trial fit from ~2.2 s (depth 64, the default) to
-# ~0.2 s; on a 10-repeat synthetic run the importances agreed with depth 64 to 0.01. 200
-# resamples of that run took 104 s on a busy 2-core machine, so 100 (about half that): the
-# intervals' ends move by a few hundredths between 100 and 200.
+# fANOVA's cost is Optuna's pure-Python walk over every tree's leaves, run once per resample
+# (config.IMPORTANCE_BOOTSTRAP). Depth 5 (at most 32 leaves) cuts a 300-trial fit from ~2.2 s
+# (depth 64, the default) to ~0.2 s; on a 10-repeat synthetic run the importances agreed with
+# depth 64 to 0.01.
 FANOVA = {"n_trees": 32, "max_depth": 5, "seed": 0}
-BOOTSTRAP: dict[str, Any] = {"resamples": 100, "seed": 0, "confidence": 0.95}
 ROUGH_BELOW = 5  # repeats: fewer give few distinct resamples, so a rough interval
 RANDOM = "random"  # the sampler whose trials spread over the whole space
 EQUAL = "importances will be equal"  # Optuna's warning when PED-ANOVA cannot tell params apart
@@ -165,9 +164,9 @@ def estimate(
     trial_set: TrialSet,
     maximize: bool,
     *,
-    resamples: int = BOOTSTRAP["resamples"],
-    seed: int = BOOTSTRAP["seed"],
-    confidence: float = BOOTSTRAP["confidence"],
+    resamples: int = IMPORTANCE_BOOTSTRAP.resamples,
+    seed: int = IMPORTANCE_BOOTSTRAP.seed,
+    confidence: float = IMPORTANCE_BOOTSTRAP.confidence,
     top: int = TOP,
 ) -> Importance:
     """The importances on all repeats and their percentile bootstrap interval over repeats.
@@ -251,220 +250,3 @@ def importances(
     finally:
         optuna.logging.set_verbosity(verbosity)
     return results, sets, problems
-
-
-# ---------------------------------------------------------------- the answer, in words
-
-WHY = (
-    "Why methods can disagree: fANOVA measures how much of the objective's variance over "
-    "the whole space each hyperparameter explains; PED-ANOVA compares the top 10% of trials "
-    "with all of them, so it tells what matters near the optimum; and a sampler's own "
-    "trials describe only where it searched (TPE's crowd into good regions, where a "
-    "hyperparameter that is already right no longer varies the objective)."
-)
-
-
-def _ordinal(n: int) -> str:
-    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-def _where(labels: Sequence[str], ranks: Mapping[str, Mapping[str, int]], param: str) -> str:
-    return "; ".join(f"{label} ({_ordinal(ranks[label][param])})" for label in labels)
-
-
-def agreement(results: Sequence[Importance], top: int = TOP) -> list[str]:
-    """Markdown lines answering "which ``top`` matter most" only as far as the methods agree,
-    then every rank the bootstrap leaves unsettled. Pure: tables in, words out."""
-    if not results:
-        return []
-    params = sorted({p for r in results for p in r.point})
-    if len(params) <= top:
-        return [
-            f"The space has only {len(params)} hyperparameters, so all of them are among "
-            f"the {top} that matter most; there is no choice to make.",
-            "",
-        ]
-    tops = {r.label: r.ranking()[:top] for r in results}
-    ranks = {r.label: {p: i + 1 for i, p in enumerate(r.ranking())} for r in results}
-    lines = []
-    if len(results) == 1:
-        ((label, chosen),) = tops.items()
-        lines += [
-            f"Only {label} could be computed, so nothing cross-checks it. By it, the "
-            f"{top} that matter most are **{', '.join(chosen)}**.",
-            "",
-        ]
-    elif all(set(chosen) == set(tops[results[0].label]) for chosen in tops.values()):
-        first = results[0].ranking()
-        rest = [p for p in first if p not in first[:top]]
-        lines += [
-            f"**All methods agree** on the {top} that matter most: "
-            f"**{', '.join(first[:top])}** (least: {', '.join(rest)})."
-        ]
-        if len({tuple(chosen) for chosen in tops.values()}) == 1:
-            lines += ["They also rank them in the same order.", ""]
-        else:
-            lines += [
-                "They order them differently: "
-                + "; ".join(f"{label}: {' > '.join(o)}" for label, o in tops.items())
-                + ".",
-                "",
-            ]
-    else:
-        common = [p for p in results[0].ranking() if all(p in chosen for chosen in tops.values())]
-        lines += [
-            f"**The methods disagree** on which {top} matter most, so this report names "
-            f"no {top}. "
-            + (
-                f"Every method has **{', '.join(common)}** in its top {top}."
-                if common
-                else f"No hyperparameter is in every method's top {top}."
-            ),
-            "",
-        ]
-        for param in params:
-            inside = [label for label, chosen in tops.items() if param in chosen]
-            if inside and len(inside) < len(tops):
-                outside = [label for label in tops if label not in inside]
-                lines.append(
-                    f"- {param}: in the top {top} of {_where(inside, ranks, param)}; "
-                    f"not of {_where(outside, ranks, param)}."
-                )
-        lines += ["", WHY, ""]
-    flags = unsettled(results, top)
-    if flags:  # an agreement the intervals do not settle is no answer yet
-        lines += [
-            "Read any such answer with the intervals: these repeats leave the top-"
-            f"{top} line unsettled.",
-            "",
-        ]
-    return lines + flags
-
-
-def unsettled(results: Sequence[Importance], top: int = TOP) -> list[str]:
-    """A line per method whose top-``top`` line the intervals do not settle: a parameter
-    outside its top ``top`` whose interval overlaps that of one inside."""
-    lines = []
-    for r in results:
-        ranking = r.ranking()
-        rank = {p: i + 1 for i, p in enumerate(ranking)}
-        for out in ranking[top:]:
-            overlap = [
-                p
-                for p in ranking[:top]
-                if np.isfinite(r.low.get(p, np.nan)) and r.low[p] <= r.high[out]
-            ]
-            if not overlap:
-                continue
-            inside = ", ".join(f"{p} ({_ordinal(rank[p])})" for p in overlap)
-            shares = ", ".join(f"{p} {100 * r.top_share[p]:.0f}%" for p in [*overlap, out])
-            lines.append(
-                f"- **Unsettled**, {r.label}: the interval of {out} "
-                f"({_ordinal(rank[out])}, {r.cell(out)}) overlaps those of {inside}; "
-                f"these repeats do not settle which are in the top {top} (share of "
-                f"resamples with each in the top {top}: {shares})."
-            )
-    return [*lines, ""] if lines else []
-
-
-# ---------------------------------------------------------------- the section
-
-
-def section_importance(data: RunData, figures: Figures) -> list[str]:
-    from harness.report.plots import COLOURS, FALLBACK_COLOURS, plot_importances, plot_slices
-
-    results, sets, problems = importances(data)
-    lines = ["## Which hyperparameters matter most", ""]
-    if not results:
-        return [*lines, "Not computable: " + "; ".join(problems), ""]
-    repeats = max(r.repeats for r in results)
-    distinct = math.comb(2 * repeats - 1, repeats)
-    confidence = f"{100 * BOOTSTRAP['confidence']:.0f}%"
-    lines += [
-        f"The lab asks which {TOP} hyperparameters matter most. Each method runs on the "
-        "trials whose spread it assumes:",
-        "",
-        f"- **fANOVA on the random-search trials** ({FANOVA['n_trees']} trees, max depth "
-        f"{FANOVA['max_depth']}, seed {FANOVA['seed']}): random search samples the whole "
-        "space, as fANOVA's variance decomposition over the space assumes.",
-        "- **PED-ANOVA per sampler** (Optuna's PedAnovaImportanceEvaluator, the top 10% of "
-        "trials against all of them): what matters near the optimum, where that sampler "
-        "searched.",
-    ]
-    for s in sets:
-        if s.shared:
-            lines.append(
-                f"- {s.label} leaves out {s.shared} start-up trials in all: the first "
-                f"trials of each repeat, which had the same configurations as the "
-                f"random-search trials of that repeat (same seed); they count once, "
-                f"in the random-search set."
-            )
-    rough = (
-        f" With only {repeats} repeats there are {distinct} distinct resamples: the "
-        "intervals are rough."
-        if repeats < ROUGH_BELOW
-        else ""
-    )
-    lines += [
-        "",
-        f"Each importance is a fraction of that method's total (they sum to 1), with "
-        f"its {confidence} percentile bootstrap interval over repeats: "
-        f"{BOOTSTRAP['resamples']} resamples of the {repeats} repeats with replacement "
-        f"(numpy seed {BOOTSTRAP['seed']}), each method recomputed on each.{rough}",
-        "",
-    ]
-    lines += agreement(results)
-    order = results[0].ranking()
-    rows = [[p, *[r.cell(p) for r in results]] for p in order]
-    rows.append(["trials (repeats)", *[f"{r.trials} ({r.repeats})" for r in results]])
-    rows.append(["resamples used (skipped)", *[f"{r.resamples} ({r.skipped})" for r in results]])
-    lines += [md_table(["hyperparameter", *[r.label for r in results]], rows), ""]
-    if any(r.skipped for r in results):
-        lines += [
-            "A skipped resample could not be evaluated (too few trials to tell the "
-            "hyperparameters apart); the interval uses the others.",
-            "",
-        ]
-    lines += [f"- {p}" for p in problems]
-    colours = {
-        r.label: (
-            FALLBACK_COLOURS[0] if r.label.startswith("fANOVA") else COLOURS.get(r.sampler, "")
-        )
-        for r in results
-    }
-    png = plot_importances(
-        figures.path("importances.png"),
-        {r.label: r.point for r in results},
-        title="Hyperparameter importance of the validation objective",
-        colours={k: v for k, v in colours.items() if v},
-        order=order,
-        intervals={r.label: {p: (r.low[p], r.high[p]) for p in r.point} for r in results},
-        interval_label=f"{confidence} bootstrap interval over repeats",
-    )
-    trials = {s: [t for st in data.of(s) for t in completed(st.trials)] for s in data.samplers}
-    slices = plot_slices(
-        figures.path("slices.png"),
-        trials,
-        _distributions(data),
-        data.titles,
-        title=f"{data.metric} of each completed trial by hyperparameter",
-        ylabel=data.metric + (" (fraction)" if data.maximize else ""),
-        maximize=data.maximize,
-    )
-    return [
-        *lines,
-        figures.image(png, "hyperparameter importances"),
-        "",
-        figures.image(slices, "slice plot: objective by hyperparameter value"),
-        "",
-    ]
-
-
-def _distributions(data: RunData) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for st in data.studies:
-        for trial in completed(st.trials):
-            for name, dist in trial.distributions.items():
-                out.setdefault(name, dist)
-    order = ("hidden_size", "lr", "batch_size", "weight_decay", "dropout")
-    return dict(sorted(out.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 9))

@@ -26,11 +26,11 @@ from harness.experiment.runs import (
     find_run_studies,
     run_dir,
 )
+from harness.report.markdown import shown_path
 from harness.report.stats import finished
 from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
-BOOTSTRAP: dict[str, Any] = {"resamples": 2000, "seed": 0, "confidence": 0.95}
 METRICS = ("auroc", "f1", "precision", "recall")
 OBJECTIVE_TITLES = {"val_auroc": "validation AUROC", "val_loss": "validation loss"}
 
@@ -40,7 +40,7 @@ class RunData:
     """A run as read from the storage and the run folder."""
 
     run: str
-    url: str  # redacted
+    url: str  # as a report shows it (shown_storage): no password, no machine path
     studies: list[RunStudy]
     samplers: list[str]
     objective: str
@@ -118,7 +118,7 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     target = max(1, min(done.values()))
     data = RunData(
         name,
-        redact_url(storage_url),
+        shown_storage(storage_url),
         studies,
         samplers,
         objectives.pop(),
@@ -142,6 +142,18 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
     read_design(folder / "plan.json")  # checked here, before any section draws a figure
     return data
+
+
+def shown_storage(url: str) -> str:
+    """The storage URL as a report shows it: its password masked, and a SQLite or journal
+    file relative to the current folder (by its name when it lies outside), so that no report
+    carries the path of the machine that made it."""
+    url = redact_url(url)
+    for prefix in ("sqlite:///", "journal://"):  # then an absolute path starts with '/'
+        if url.startswith(prefix):
+            path, query, rest = url[len(prefix) :].partition("?")
+            return prefix + shown_path(path) + query + rest
+    return url
 
 
 # ---------------------------------------------------------------- numbers

@@ -20,30 +20,26 @@ import numpy as np
 from scipy import stats as scipy_stats
 
 from harness.experiment.retrain import retrained_test_auroc
-from harness.experiment.verdict import ALPHA
-from harness.report.anytime_inputs import BUDGETS  # early budgets ranked besides the target
-from harness.report.stats import paired_wilcoxon, signed_difference, trial_curve
-from harness.report.tables import md_table
+from harness.report import ranks_text as text
+from harness.report.config import ALPHA, CONFIDENCE, budgets
+from harness.report.markdown import ci_text, md_table, signed_difference
+from harness.report.stats import paired_wilcoxon, trial_curve
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pandas as pd
 
+    from harness.report.context import ReportContext
     from harness.report.load import RunData
-    from harness.report.write import Figures
+    from harness.report.markdown import Figures
 
 MIN_SAMPLERS = 3  # with two, the verdict's paired test already says everything
+LEVEL = f"{100 * CONFIDENCE:.0f}%"
 
 
 def common_repeats(data: RunData) -> list[int]:
     """The repeats in which every sampler has a study (only these can be ranked together)."""
     sets = [{st.repeat for st in data.of(s)} for s in data.samplers]
     return sorted(set.intersection(*sets)) if sets else []
-
-
-def budgets(target: int) -> list[int]:
-    return [b for b in BUDGETS if b < target] + [target]
 
 
 def rank_matrix(data: RunData, repeats: list[int], budget: int) -> np.ndarray:
@@ -77,27 +73,22 @@ def retrained_values(data: RunData) -> tuple[list[int], np.ndarray]:
     return repeats, values.reshape(len(repeats), len(data.samplers))
 
 
-def section_ranks(data: RunData, figures: Figures) -> list[str]:
+def section_ranks(report: ReportContext) -> list[str]:
     """On the primary outcome (retrained test AUROC): average ranks, Friedman, Nemenyi and
     Holm-corrected pairwise Wilcoxon tests, the CD diagram; then, as a secondary view, average
     ranks by the search's own objective at several trial budgets."""
+    data, figures = report.data, report.figures
     if len(data.samplers) < MIN_SAMPLERS:
         return []
     lines = ["## Ranks of the samplers", ""]
     repeats = common_repeats(data)
     if not repeats:
-        return [*lines, "No repeat has a study of every sampler: nothing to rank.", ""]
+        return [*lines, text.NO_COMMON_REPEAT, ""]
     tested, values = retrained_values(data)
     if len(tested) >= 2:
         lines += _primary(data, tested, values, figures)
     else:
-        lines += [
-            f"Ranks on the primary outcome (retrained test AUROC) need at least 2 repeats in "
-            f"which every sampler's chosen configuration was retrained; this run has "
-            f"{len(tested)}, so the Friedman test needs at least 2 and no sampler is ranked "
-            "by it.",
-            "",
-        ]
+        lines += [text.TOO_FEW_RETRAINED.format(repeats=len(tested)), ""]
     return lines + _secondary(data, repeats)
 
 
@@ -108,10 +99,7 @@ def _primary(data: RunData, repeats: list[int], values: np.ndarray, figures: Fig
         for j, s in enumerate(data.samplers)
     ]
     return [
-        f"Per repeat, the samplers are ranked by the primary outcome, the test AUROC of their "
-        f"chosen configuration retrained with fresh seeds (mean over the seeds; rank 1 = "
-        f"best; ties share their average rank), over the {len(repeats)} repeat(s) in which "
-        "every sampler's study was retrained:",
+        text.PRIMARY.format(repeats=len(repeats)),
         "",
         md_table(["sampler", "average rank", "mean test AUROC"], rows),
         "",
@@ -128,10 +116,7 @@ def _secondary(data: RunData, repeats: list[int]) -> list[str]:
     ]
     header = ["sampler", *(f"after {b} trials" for b in steps)]
     return [
-        f"Secondary view, on the search's own objective (no test): per repeat, the samplers "
-        f"ranked by their best {data.metric} after *n* finished trials (rank 1 = best; ties "
-        f"share their average rank), averaged over the {len(repeats)} repeat(s) in which every "
-        "sampler has a study; optimistic by selection, like the anytime section.",
+        text.SECONDARY.format(metric=data.metric, repeats=len(repeats)),
         "",
         md_table(header, rows),
         "",
@@ -142,6 +127,8 @@ def _tests(
     data: RunData, ranks: np.ndarray, values: np.ndarray, n: int, figures: Figures
 ) -> list[str]:
     import scikit_posthocs
+
+    from harness.report.outcome_plots import plot_critical_difference
 
     titles = [data.title(s) for s in data.samplers]
     with warnings.catch_warnings():  # identical ranks in every repeat: a NaN statistic
@@ -158,33 +145,25 @@ def _tests(
         * np.sqrt(k * (k + 1) / (6 * n))
     )  # Nemenyi's critical difference of average ranks (Demšar 2006, eq. 5)
     p = float(friedman.pvalue)
-    lines = [
-        f"**Friedman test** on retrained test AUROC over {n} repeats and {k} samplers: "
-        f"χ² = {friedman.statistic:.3f}, p = {p:.4g} (SciPy's friedmanchisquare). "
-        + (
-            f"The ranks differ by more than chance would make them at the {ALPHA} level."
-            if p < ALPHA
-            else f"At the {ALPHA} level the ranks do not differ by more than chance would "
-            "make them."
-        ),
-        "",
-    ]
+    outcome = (text.FRIEDMAN_DIFFER if p < ALPHA else text.FRIEDMAN_SAME).format(alpha=ALPHA)
+    friedman_line = text.FRIEDMAN.format(
+        n=n, k=k, statistic=friedman.statistic, p=p, outcome=outcome
+    )
+    lines = [friedman_line, ""]
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     lines += _nemenyi_words(nemenyi, titles, means, n)
     lines += _holm_wilcoxon(data, values)
-    png = _plot(
+    png = plot_critical_difference(
         figures.path("critical_difference.png"),
         means,
         nemenyi,
         float(critical),
         dict(zip(titles, data.samplers, strict=True)),
-        f"Average rank by retrained test AUROC over {n} repeats (bars join samplers "
-        f"the Nemenyi test cannot tell apart at {ALPHA})",
+        title=text.CD_TITLE.format(n=n, alpha=ALPHA),
+        alpha=ALPHA,
     )
     lines += [
-        f"Critical-difference diagram on retrained test AUROC: each sampler at its average "
-        f"rank (1 = best); a bar joins samplers whose difference the Nemenyi test does not "
-        f"find at {ALPHA}; the critical difference of average ranks is {critical:.2f}.",
+        text.CD.format(alpha=ALPHA, critical=critical),
         "",
         figures.image(png, "critical-difference diagram of the samplers' average ranks"),
         "",
@@ -203,21 +182,12 @@ def _nemenyi_words(
     ]
     if different:
         pairs = "; ".join(f"{_better(a, b, means)} (p = {q:.3g})" for a, b, q in different)
-        return [
-            f"**Nemenyi post-hoc test** (scikit-posthocs) at {ALPHA}, with {n} repeats: "
-            f"{pairs}. No other pair differs at that level.",
-            "",
-        ]
-    return [
-        f"**Nemenyi post-hoc test** (scikit-posthocs): no pair of samplers differs at "
-        f"the {ALPHA} level with {n} repeats, so these ranks do not show that any "
-        "sampler is better than another; more repeats give the test more power.",
-        "",
-    ]
+        return [text.NEMENYI_DIFFER.format(alpha=ALPHA, n=n, pairs=pairs), ""]
+    return [text.NEMENYI_SAME.format(alpha=ALPHA, n=n), ""]
 
 
 def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
-    """Every sampler pair: the paired difference in retrained test AUROC with its 95%
+    """Every sampler pair: the paired difference in retrained test AUROC with its CONFIDENCE
     t-interval, the two-sided Wilcoxon signed-rank p-value and its Holm-adjusted value
     (statsmodels ``multipletests``), which holds the family-wise error at ALPHA."""
     from statsmodels.stats.multitest import multipletests
@@ -230,13 +200,8 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
     rows = []
     for (i, j), test, holm in zip(pairs, tests, adjusted, strict=True):
         d = values[:, i] - values[:, j]
-        ci = mean_interval(d, 0.95) if np.ptp(d) > 0 else None
-        interval = (
-            f"{signed_difference(ci.estimate)} [{signed_difference(ci.low)}, "
-            f"{signed_difference(ci.high)}]"
-            if ci is not None
-            else signed_difference(float(d.mean()))
-        )
+        ci = mean_interval(d, CONFIDENCE) if np.ptp(d) > 0 else None
+        interval = ci_text(ci) if ci is not None else signed_difference(float(d.mean()))
         rows.append(
             [
                 f"{data.title(data.samplers[i])} - {data.title(data.samplers[j])}",
@@ -247,13 +212,11 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
         )
     n = values.shape[0]
     floor = 2 / 2**n  # the smallest two-sided exact p-value with n pairs and no ties
+    header = ["pair", f"mean difference [{LEVEL} t-CI]", "Wilcoxon p", "Holm-adjusted p"]
     return [
-        f"**Pairwise Wilcoxon signed-rank tests** on retrained test AUROC with Holm's "
-        f"correction for the {len(pairs)} pairs (statsmodels `multipletests`, method "
-        f"'holm'; * : differs at {ALPHA} after the correction). With {n} repeats no exact "
-        f"two-sided p-value can be below {floor:.3g}.",
+        text.HOLM.format(pairs=len(pairs), alpha=ALPHA, n=n, floor=floor),
         "",
-        md_table(["pair", "mean difference [95% t-CI]", "Wilcoxon p", "Holm-adjusted p"], rows),
+        md_table(header, rows),
         "",
     ]
 
@@ -261,35 +224,3 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
 def _better(a: str, b: str, means: dict[str, float]) -> str:
     first, second = (a, b) if means[a] < means[b] else (b, a)
     return f"{first} ranks better than {second} ({means[first]:.2f} vs {means[second]:.2f})"
-
-
-def _plot(
-    path: Path,
-    means: dict[str, float],
-    nemenyi: pd.DataFrame,
-    critical: float,
-    labels: dict[str, str],
-    title: str,
-) -> Path:
-    """The CD diagram of ``means`` (title -> average rank); ``labels`` maps a title to its
-    sampler label, which fixes its colour as in the other figures."""
-    import scikit_posthocs
-
-    from harness.report.plots import _save, colour  # (plots sets matplotlib's Agg backend)
-
-    import matplotlib.pyplot as plt  # isort: skip
-
-    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(means)))
-    palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
-    # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
-    # difference goes in the title instead, and the axis spans every possible rank.
-    scikit_posthocs.critical_difference_diagram(
-        means, nemenyi, ax=ax, alpha=ALPHA, color_palette=palette
-    )
-    ax.set_xlim(1, len(means))
-    fig.suptitle(
-        f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
-        fontsize=9,
-        y=1.12,
-    )
-    return _save(fig, path)

@@ -219,8 +219,3 @@ def paired_wilcoxon(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.nda
         mean,
         method,
     )
-
-
-def signed_difference(value: float) -> str:
-    """A signed difference readable at any size (AUROC differences can be 1e-5)."""
-    return f"{value:+.4f}" if value == 0 or abs(value) >= 1e-3 else f"{value:+.1e}"

@@ -1,183 +1,28 @@
-"""The report's tables: honest test numbers, per-study results, the lab's models, timings and
-the environment (markdown only; the sections with figures are in harness.report.write).
+"""The report's table sections: per-study results, the lab's fixed models, timings and pool
+usage, and the environment (versions, settings, seeds, the search space). The honest test
+numbers are harness.report.retrained's; the words are harness.report.tables_text's.
 """
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
-
-import numpy as np
 
 from harness.environment import library_versions, package_version
-from harness.experiment.retrain import RETRAIN_SEED_BASE
-from harness.report.load import BOOTSTRAP, METRICS, RunData
+from harness.report import tables_text as text
+from harness.report.config import IMPORTANCE_BOOTSTRAP, IQM_BOOTSTRAP, Bootstrap
+from harness.report.load import METRICS, RunData
+from harness.report.markdown import MISSING, fmt, md_table, mean_std, median_text, shown_path
 from harness.report.stats import completed, completion_seconds, trial_curve
 
 if TYPE_CHECKING:
-    from optuna.trial import FrozenTrial
-
-# ---------------------------------------------------------------- formatting
+    from harness.report.context import ReportContext
 
 
-def fmt(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not np.isfinite(value)):
-        return "—"
-    return f"{value:.{digits}f}"
-
-
-def mean_std(values: list[float], digits: int = 4) -> str:
-    values = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
-    if not values:
-        return "—"
-    if len(values) == 1:  # one run has no spread to show
-        return f"{values[0]:.{digits}f}"
-    std = float(np.std(values, ddof=1))
-    return f"{np.mean(values):.{digits}f} ± {std:.{digits}f}"
-
-
-def md_table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def fmt_params(params: dict[str, Any]) -> str:
-    parts = []
-    for key, value in params.items():
-        parts.append(f"{key}={value:.3g}" if isinstance(value, float) else f"{key}={value}")
-    return ", ".join(parts)
-
-
-def image(folder: str, path: Path, alt: str) -> str:
-    return f"![{alt}]({quote(folder)}/{quote(path.name)})"
-
-
-def _search_test(trial: FrozenTrial) -> list[str]:
-    return [fmt(trial.user_attrs.get(f"test_{m}")) for m in METRICS]
-
-
-def section_test(data: RunData) -> list[str]:
-    lines = ["## Honest test numbers", ""]
-    best = {st.name: st.best_trial() for st in data.studies}
-    if data.retrain is None:
-        lines += [
-            "No retrained results: `runs/" + data.run + "/retrain.json` is missing (run "
-            f"`harness compare --name {data.run}` to make it). Below, each best trial's "
-            "own test scores: one training seed, selected on validation, so optimistic.",
-            "",
-        ]
-        rows = [
-            [st.name, str(trial.number), fmt(trial.value), *_search_test(trial)]
-            for st in data.studies
-            if (trial := best[st.name])
-        ]
-        header = ["study", "best trial", data.metric, "test AUROC", "F1", "precision", "recall"]
-        return [*lines, md_table(header, rows), ""]
-    records = {r["study"]: r for r in data.retrain["records"]}
-    seeds = sorted({res["seed"] for r in records.values() for res in r["results"]})
-    lines += [
-        f"Each study's best configuration (chosen on validation) retrained with "
-        f"{len(seeds)} training seeds ({seeds[0]}…{seeds[-1]}, i.e. "
-        f"{RETRAIN_SEED_BASE} + 0…{len(seeds) - 1}, none used by the search) and scored "
-        "on test at the F1-optimal threshold chosen on validation: mean ± std over "
-        "seeds (std with ddof = 1).",
-        "",
-    ]
-    rows = []
-    per_sampler: dict[str, list[dict[str, float]]] = {s: [] for s in data.samplers}
-    for st in data.studies:
-        record = records.get(st.name)
-        if record is None:
-            rows.append([st.name, "—", "not retrained", "", "", "", "", "", ""])
-            continue
-        trial = best[st.name]
-        stale = trial is not None and trial.number != record["trial"]
-        ok = [r for r in record["results"] if r.get("status") == "ok"]
-        cells = [mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS]
-        if ok:
-            per_sampler[st.sampler].append(
-                {m: np.mean([r[f"test_{m}"] for r in ok]) for m in METRICS}
-            )
-        rows.append(
-            [
-                st.name,
-                str(record["trial"]) + (" (stale)" if stale else ""),
-                fmt(record["value"]),
-                fmt_params(record["params"]),
-                *cells,
-                f"{len(ok)}/{len(record['results'])}",
-            ]
-        )
-    header = [
-        "study",
-        "best trial",
-        f"{data.metric} (search)",
-        "configuration",
-        "test AUROC",
-        "F1",
-        "precision",
-        "recall",
-        "seeds ok",
-    ]
-    lines += [md_table(header, rows), ""]
-    if any(c[1].endswith("(stale)") for c in rows):
-        lines += [
-            "(stale): the study's best trial changed since it was retrained; run "
-            "`harness compare` again to refresh.",
-            "",
-        ]
-    summary = []
-    for sampler, means in per_sampler.items():
-        summary.append(
-            [
-                f"{data.title(sampler)} search, best of {data.target} trials",
-                f"{len(means)} repeats x {len(seeds)} seeds",
-                *[mean_std([m[k] for m in means]) for k in METRICS],
-            ]
-        )
-    summary += _reference_rows(data)
-    lines += [
-        "Side by side (search rows: mean ± std over repeats of each repeat's seed mean; "
-        "reference rows: mean ± std over their seeds):",
-        "",
-        md_table(["model", "runs", "test AUROC", "F1", "precision", "recall"], summary),
-        "",
-    ]
-    return lines
-
-
-def _reference_rows(data: RunData) -> list[list[str]]:
-    rows = []
-    by_recipe: dict[str, list[dict]] = {}
-    for record in data.bench or []:
-        if record.get("recipe") != "linear_regression" and record.get("status") == "ok":
-            by_recipe.setdefault(record["recipe"], []).append(record)
-    for recipe, records in by_recipe.items():
-        rows.append(
-            [
-                f"lab: {records[0].get('title', recipe)}",
-                f"{len(records)} seeds",
-                *[mean_std([r[m] for r in records]) for m in METRICS],
-            ]
-        )
-    if data.reference:
-        ok = [r for r in data.reference["records"] if r.get("status") == "ok"]
-        rows.append(
-            [
-                f"reference: {data.reference.get('model', 'gradient boosting')}",
-                f"{len(ok)} seeds",
-                *[mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS],
-            ]
-        )
-    return rows
-
-
-def section_studies(data: RunData) -> list[str]:
+def section_studies(report: ReportContext) -> list[str]:
     from optuna.trial import TrialState
 
+    data = report.data
     rows = []
     for st in data.studies:
         counts = [
@@ -192,12 +37,12 @@ def section_studies(data: RunData) -> list[str]:
                 f"`{st.name}`",
                 data.title(st.sampler),
                 str(st.repeat),
-                str(st.study.user_attrs.get("seed", "—")),
+                str(st.study.user_attrs.get("seed", MISSING)),
                 *map(str, counts),
-                fmt(best.value) if best else "—",
-                str(best.number) if best else "—",
-                fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else "—",
-                f"{seconds[-1] / 60:.1f}" if seconds.size else "—",
+                fmt(best.value) if best else MISSING,
+                str(best.number) if best else MISSING,
+                fmt(float(curve[min(data.target, curve.size) - 1])) if curve.size else MISSING,
+                f"{seconds[-1] / 60:.1f}" if seconds.size else MISSING,
             ]
         )
     header = [
@@ -216,44 +61,23 @@ def section_studies(data: RunData) -> list[str]:
     return ["## Per-study results", "", md_table(header, rows), ""]
 
 
-def section_lab(data: RunData) -> list[str]:
+def section_lab(report: ReportContext) -> list[str]:
+    data = report.data
     lines = ["## The lab's fixed models against its printed numbers", ""]
     if not data.bench:
-        return [
-            *lines,
-            f"No `runs/{data.run}/bench.json` for this run (`harness compare` or "
-            f"`harness bench models --json runs/{data.run}/bench.json` makes it).",
-            "",
-        ]
+        return [*lines, text.NO_BENCH.format(run=data.run), ""]
     groups: dict[tuple[str, str], list[dict]] = {}
     for record in data.bench:
         groups.setdefault((record["recipe"], record.get("device", "?")), []).append(record)
     rows = []
     for (recipe, device), records in groups.items():
-        lab = records[0].get("lab", {})
         ok = [r for r in records if r.get("status") == "ok"]
-        if recipe == "linear_regression":
-            cells = [
-                f"MSE {mean_std([r['mse'] for r in ok], 5)} (NumPy), "
-                f"{mean_std([r['mse_pytorch'] for r in ok], 5)} (PyTorch); lab "
-                f"{fmt(lab.get('mse'), 5)}",
-                "",
-                "",
-                "",
-            ]
-        else:
-            cells = [
-                f"{mean_std([r[m] for r in ok])} ({fmt(lab.get(m))})"
-                if m in lab
-                else mean_std([r[m] for r in ok])
-                for m in METRICS
-            ]
         rows.append(
             [
                 records[0].get("title", recipe),
                 device,
                 f"{len(ok)}/{len(records)}",
-                *cells,
+                *_lab_cells(recipe, ok, records[0].get("lab", {})),
                 mean_std([r["epochs"] for r in ok], 1),
                 mean_std([r["seconds_per_epoch"] for r in ok], 4),
             ]
@@ -269,17 +93,31 @@ def section_lab(data: RunData) -> list[str]:
         "epochs",
         "s/epoch",
     ]
+    return [*lines, text.LAB, "", md_table(header, rows), ""]
+
+
+def _lab_cells(recipe: str, ok: list[dict[str, Any]], lab: dict[str, float]) -> list[str]:
+    """Our mean ± std of each metric with the lab's printed number in brackets; the linear
+    regression's MSE (NumPy and PyTorch) in the first cell instead."""
+    if recipe == "linear_regression":
+        return [
+            f"MSE {mean_std([r['mse'] for r in ok], 5)} (NumPy), "
+            f"{mean_std([r['mse_pytorch'] for r in ok], 5)} (PyTorch); lab "
+            f"{fmt(lab.get('mse'), 5)}",
+            "",
+            "",
+            "",
+        ]
     return [
-        *lines,
-        "Ours: mean ± std over seeds, threshold chosen on validation; the lab's "
-        "printed number in brackets (its threshold was re-optimised on test).",
-        "",
-        md_table(header, rows),
-        "",
+        f"{mean_std([r[m] for r in ok])} ({fmt(lab.get(m))})"
+        if m in lab
+        else mean_std([r[m] for r in ok])
+        for m in METRICS
     ]
 
 
-def section_timings(data: RunData) -> list[str]:
+def section_timings(report: ReportContext) -> list[str]:
+    data = report.data
     by_device: dict[str, list] = {}
     for st in data.studies:
         for trial in completed(st.trials):
@@ -294,8 +132,8 @@ def section_timings(data: RunData) -> list[str]:
             [
                 device,
                 str(len(trials)),
-                _median(per_epoch, 4),
-                _median(seconds, 1),
+                median_text(per_epoch, 4),
+                median_text(seconds, 1),
                 ", ".join(hosts),
                 str(len(workers)),
             ]
@@ -304,13 +142,11 @@ def section_timings(data: RunData) -> list[str]:
     return [
         "## Device timings",
         "",
-        "Search trials (training wall time per trial, evaluation included):",
+        text.SEARCH_TIMINGS,
         "",
         md_table(header, rows),
         "",
-        "The lab models' seconds per epoch are in the table above, per device."
-        if data.bench
-        else "",
+        text.LAB_TIMINGS if data.bench else "",
         "",
         *pool_lines(data.pool),
     ]
@@ -332,46 +168,14 @@ def pool_lines(sessions: list[dict]) -> list[str]:
         for i, s in enumerate(sessions)
     ]
     header = ["session", "workers", "jobs", "wall s", "busy worker-s", "utilization"]
-    return [
-        "Pool usage of `harness compare` (trials and retraining; utilization is busy "
-        "worker-seconds over workers x wall time; each re-run that had work is a session):",
-        "",
-        md_table(header, rows),
-        "",
-    ]
+    return [text.POOL, "", md_table(header, rows), ""]
 
 
-def _median(values: list, digits: int) -> str:
-    numbers = [v for v in values if isinstance(v, int | float) and np.isfinite(v)]
-    return fmt(float(np.median(numbers)), digits) if numbers else "—"
-
-
-def section_environment(data: RunData) -> list[str]:
-    here = library_versions()
-    for package in ("scipy", "matplotlib"):
-        here[package] = package_version(package)
-    recorded: dict[str, set[str]] = {}
-    for st in data.studies:
-        for key, value in (st.study.user_attrs.get("versions") or {}).items():
-            recorded.setdefault(key, set()).add(str(value))
-    keys = list(dict.fromkeys([*recorded, *here]))
-    rows = [[k, ", ".join(sorted(recorded.get(k, {"—"}))), here.get(k, "—")] for k in keys]
-    lines = [
-        "## Environment",
-        "",
-        md_table(["", "studies ran with (as recorded)", "this report made with"], rows),
-        "",
-    ]
-    first = {s: data.of(s)[0].study.user_attrs for s in data.samplers}
-    for sampler, attrs in first.items():
-        settings = dict(attrs.get("sampler") or {})
-        settings.pop("seed", None)
-        seeds = sorted(st.study.user_attrs.get("seed", st.repeat) for st in data.of(sampler))
-        lines.append(
-            f"- {data.title(sampler)} sampler: `{json.dumps(settings)}`, sampler "
-            f"seeds {seeds} (repeat r uses seed r)"
-        )
-    attrs = data.studies[0].study.user_attrs
+def section_environment(report: ReportContext) -> list[str]:
+    data = report.data
+    header = ["", "studies ran with (as recorded)", "this report made with"]
+    lines = ["## Environment", "", md_table(header, _version_rows(data)), ""]
+    lines += _sampler_lines(data)
     for key, title in (
         ("objective", "objective"),
         ("pruner", "pruner"),
@@ -380,27 +184,66 @@ def section_environment(data: RunData) -> list[str]:
         ("space_source", "search space file"),
         ("space_sha256", "its sha256"),
     ):
-        values = sorted({str(st.study.user_attrs.get(key, "—")) for st in data.studies})
-        lines.append(f"- {title}: {', '.join(f'`{v}`' for v in values)}")
+        values = sorted({_setting(st.study.user_attrs, key) for st in data.studies})
+        lines.append(f"- {title}: {', '.join(values)}")
     lines += [
         f"- storage: `{data.url}`",
-        f"- bootstrap: {BOOTSTRAP['resamples']} resamples, numpy seed "
-        f"{BOOTSTRAP['seed']}, {100 * BOOTSTRAP['confidence']:.0f}% percentile interval",
+        f"- bootstraps: the anytime sections' IQM band: {_bootstrap_text(IQM_BOOTSTRAP)}; "
+        f"the importances' intervals: {_bootstrap_text(IMPORTANCE_BOOTSTRAP, ' of the repeats')}",
     ]
     if data.reference:
         lines.append(
             f"- reference: {data.reference.get('model')} with "
             f"`{json.dumps(data.reference.get('settings', {}))}`"
         )
-    if attrs.get("space"):
-        lines += [
-            "",
-            "<details><summary>Search space</summary>",
-            "",
-            "```toml",
-            str(attrs["space"]).rstrip(),
-            "```",
-            "",
-            "</details>",
-        ]
+    space = data.studies[0].study.user_attrs.get("space")
+    if space:
+        lines += ["", "<details><summary>Search space</summary>", "", "```toml"]
+        lines += [str(space).rstrip(), "```", "", "</details>"]
     return [*lines, ""]
+
+
+def _version_rows(data: RunData) -> list[list[str]]:
+    """Each library's version as the studies recorded it, beside this process's."""
+    here = library_versions()
+    for package in ("scipy", "matplotlib"):
+        here[package] = package_version(package)
+    recorded: dict[str, set[str]] = {}
+    for st in data.studies:
+        for key, value in (st.study.user_attrs.get("versions") or {}).items():
+            recorded.setdefault(key, set()).add(str(value))
+    keys = list(dict.fromkeys([*recorded, *here]))
+    return [[k, ", ".join(sorted(recorded.get(k, {MISSING}))), here.get(k, MISSING)] for k in keys]
+
+
+def _sampler_lines(data: RunData) -> list[str]:
+    lines = []
+    for sampler in data.samplers:
+        settings = dict(data.of(sampler)[0].study.user_attrs.get("sampler") or {})
+        settings.pop("seed", None)
+        seeds = sorted(st.study.user_attrs.get("seed", st.repeat) for st in data.of(sampler))
+        lines.append(
+            f"- {data.title(sampler)} sampler: `{json.dumps(settings)}`, sampler "
+            f"seeds {seeds} (repeat r uses seed r)"
+        )
+    return lines
+
+
+def _setting(attrs: dict[str, Any], key: str) -> str:
+    """A study attribute as the environment lists it: the pruner with the settings it was
+    built from (as the samplers' are listed), a file by a path that is no machine's."""
+    value = str(attrs.get(key, MISSING))
+    if key == "space_source":
+        return f"`{shown_path(value)}`"
+    if key == "pruner":
+        stored = attrs.get("pruner_settings")
+        settings = f"`{json.dumps(stored)}`" if stored else "not recorded"
+        return f"`{value}` with settings {settings}"
+    return f"`{value}`"
+
+
+def _bootstrap_text(bootstrap: Bootstrap, of: str = "") -> str:
+    return (
+        f"{bootstrap.resamples} resamples{of}, numpy seed {bootstrap.seed}, "
+        f"{100 * bootstrap.confidence:.0f}% percentile interval"
+    )

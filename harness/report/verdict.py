@@ -1,141 +1,49 @@
 """The report's verdict: the pre-declared primary outcome, as the looks recorded it.
 
-The report judges nothing: only ``harness compare``/``run`` take looks, each recorded whole in
-``runs/RUN/plan.json`` (level, intervals, TOST p, outcome). This module shows those records,
-counts the pairs no look has judged yet, and adds what the records imply: the chance that the
-looks still to come decide it (``harness.experiment.simulation.outlook``), or a new run's size
-once the run's error rate is spent. The words are harness.report.verdict_words'.
+The analysis is harness.report.verdict_analysis' (the report judges nothing: it shows the
+looks ``harness compare``/``run`` recorded); the words are harness.report.verdict_words' (the
+headline) and harness.report.verdict_notes' (the paragraphs under it).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.experiment.design import Design, read_design
-from harness.experiment.retrain import primary_pairs
-from harness.experiment.runs import run_dir
-from harness.experiment.simulation import (
-    Outlook,
-    Simulation,
-    new_run_range,
-    outlook,
-    simulate,
-)
-from harness.experiment.verdict import Look, judge
-from harness.report.tables import md_table
-from harness.report.test_split import SplitError, split_error
+from harness.experiment.verdict import ALPHA
+from harness.report import verdict_text as text
+from harness.report.markdown import MISSING, ci_text, md_table
+from harness.report.outcome_plots import plot_paired_differences
+from harness.report.verdict_analysis import PrimaryAnalysis, seed_sd
 from harness.report.verdict_notes import (
-    ci_text,
     declaration,
     design_behaviour,
     nominal,
     secondary_pairs,
-    seed_sd,
     shared_note,
     split_note,
 )
-from harness.report.verdict_plot import plot_paired_differences
 from harness.report.verdict_words import ADJECTIVE_PAIRS, verdict_sentence
 
-__all__ = ["ADJECTIVE_PAIRS", "PrimaryAnalysis", "analyse", "section_verdict", "verdict_sentence"]
+__all__ = ["ADJECTIVE_PAIRS", "section_verdict", "verdict_headline", "verdict_sentence"]
 
 if TYPE_CHECKING:
+    from harness.report.context import ReportContext
     from harness.report.load import RunData
-    from harness.report.write import Figures
-
-SIMULATIONS = 10_000  # Monte Carlo error of a 5% rate: about ±0.2% (one sd)
-
-
-@dataclass
-class PrimaryAnalysis:
-    """The primary comparison of a run: its pairs, its recorded looks, what they imply."""
-
-    pair: tuple[str, str]
-    design: Design | None  # None: the run has no plan.json, so no look was ever taken
-    pairs: list[tuple[int, float, float]]  # (repeat, A, B)
-    looks: list[Look]  # as recorded (intervals recomputed only where a record lacks them)
-    recomputed: list[int] = field(default_factory=list)  # looks whose intervals were missing
-    outlook: Outlook | None = None  # the looks still to come, from the pairs in hand
-    new_run: tuple[int | None, int | None, int | None] | None = None  # spent: a new run's size
-    power: Simulation | None = None  # the design at the observed mean and spread
-    null: Simulation | None = None  # the design with no true difference, at the spread
-    split: SplitError | None = None  # the test split's sampling error (stored predictions)
-
-    @property
-    def differences(self) -> np.ndarray:
-        return np.array([a - b for _, a, b in self.pairs])
-
-    @property
-    def final(self) -> Look | None:
-        return self.looks[-1] if self.looks else None
-
-    @property
-    def pending(self) -> int:
-        """Complete pairs that no look has judged."""
-        last = self.design.last_look if self.design is not None else 0
-        return max(len(self.pairs) - last, 0)
-
-
-def analyse(data: RunData) -> PrimaryAnalysis:
-    """The run's primary outcome: the design's pair when its samplers are in the run, else the
-    first two samplers (and no look)."""
-    folder = run_dir(data.run, data.runs_root)
-    design = read_design(folder / "plan.json")
-    if design is not None and not set(design.pair) <= set(data.samplers):
-        design = None
-    pair = tuple(design.pair) if design is not None else (data.samplers[0], data.samplers[1])
-    pairs = primary_pairs(data.retrain or {"records": []}, pair)  # type: ignore[arg-type]
-    analysis = PrimaryAnalysis(pair, design, pairs, [])  # type: ignore[arg-type]
-    repeats = [repeat for repeat, _, _ in pairs]
-    analysis.split = split_error(folder, data.retrain, analysis.pair, repeats)
-    if design is None:
-        return analysis
-    d = analysis.differences
-    for look in design.looks:
-        if math.isnan(look.mean.low) and look.pairs <= d.size:
-            again = judge(d[: look.pairs], look.level, look.margin)
-            look = replace(
-                look, mean=again.mean, equivalence=again.equivalence, tost_p=again.tost_p
-            )
-            analysis.recomputed.append(look.pairs)
-        analysis.looks.append(look)
-    # What the looks imply comes from the pairs they judged only: a number drawn from pairs
-    # no look has judged would be the unrecorded look the report must not take.
-    judged = d[: design.last_look]
-    sd = float(np.std(judged, ddof=1)) if judged.size >= 2 else 0.0
-    if sd > 0 and design.decided is None:
-        margin = design.plan.margin
-        if design.exhausted:
-            analysis.new_run = new_run_range(judged, design.plan.alpha, margin)
-        else:
-            analysis.outlook = outlook(judged, design.future(design.last_look), margin)
-    if sd > 0:
-        schedule, margin, mean = design.schedule(), design.plan.margin, float(judged.mean())
-        analysis.power = simulate(schedule, margin, mean, sd, runs=SIMULATIONS, seed=1)
-        analysis.null = simulate(schedule, margin, 0.0, sd, runs=SIMULATIONS, seed=2)
-    return analysis
-
 
 # ---------------------------------------------------------------- the section
 
 
-def section_verdict(data: RunData, figures: Figures) -> list[str]:
+def section_verdict(report: ReportContext) -> list[str]:
+    data, figures, analysis = report.data, report.figures, report.primary
     lines = ["## Verdict", ""]
-    if len(data.samplers) < 2:
-        return [
-            *lines,
-            f"Only one sampler ({data.title(data.samplers[0])}) is in this run: "
-            "there is nothing to compare.",
-            "",
-        ]
-    analysis = analyse(data)
-    names = (data.title(analysis.pair[0]), data.title(analysis.pair[1]))
+    if analysis is None:
+        return [*lines, text.ONE_SAMPLER.format(sampler=data.title(data.samplers[0])), ""]
+    names = _names(data, analysis)
     d = analysis.differences
-    lines += [f"**{_headline(analysis, names, d)}**", ""]
+    lines += [f"**{verdict_headline(report)}**", ""]
     lines += _pending(analysis)
     lines += declaration(data, analysis)
     lines += shared_note(data, analysis)
@@ -158,24 +66,29 @@ def section_verdict(data: RunData, figures: Figures) -> list[str]:
     return lines
 
 
+def verdict_headline(report: ReportContext) -> str | None:
+    """The verdict's first sentence, as the report prints it (bold, under '## Verdict'); None
+    when the run has one sampler."""
+    analysis = report.primary
+    if analysis is None:
+        return None
+    names = _names(report.data, analysis)
+    return _headline(analysis, names, analysis.differences)
+
+
+def _names(data: RunData, analysis: PrimaryAnalysis) -> tuple[str, str]:
+    return data.title(analysis.pair[0]), data.title(analysis.pair[1])
+
+
 def _headline(analysis: PrimaryAnalysis, names: tuple[str, str], d: np.ndarray) -> str:
     design, a, b = analysis.design, *names
     if design is None and d.size < 2:
-        return (
-            f"No verdict: {a} and {b} have {d.size} complete pair(s); a verdict needs at least "
-            "2, and this run declared no design (a single pair, --repeats 1, runs without one)."
-        )
+        return text.NO_DESIGN_FEW_PAIRS.format(a=a, b=b, pairs=d.size)
     if design is None:
-        return (
-            f"No verdict: this run has no pre-declared design (no plan.json), so no look "
-            f"has judged {a} - {b}; the {d.size} pairs below are described, not tested."
-        )
+        return text.NO_DESIGN.format(a=a, b=b, pairs=d.size)
     if not analysis.looks:
         first = design.plan.next_look(0)
-        return (
-            f"Not yet judged: {d.size} complete pair(s) of {a} and {b}; the design's first "
-            f"look is at {first} pairs and only 'harness compare' (or 'harness run') takes it."
-        )
+        return text.NOT_YET_JUDGED.format(a=a, b=b, pairs=d.size, first=first)
     sd = float(np.std(d, ddof=1)) if d.size >= 2 else None
     return verdict_sentence(
         analysis.final,
@@ -192,18 +105,8 @@ def _pending(analysis: PrimaryAnalysis) -> list[str]:
     if design is None or not waiting or not design.looks:
         return []
     if design.decided is not None:
-        return [
-            f"{waiting} pair(s) completed after the verdict was decided at "
-            f"{design.decided.pairs} pairs are **not judged**: the decision stands as "
-            "recorded.",
-            "",
-        ]
-    return [
-        f"{waiting} pair(s) beyond the last look (at {design.last_look} pairs) are **not yet "
-        "judged**: this report takes no look; the next 'harness compare' (or 'harness run') "
-        "on this run judges them at the design's next look and records it.",
-        "",
-    ]
+        return [text.AFTER_DECISION.format(waiting=waiting, decided=design.decided.pairs), ""]
+    return [text.BEYOND_LAST_LOOK.format(waiting=waiting, last=design.last_look), ""]
 
 
 def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
@@ -215,11 +118,11 @@ def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]
             f"{look.level:.4f}",
             f"{ci_text(look.mean)} ({100 * look.mean.level:.1f}%)",
             f"{ci_text(look.equivalence)} ({100 * look.equivalence.level:.1f}%)",
-            "—" if math.isnan(look.tost_p) else f"{look.tost_p:.3g}",
+            MISSING if math.isnan(look.tost_p) else f"{look.tost_p:.3g}",
             look.outcome.replace("a_better", f"{names[0]} better").replace(
                 "b_better", f"{names[1]} better"
             ),
-            look.at or "—",
+            look.at or MISSING,
         ]
         for look in analysis.looks
     ]
@@ -234,22 +137,11 @@ def _looks_table(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]
     ]
     design = analysis.design
     spent = f"{design.spent:.4f}" if design is not None else "0"
-    lines = [
-        f"Looks as `plan.json` recorded them ({spent} of the run's "
-        f"{design.plan.alpha if design else 0.05} error rate spent; a direction is claimed "
-        "when the direction interval excludes 0, equivalence when the equivalence interval "
-        "lies inside the margin; the run stops at the first decided look):",
-        "",
-        md_table(header, rows),
-        "",
-    ]
+    alpha = design.plan.alpha if design else ALPHA
+    lines = [text.LOOKS.format(spent=spent, alpha=alpha), "", md_table(header, rows), ""]
     if analysis.recomputed:
-        lines += [
-            f"The looks at {', '.join(map(str, analysis.recomputed))} pairs were recorded "
-            "before `plan.json` kept intervals: their intervals are recomputed from the first "
-            "pairs at the recorded level; their outcomes are as recorded.",
-            "",
-        ]
+        looks = ", ".join(map(str, analysis.recomputed))
+        lines += [text.RECOMPUTED.format(looks=looks), ""]
     return lines
 
 

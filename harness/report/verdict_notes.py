@@ -1,6 +1,7 @@
 """The paragraphs under the verdict's headline: the declaration and any change of design, the
 shared start-up, the fixed test split, the fixed-sample reference numbers, what the design
-does at the observed spread, and the secondary sampler pairs."""
+does at the observed spread, and the secondary sampler pairs. The words are
+harness.report.verdict_text's."""
 
 from __future__ import annotations
 
@@ -10,22 +11,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.experiment.design import PRIMARY_OUTCOME
-from harness.experiment.retrain import primary_pairs, retrained_test_aurocs
-from harness.experiment.verdict import TEST, Interval, hodges_lehmann, mean_interval
+from harness.experiment.retrain import primary_pairs
+from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
+from harness.report import verdict_text as text
+from harness.report.config import CONFIDENCE
 from harness.report.load import shared_start
-from harness.report.stats import paired_wilcoxon, signed_difference
-from harness.report.tables import md_table
+from harness.report.markdown import MISSING, ci_text, md_table, signed_difference
+from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
     from harness.report.load import RunData
-    from harness.report.verdict import PrimaryAnalysis
+    from harness.report.verdict_analysis import PrimaryAnalysis
 
-
-def ci_text(interval: Interval) -> str:
-    return (
-        f"{signed_difference(interval.estimate)} [{signed_difference(interval.low)}, "
-        f"{signed_difference(interval.high)}]"
-    )
+LEVEL = f"{100 * CONFIDENCE:.0f}%"  # of the fixed-sample reference numbers
 
 
 def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
@@ -37,41 +35,25 @@ def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
     what = what.replace("K seeds", seeds)
     if design is None:
-        origin = (
-            "**Not pre-declared**: this run has no `plan.json` (made before designs were "
-            "recorded, or by hand), so no look was taken and nothing below is a test of the "
-            "design."
-        )
+        origin = text.NOT_PRE_DECLARED
     else:
         first = design.changes[0]["from"]["plan"] if design.changes else None
         declared = design.plan if first is None else type(design.plan).from_dict(first)
-        origin = (
-            f"Pre-declared in `runs/{data.run}/plan.json` at {design.declared_at}, before "
-            f"the first pair: {declared.describe()}. Each look: {TEST}."
+        origin = text.PRE_DECLARED.format(
+            run=data.run, at=design.declared_at, design=declared.describe(), test=TEST
         )
         for change in design.changes:
             origin += _change(change, design.plan.alpha)
-    return [
-        f"Primary outcome: {what}. {origin} The study's chosen configuration is its best "
-        f"by {data.metric}; the search itself never scored the test split.",
-        "",
-    ]
+    return [text.DECLARATION.format(what=what, origin=origin, metric=data.metric), ""]
 
 
 def _change(change: dict, alpha: float) -> str:
     after = int(change.get("after_looks", 0))
     if after == 0:
-        return (
-            f" The design was changed at {change['at']}, before any look (no data had been "
-            "judged, so the change costs nothing)."
-        )
+        return text.CHANGED_BEFORE_LOOKS.format(at=change["at"])
     spent = float(change.get("spent", math.nan))
-    return (
-        f" **The design was changed at {change['at']}, after {after} pairs had been looked "
-        f"at with {spent:.4f} of the {alpha} error rate spent.** From then on its looks "
-        f"shared only the {alpha - spent:.4f} left, so the recorded levels still add up to at "
-        f"most {alpha}; that bounds the chance of a false claim only if the change did not "
-        "depend on the data seen. If it did, no error rate covers this verdict."
+    return text.CHANGED_AFTER_LOOKS.format(
+        at=change["at"], after=after, spent=spent, alpha=alpha, left=alpha - spent
     )
 
 
@@ -86,15 +68,8 @@ def shared_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     a, b = data.title(first), data.title(other)
     k = int(np.median(list(shared.values())))
     low, high = min(shared.values()), max(shared.values())
-    spread = f" (median; {low} to {high})" if low != high else ""
     if low >= data.target:
-        return [
-            f"All {data.target} compared trials of {a} and {b} had identical configurations "
-            f"in every repeat: {a} had not yet left its random start-up, which draws what "
-            f"{b} draws with the same seed. This run cannot tell the samplers apart; run "
-            f"more trials than {a}'s start-up trials.",
-            "",
-        ]
+        return [text.SHARED_ALL.format(target=data.target, a=a, b=b), ""]
     chosen = {
         (r.get("sampler"), r.get("repeat")): r.get("trial")
         for r in (data.retrain or {"records": []})["records"]
@@ -106,16 +81,17 @@ def shared_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         and chosen.get((first, repeat)) == chosen.get((other, repeat))
         and int(chosen[(first, repeat)]) < shared.get(repeat, 0)
     ]
-    return [
-        f"Both samplers of a repeat share its seed, and the first {k} trials{spread} of {a} "
-        f"and {b} had identical configurations ({a}'s random start-up draws what {b} draws). "
-        f"In {len(both)} of {len(analysis.pairs)} pairs"
-        + (f" (repeats {', '.join(map(str, both))})" if both else "")
-        + " both studies chose one of those shared trials (a difference of 0 by "
-        f"construction). The comparison is effectively {max(data.target - k, 0)} trials of {a} "
-        f"after its start-up against as many of {b}.",
-        "",
-    ]
+    note = text.SHARED.format(
+        k=k,
+        spread=f" (median; {low} to {high})" if low != high else "",
+        a=a,
+        b=b,
+        both=len(both),
+        pairs=len(analysis.pairs),
+        repeats=f" (repeats {', '.join(map(str, both))})" if both else "",
+        left=max(data.target - k, 0),
+    )
+    return [note, ""]
 
 
 def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
@@ -123,73 +99,61 @@ def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     split's own sampling error (DeLong) where test predictions are stored."""
     margin = analysis.design.plan.margin if analysis.design is not None else None
     error = analysis.split
-    head = (
-        "**Conditional on the fixed test split.** Every pair is scored on the same test rows, "
-        "so the verdict's intervals cover training seeds and searches but not the sampling of "
-        "those rows: all conclusions hold for this split."
-    )
     if error is None or not error.model_se:
-        return [
-            f"{head} No test predictions are stored for this run (retrained before they were "
-            "kept), so the split's sampling error is not measured here; docs/verdict.md "
-            "gives it for the lab's models.",
-            "",
-        ]
-    model = float(np.median(error.model_se))
-    text = (
-        f"{head} DeLong's standard error over its {error.rows} rows is {model:.1e} for one "
-        f"study's mean test AUROC (median over {len(error.model_se)} studies)"
+        return [text.SPLIT + text.SPLIT_UNMEASURED, ""]
+    note = text.SPLIT + text.SPLIT_MODEL.format(
+        rows=error.rows, se=float(np.median(error.model_se)), studies=len(error.model_se)
     )
     if error.pair_se:
         se = np.asarray(list(error.pair_se.values()))
-        text += (
-            f", and {np.median(se):.1e} (from {se.min():.1e} to {se.max():.1e}) for a pair's "
-            f"difference over the {error.covered} of {error.pairs} pairs with stored "
-            "predictions: paired on the same rows, the two studies' errors largely cancel"
+        note += text.SPLIT_PAIRS.format(
+            median=np.median(se),
+            low=se.min(),
+            high=se.max(),
+            covered=error.covered,
+            pairs=error.pairs,
         )
         d = analysis.differences
         if d.size >= 2:
-            text += f"; the pairs' differences themselves have sd {np.std(d, ddof=1):.1e}"
+            note += text.SPLIT_PAIR_SD.format(sd=np.std(d, ddof=1))
     if error.mean_se is not None:
-        text += (
-            f". A new sample of test rows would move the mean difference of those pairs by "
-            f"about {error.mean_se:.1e} (its DeLong standard error), which the verdict's "
-            "intervals do not include"
-        )
+        note += text.SPLIT_MEAN.format(se=error.mean_se)
     if margin is not None:
-        text += f" (margin ±{margin:g})"
-    return [text + ".", ""]
+        note += f" (margin ±{margin:g})"
+    return [note + ".", ""]
 
 
 def nominal(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
-    """The usual fixed-sample numbers at 95%, for reference: they ignore the looks."""
+    """The usual fixed-sample numbers at CONFIDENCE, for reference: they ignore the looks."""
     d = analysis.differences
     if d.size < 2:
         return []
-    mean = mean_interval(d, 0.95)
-    hl = hodges_lehmann(d, 0.95)
+    hl = hodges_lehmann(d, CONFIDENCE)
     test = paired_wilcoxon([a for _, a, _ in analysis.pairs], [b for _, _, b in analysis.pairs])
     hl_text = (
         ci_text(hl)
         if math.isfinite(hl.low)
-        else (
-            f"{signed_difference(hl.estimate)} (no 95% interval: {d.size} pairs are too few for "
-            "the exact signed-rank interval)"
+        else text.NO_HL_INTERVAL.format(
+            estimate=signed_difference(hl.estimate), confidence=LEVEL, pairs=d.size
         )
     )
-    a, b = names
     waiting = (
         f", {analysis.pending} of them not yet judged"
         if analysis.design and analysis.pending
         else ""
     )
-    return [
-        f"All {d.size} pairs{waiting}, at the fixed-sample 95% level (for reference; these "
-        f"ignore the looks and decide nothing): mean {a} - {b} = {ci_text(mean)}; "
-        f"Hodges-Lehmann {hl_text}; "
-        f"Wilcoxon signed-rank test, two-sided, p = {test.p_value:.3g} ({test.method}).",
-        "",
-    ]
+    line = text.NOMINAL.format(
+        pairs=d.size,
+        waiting=waiting,
+        confidence=LEVEL,
+        a=names[0],
+        b=names[1],
+        mean=ci_text(mean_interval(d, CONFIDENCE)),
+        hl=hl_text,
+        p=test.p_value,
+        method=test.method,
+    )
+    return [line, ""]
 
 
 def design_behaviour(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[str]:
@@ -197,66 +161,45 @@ def design_behaviour(analysis: PrimaryAnalysis, names: tuple[str, str]) -> list[
     if power is None or null is None or design is None:
         return []
     d = analysis.differences[: design.last_look]
-    return [
-        f"What this design does at the spread its looks saw (the {d.size} judged pairs' sd "
-        f"of a difference "
-        f"{signed_difference(float(np.std(d, ddof=1))).lstrip('+')}; looks at "
-        f"{', '.join(map(str, power.looks))} pairs at their levels; {power.runs} simulated "
-        f"runs each, normal noise): if the true difference were the observed "
-        f"{signed_difference(float(d.mean()))}, it would end '{names[0]} better' in "
-        f"{100 * power.a_better:.0f}%, '{names[1]} better' in {100 * power.b_better:.0f}%, "
-        f"'equivalent' in {100 * power.equivalent:.0f}% and undecided in "
-        f"{100 * power.undecided:.0f}% of runs (mean {power.mean_pairs:.1f} pairs); with no "
-        f"true difference it would claim a direction in {100 * null.direction:.1f}% of "
-        f"runs (the design's bound: {100 * design.plan.alpha:.0f}%; simulation error "
-        f"about ±{100 * math.sqrt(0.05 * 0.95 / null.runs):.1f}%).",
-        "",
-    ]
+    line = text.DESIGN_BEHAVIOUR.format(
+        pairs=d.size,
+        sd=signed_difference(float(np.std(d, ddof=1))).lstrip("+"),
+        looks=", ".join(map(str, power.looks)),
+        runs=power.runs,
+        mean=signed_difference(float(d.mean())),
+        a=names[0],
+        b=names[1],
+        a_better=100 * power.a_better,
+        b_better=100 * power.b_better,
+        equivalent=100 * power.equivalent,
+        undecided=100 * power.undecided,
+        mean_pairs=power.mean_pairs,
+        direction=100 * null.direction,
+        bound=100 * design.plan.alpha,
+        error=100 * _binomial_se(design.plan.alpha, null.runs),
+    )
+    return [line, ""]
+
+
+def _binomial_se(rate: float, runs: int) -> float:
+    """The Monte Carlo error (one sd) of a rate near ``rate`` estimated from ``runs`` runs."""
+    return math.sqrt(rate * (1 - rate) / runs)
 
 
 def secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
-    """Other sampler pairs against the first: fixed-sample 95% intervals, labelled secondary
-    (not covered by the design's error rate)."""
+    """Other sampler pairs against the first: fixed-sample intervals at CONFIDENCE, labelled
+    secondary (not covered by the design's error rate)."""
     first = primary[0]
-    others = [s for s in data.samplers if s not in primary]
     rows = []
-    for other in others:
+    for other in [s for s in data.samplers if s not in primary]:
         pairs = primary_pairs(data.retrain or {"records": []}, (first, other))
-        label = f"{data.title(first)} - {data.title(other)}"
-        if len(pairs) < 2:
-            rows.append([label, str(len(pairs)), "—"])
-            continue
-        rows.append(
-            [label, str(len(pairs)), ci_text(mean_interval([x - y for _, x, y in pairs], 0.95))]
+        interval = (
+            ci_text(mean_interval([x - y for _, x, y in pairs], CONFIDENCE))
+            if len(pairs) >= 2
+            else MISSING
         )
+        rows.append([f"{data.title(first)} - {data.title(other)}", str(len(pairs)), interval])
     if not rows:
         return []
-    return [
-        "Secondary comparisons (fixed-sample 95% t-intervals of the retrained test AUROC "
-        "difference; not covered by the design's error rate, and not corrected for "
-        "multiplicity):",
-        "",
-        md_table(["pair", "pairs", "mean [95% CI]"], rows),
-        "",
-    ]
-
-
-def seed_sd(data: RunData, key: str = "test_auroc") -> float | None:
-    """The pooled seed-to-seed sd of one configuration's test AUROC (``key``: or another
-    per-seed number of the retrain records, e.g. ``val_auroc``)."""
-    variances, weights = [], []
-    for record in (data.retrain or {"records": []})["records"]:
-        if key == "test_auroc":
-            values = retrained_test_aurocs(record)
-        else:
-            values = [
-                r[key]
-                for r in record.get("results", [])
-                if r.get("status") == "ok" and isinstance(r.get(key), int | float)
-            ]
-        if len(values) >= 2:
-            variances.append(float(np.var(values, ddof=1)))
-            weights.append(len(values) - 1)
-    if not weights:
-        return None
-    return float(np.sqrt(np.average(variances, weights=weights)))
+    header = ["pair", "pairs", f"mean [{LEVEL} CI]"]
+    return [text.SECONDARY.format(confidence=LEVEL), "", md_table(header, rows), ""]

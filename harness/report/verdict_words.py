@@ -7,9 +7,8 @@ headline and the looks table give the same interval for the same look."""
 from __future__ import annotations
 
 from harness.experiment.simulation import MORE_PAIRS_CAP, POWER, Outlook
-from harness.experiment.verdict import Interval, Look
-from harness.report.stats import signed_difference
-from harness.report.verdict_notes import ci_text
+from harness.experiment.verdict import ALPHA, Interval, Look
+from harness.report.markdown import ci_text, signed_difference
 
 ADJECTIVE_PAIRS = 10  # below this many pairs an effect size is too rough to name
 
@@ -81,7 +80,7 @@ def verdict_sentence(
     outlook_: Outlook | None = None,
     new_run: tuple | None = None,
     sd: float | None = None,
-    alpha: float = 0.05,
+    alpha: float = ALPHA,
 ) -> str:
     """The verdict's first sentence, from the last recorded look: decided better, equivalent,
     or not yet decided (with what would decide it)."""

@@ -3,13 +3,16 @@
 Everything comes from the Optuna storage (the studies ``RUN/<sampler>/r<repeat>``) and the
 run's cached results in ``runs/RUN/`` (retrained best configurations, the lab's fixed models,
 the gradient-boosting reference), so regenerating a report trains nothing.
+
+The report is ``SECTIONS`` in order: each a ``section(report) -> list[str]`` given one
+``ReportContext`` (harness.report.context).
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,47 +20,75 @@ from harness.errors import HarnessError
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, check_run_name
 from harness.files import write_atomically
 from harness.paths import writable_file, writable_folder
+from harness.report.anytime_area import section_area
 from harness.report.anytime_reach import section_trials_to_target
-from harness.report.anytime_sections import section_anytime
+from harness.report.anytime_sections import section_anytime, section_wins
+from harness.report.anytime_time import section_by_compute
 from harness.report.benchmarks import section_benchmarks
+from harness.report.context import ReportContext, Section
 from harness.report.devices import section_devices
-from harness.report.importance import section_importance
-from harness.report.load import (
-    lab_level,
-    load_run,
-)
+from harness.report.importance_section import section_importance
+from harness.report.load import load_run
+from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
+from harness.report.retrained import section_test
 from harness.report.tables import (
-    image,
     section_environment,
     section_lab,
     section_studies,
-    section_test,
     section_timings,
 )
-from harness.report.verdict import section_verdict
-
-# ---------------------------------------------------------------- figure sections
+from harness.report.verdict import section_verdict, verdict_headline
 
 
-@dataclass
-class Figures:
-    """Where the PNGs go, and how the markdown links them (relative, so GitHub renders)."""
+def section_header(report: ReportContext) -> list[str]:
+    """The title, what the run holds, and the studies left out of every comparison."""
+    data = report.data
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        f"# Run `{data.run}`: {' vs '.join(data.titles.values())} search",
+        "",
+        f"{len(data.studies)} studies, {data.target} trials each, objective {data.metric} "
+        f"({'maximised' if data.maximize else 'minimised'}); storage `{data.url}`; "
+        f"generated {now} by `harness report`.",
+        "",
+    ]
+    if data.left_out:
+        lines += [
+            f"Left out, with no COMPLETE trial to compare: {'; '.join(data.left_out)}. "
+            "Running the same `harness compare` again retries their trials.",
+            "",
+        ]
+    return lines
 
-    folder: Path
-    link: str
-    made: list[Path] = field(default_factory=list)
 
-    def path(self, name: str) -> Path:
-        path = self.folder / name
-        self.made.append(path)
-        return path
+SECTIONS: tuple[Section, ...] = (
+    section_header,
+    section_verdict,  # the pre-declared primary outcome first: the run's answer
+    section_ranks,  # three or more samplers, on the same outcome
+    section_anytime,  # from here to trials-to-target: the search's own objective
+    section_wins,
+    section_area,
+    section_by_compute,
+    section_trials_to_target,
+    section_test,
+    section_importance,
+    section_studies,
+    section_lab,
+    section_timings,
+    section_devices,
+    section_benchmarks,
+    section_environment,
+)
 
-    def image(self, path: Path, alt: str) -> str:
-        return image(self.link, path, alt)
 
+@dataclass(frozen=True)
+class ReportResult:
+    """What ``write_report`` made: the markdown file, and the verdict's first sentence as the
+    report prints it (None when the run has one sampler), for a command to print."""
 
-# ---------------------------------------------------------------- the report
+    path: Path
+    verdict: str | None
 
 
 def _prepare_out(out: Path) -> Figures:
@@ -71,8 +102,8 @@ def _prepare_out(out: Path) -> Figures:
 
 def write_report(
     name: str, storage_url: str, out_path: str | Path, runs_root: str | Path = DEFAULT_RUNS_ROOT
-) -> Path:
-    """Write the markdown report of run ``name`` and its PNGs; return the markdown's path."""
+) -> ReportResult:
+    """Write the markdown report of run ``name`` and its PNGs."""
     check_run_name(name)
     out = Path(out_path)
     if out.suffix.lower() != ".md":
@@ -80,8 +111,8 @@ def write_report(
     made = [p for p in (out.parent / f"{out.stem}_figures", out.parent) if not p.exists()]
     figures = _prepare_out(out)
     try:
-        text = _report_text(name, storage_url, runs_root, figures)
-        write_atomically(out, text)
+        report = ReportContext(load_run(name, storage_url, runs_root), figures)
+        write_atomically(out, report_text(report))
     except BaseException:
         # a report that could not be made leaves no figures folder behind (nor reports/)
         if figures.folder in made:
@@ -90,46 +121,12 @@ def write_report(
             with contextlib.suppress(OSError):
                 out.parent.rmdir()  # only when empty
         raise
-    return out
+    return ReportResult(out, verdict_headline(report))
 
 
-def _report_text(name: str, storage_url: str, runs_root: str | Path, figures: Figures) -> str:
-    """The report's markdown (its figures drawn into ``figures`` on the way)."""
-    data = load_run(name, storage_url, runs_root)
-    level, level_source = lab_level(data)
-    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    head = [
-        f"# Run `{name}`: {' vs '.join(data.titles.values())} search",
-        "",
-        f"{len(data.studies)} studies, {data.target} trials each, objective {data.metric} "
-        f"({'maximised' if data.maximize else 'minimised'}); storage `{data.url}`; "
-        f"generated {now} by `harness report`.",
-        "",
-    ]
-    if data.left_out:
-        head += [
-            f"Left out, with no COMPLETE trial to compare: {'; '.join(data.left_out)}. "
-            "Running the same `harness compare` again retries their trials.",
-            "",
-        ]
-    sections = [
-        head,
-        section_verdict(data, figures),
-        section_ranks(data, figures),
-        section_anytime(
-            data, figures, level if data.objective == "val_auroc" else None, level_source
-        ),
-        section_trials_to_target(data, figures),
-        section_test(data),
-        section_importance(data, figures),
-        section_studies(data),
-        section_lab(data),
-        section_timings(data),
-        section_devices(runs_root),
-        section_benchmarks(runs_root),
-        section_environment(data),
-    ]
-    text = "\n".join(line for section in sections for line in section)
+def report_text(report: ReportContext, sections: tuple[Section, ...] = SECTIONS) -> str:
+    """The report's markdown (its figures drawn into ``report.figures`` on the way)."""
+    text = "\n".join(line for section in sections for line in section(report))
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip() + "\n"

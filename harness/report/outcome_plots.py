@@ -1,6 +1,5 @@
-"""The verdict's figure: every pair's difference, the last recorded look's interval, the
-±margin band and, for scale, the noise a difference of two K-seed means has from training
-seeds alone."""
+"""Figures on the primary outcome (retrained test AUROC): the verdict's paired differences, and
+the ranks' critical-difference diagram for three or more samplers."""
 
 from __future__ import annotations
 
@@ -11,11 +10,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from harness.experiment.verdict import MARGIN
+from harness.report.plots import colour, plt, save_figure
 
 if TYPE_CHECKING:
+    import pandas as pd
     from matplotlib.axes import Axes
 
-    from harness.report.verdict import PrimaryAnalysis
+    from harness.report.verdict_analysis import PrimaryAnalysis
 
 
 def plot_paired_differences(
@@ -28,9 +29,8 @@ def plot_paired_differences(
 ) -> Path:
     """Pairs a look judged as filled dots, pairs beyond the last look as open circles (not yet
     judged); the last look's interval is the one its outcome rests on, labelled with its level
-    and purpose, as in the headline and the looks table."""
-    from harness.report.plots import _save, plt
-
+    and purpose, as in the headline and the looks table. Beside them: the ±margin band and,
+    for scale, the noise a difference of two K-seed means has from training seeds alone."""
     d = analysis.differences
     fig, ax = plt.subplots(figsize=(7.5, 4.4))
     x = np.arange(1, d.size + 1)
@@ -51,7 +51,7 @@ def plot_paired_differences(
     ax.set_title(f"{pair}: paired differences in test AUROC", fontsize=10)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _bands(ax: Axes, margin: float, seed_sd: float | None, seeds: int | None) -> None:
@@ -120,3 +120,33 @@ def _final(ax: Axes, analysis: PrimaryAnalysis) -> list[float]:
         f"{purpose} interval, level {final.level:.4f}",
     )
     return [abs(interval.low) * 1.1, abs(interval.high) * 1.1]
+
+
+def plot_critical_difference(
+    path: Path,
+    means: dict[str, float],
+    nemenyi: pd.DataFrame,
+    critical: float,
+    labels: dict[str, str],
+    *,
+    title: str,
+    alpha: float,
+) -> Path:
+    """The CD diagram of ``means`` (title -> average rank); ``labels`` maps a title to its
+    sampler label, which fixes its colour as in the other figures."""
+    import scikit_posthocs
+
+    fig, ax = plt.subplots(figsize=(7, 0.6 + 0.45 * len(means)))
+    palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
+    # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
+    # difference goes in the title instead, and the axis spans every possible rank.
+    scikit_posthocs.critical_difference_diagram(
+        means, nemenyi, ax=ax, alpha=alpha, color_palette=palette
+    )
+    ax.set_xlim(1, len(means))
+    fig.suptitle(
+        f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",
+        fontsize=9,
+        y=1.12,
+    )
+    return save_figure(fig, path)
