@@ -353,3 +353,19 @@ def test_the_in_process_pool_serves_the_scheduler(tmp_path):
     usage = scheduler.run()
     assert usage.jobs == 2 and usage.workers == 1
     assert usage.busy_s <= usage.wall_s
+
+
+def test_a_local_ray_runs_its_workers_at_normal_priority(monkeypatch):
+    """Ray's own default starts workers at nice 15, where any neighbour's work slows the trials
+    and their timings; the harness's local Ray runs them at nice 0 unless the user says."""
+    import os
+
+    import ray
+
+    monkeypatch.delenv("RAY_worker_niceness", raising=False)
+    start_local_ray(num_cpus=1)
+    try:
+        niceness = ray.get(ray.remote(lambda: os.nice(0)).remote())
+    finally:
+        ray.shutdown()
+    assert niceness == os.nice(0)

@@ -66,6 +66,11 @@ class RunData:
         return [s for s in self.studies if s.sampler == sampler]
 
     @property
+    def folder(self) -> Path:
+        """The run's folder of files (plan.json, retrain.json, ...): ``runs_root/RUN``."""
+        return run_dir(self.run, self.runs_root)
+
+    @property
     def metric(self) -> str:
         return OBJECTIVE_TITLES.get(self.objective, self.objective)
 

@@ -56,6 +56,11 @@ def shown_path(path: str | Path, here: Path | None = None) -> str:
         return f"…/{path.name}"
 
 
+def plural(count: int, noun: str) -> str:
+    """``1 seed``, ``3 seeds``: a count with its noun (English plural by an s)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 # ---------------------------------------------------------------- numbers
 
 

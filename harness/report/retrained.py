@@ -11,7 +11,7 @@ import numpy as np
 from harness.experiment.retrain import RETRAIN_SEED_BASE
 from harness.report import tables_text as text
 from harness.report.load import METRICS, RunData
-from harness.report.markdown import fmt, fmt_params, md_table, mean_std
+from harness.report.markdown import fmt, fmt_params, md_table, mean_std, plural, shown_path
 
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
@@ -24,7 +24,7 @@ def section_test(report: ReportContext) -> list[str]:
     data = report.data
     lines = ["## Honest test numbers", ""]
     if data.retrain is None:
-        return [*lines, text.NOT_RETRAINED.format(run=data.run), ""]
+        return [*lines, text.NOT_RETRAINED.format(run=data.run, folder=shown_path(data.folder)), ""]
     records = {r["study"]: r for r in data.retrain["records"]}
     seeds = sorted({res["seed"] for r in records.values() for res in r["results"]})
     rows, per_sampler = _study_rows(data, records)
@@ -96,7 +96,7 @@ def _reference_rows(data: RunData) -> list[list[str]]:
         rows.append(
             [
                 f"lab: {records[0].get('title', recipe)}",
-                f"{len(records)} seeds",
+                plural(len(records), "seed"),
                 *[mean_std([r[m] for r in records]) for m in METRICS],
             ]
         )
@@ -105,7 +105,7 @@ def _reference_rows(data: RunData) -> list[list[str]]:
         rows.append(
             [
                 f"reference: {data.reference.get('model', 'gradient boosting')}",
-                f"{len(ok)} seeds",
+                plural(len(ok), "seed"),
                 *[mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS],
             ]
         )

@@ -65,7 +65,7 @@ def section_lab(report: ReportContext) -> list[str]:
     data = report.data
     lines = ["## The lab's fixed models against its printed numbers", ""]
     if not data.bench:
-        return [*lines, text.NO_BENCH.format(run=data.run), ""]
+        return [*lines, text.NO_BENCH.format(run=data.run, folder=shown_path(data.folder)), ""]
     groups: dict[tuple[str, str], list[dict]] = {}
     for record in data.bench:
         groups.setdefault((record["recipe"], record.get("device", "?")), []).append(record)

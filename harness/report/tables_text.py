@@ -6,7 +6,7 @@ numbers computed in code."""
 # (harness.report.retrained)
 
 NOT_RETRAINED = (
-    "No retrained results: `runs/{run}/retrain.json` is missing (run `harness compare --name "
+    "No retrained results: `{folder}/retrain.json` is missing (run `harness compare --name "
     "{run}` to make it). The search itself never scores the test split, so without them this "
     "run has no test numbers."
 )
@@ -29,8 +29,8 @@ SIDE_BY_SIDE = (
 # (harness.report.tables)
 
 NO_BENCH = (
-    "No `runs/{run}/bench.json` for this run (`harness compare` or `harness bench models "
-    "--json runs/{run}/bench.json` makes it)."
+    "No `{folder}/bench.json` for this run (`harness compare` or `harness bench models "
+    "--json {folder}/bench.json` makes it)."
 )
 LAB = (
     "Ours: mean ± std over seeds, threshold chosen on validation; the lab's printed number in "

@@ -16,7 +16,7 @@ from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
 from harness.report import verdict_text as text
 from harness.report.config import CONFIDENCE
 from harness.report.load import shared_start
-from harness.report.markdown import MISSING, ci_text, md_table, signed_difference
+from harness.report.markdown import MISSING, ci_text, md_table, shown_path, signed_difference
 from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
@@ -40,7 +40,10 @@ def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         first = design.changes[0]["from"]["plan"] if design.changes else None
         declared = design.plan if first is None else type(design.plan).from_dict(first)
         origin = text.PRE_DECLARED.format(
-            run=data.run, at=design.declared_at, design=declared.describe(), test=TEST
+            folder=shown_path(data.folder),
+            at=design.declared_at,
+            design=declared.describe(),
+            test=TEST,
         )
         for change in design.changes:
             origin += _change(change, design.plan.alpha)
@@ -88,7 +91,9 @@ def shared_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         b=b,
         both=len(both),
         pairs=len(analysis.pairs),
-        repeats=f" (repeats {', '.join(map(str, both))})" if both else "",
+        repeats=f" ({'repeat' if len(both) == 1 else 'repeats'} {', '.join(map(str, both))})"
+        if both
+        else "",
         left=max(data.target - k, 0),
     )
     return [note, ""]

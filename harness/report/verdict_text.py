@@ -55,7 +55,7 @@ NOT_PRE_DECLARED = (
     "by hand), so no look was taken and nothing below is a test of the design."
 )
 PRE_DECLARED = (
-    "Pre-declared in `runs/{run}/plan.json` at {at}, before the first pair: {design}. Each "
+    "Pre-declared in `{folder}/plan.json` at {at}, before the first pair: {design}. Each "
     "look: {test}."
 )
 CHANGED_BEFORE_LOOKS = (
