@@ -57,7 +57,7 @@ def test_pairs_that_chose_a_shared_start_up_trial_are_counted():
     analysis = SimpleNamespace(pair=("tpe", "random"), pairs=[(0, 0.9, 0.9), (1, 0.91, 0.9)])
     text = " ".join(shared_note(data, analysis))  # type: ignore[arg-type]
     assert "the first 4 trials of TPE and random had identical configurations" in text
-    assert "In 1 of 2 pairs (repeats 0) both studies chose one of those shared trials" in text
+    assert "In 1 of 2 pairs (repeat 0) both studies chose one of those shared trials" in text
     assert "effectively 6 trials of TPE after its start-up against as many of random" in text
     assert "come from the trials after them" not in text
 
