@@ -149,6 +149,34 @@ def test_local_compare_records_pool_usage(local_run):
     assert usage["utilization"] == pytest.approx(usage["busy_s"] / usage["wall_s"], abs=1e-3)
 
 
+def test_pool_usage_counts_the_workers_cpu_and_run_queue_time(local_run):
+    usage = local_run["usage"]
+    assert 0 < usage["cpu_s"] <= usage["busy_s"]
+    assert 0 <= usage["runq_wait_s"] <= usage["busy_s"]
+
+
+def test_usage_line_says_how_much_of_the_busy_time_was_cpu():
+    usage = Usage(workers=2, wall_s=10.0)
+    usage.add(10.0, {"cpu_s": 6.0, "runq_wait_s": 4.0})
+    usage.add(10.0, None)  # a lost job: no profile
+    assert usage.jobs == 2 and usage.busy_s == 20.0
+    assert "trained on a CPU 30% of the time and waited for one 20%" in usage.line()
+    assert "CPU" not in Usage(workers=1, wall_s=1.0, busy_s=1.0, jobs=1).line()
+
+
+def test_a_job_record_carries_its_profile():
+    runner = TrialRunner(TINY, "tiny", "cpu", threads=1)
+    params = {"hidden_size": 8, "lr": 1e-2, "batch_size": 256, "weight_decay": 0.0, "dropout": 0.0}
+    profile = runner.run(TrialJob(0, params, 1, "val_auroc", token="t"))["profile"]
+    assert 0 < profile["cpu_s"] <= profile["wall_s"] + 0.01
+    assert 0 < profile["to_first_epoch_s"] <= profile["wall_s"]
+    assert profile["hooks_s"] >= 0 and profile["after_last_epoch_s"] >= 0
+    if profile["runq_wait_s"] is not None:  # Linux
+        parts = profile["cpu_s"] + profile["runq_wait_s"] + profile["blocked_s"]
+        assert parts == pytest.approx(profile["wall_s"], abs=0.05)
+    assert runner.describe()["torch_threads"] == 1
+
+
 def test_report_shows_pool_usage(local_run):
     from harness.report.write import write_report
 

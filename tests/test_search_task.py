@@ -74,6 +74,7 @@ def test_short_trial_record(tiny_splits):
         "patience": 2,
         "cuda_graph": True,
         "hand_backward": True,
+        "flush_denormal": False,
     }
     assert 1 <= record["best_epoch"] <= record["epochs"] <= 3
     assert len(record["curve"]) == record["epochs"]

@@ -25,6 +25,7 @@ def test_every_kind_of_settings_has_the_engines_defaults():
         "patience": 10,
         "cuda_graph": True,
         "hand_backward": True,
+        "flush_denormal": False,
     }
     for make in KINDS:
         assert loop_fields(make()) == defaults

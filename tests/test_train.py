@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from functools import partial
 from itertools import chain
 
@@ -18,6 +19,7 @@ from harness.engine.steps import eager_step, make_optimizer, restore_start
 from harness.engine.train import (
     _batches,
     balanced_pos_weight,
+    denormals_flushed,
     resolve_device,
     train,
     train_epoch,
@@ -484,3 +486,33 @@ def test_pos_weight_setting_weights_the_loss(tiny_splits):
     weighted = _valid_loss(result.model, tiny_splits, pos_weight=weight)
     assert result.history[-1]["val_loss"] == pytest.approx(weighted, rel=1e-6)
     assert weighted != pytest.approx(_valid_loss(result.model, tiny_splits), rel=1e-3)
+
+
+# --- denormals ----------------------------------------------------------------------------
+
+
+def _denormal_survives() -> bool:
+    tiny = torch.tensor([1e-39])  # below float32's smallest normal (1.2e-38)
+    return bool((tiny * 1.0).item() != 0.0)
+
+
+def test_denormals_are_flushed_only_inside_the_block_and_only_when_asked():
+    assert _denormal_survives(), "torch's default keeps denormals"
+    with denormals_flushed(False):
+        assert _denormal_survives()
+    with denormals_flushed(True):
+        if torch.set_flush_denormal(True):  # a CPU without FTZ/DAZ has nothing to flush
+            assert not _denormal_survives()
+    assert _denormal_survives(), "the thread is back to torch's default after the block"
+
+
+def test_flush_denormal_trains_the_same_model_and_leaves_the_default(tiny_splits):
+    """Opt-in (it may change a trial's late digits); on these few epochs nothing is denormal
+    yet, so the training is the same."""
+    settings = TrainSettings(max_epochs=3, batch_size=64, lr=1e-2, shuffle=True)
+    plain = train(SMALL_MLP, tiny_splits, settings, seed=3, device="cpu")
+    flushed = train(
+        SMALL_MLP, tiny_splits, replace(settings, flush_denormal=True), seed=3, device="cpu"
+    )
+    assert [h["val_loss"] for h in flushed.history] == [h["val_loss"] for h in plain.history]
+    assert _denormal_survives()

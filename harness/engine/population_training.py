@@ -27,6 +27,7 @@ from harness.engine.train import (
     EarlyStopping,
     ResidentSplits,
     TrainResult,
+    denormals_flushed,
     evaluate_splits,
     resolve_device,
 )
@@ -79,7 +80,22 @@ def train_population(
     stopping and scoring); one ``TrainResult`` per member, in order. ``status`` is ``ok``,
     ``diverged`` or ``pruned``; ``seconds`` is the population's wall time until the member
     stopped (it shared the device with the others all along). ``on_epoch(index, epoch,
-    record)`` returning True prunes member ``index``."""
+    record)`` returning True prunes member ``index``. With ``settings.flush_denormal``, on CPU
+    denormal floats are flushed to zero, as ``train()`` does."""
+    on_cpu = resolve_device(device).type == "cpu"
+    with denormals_flushed(settings.flush_denormal and on_cpu):
+        return _train_population(members, splits, settings, device, resident, on_epoch, score_test)
+
+
+def _train_population(
+    members: Sequence[Member],
+    splits: Splits,
+    settings: PopulationSettings,
+    device: str,
+    resident: ResidentSplits | None,
+    on_epoch: PopulationHook | None,
+    score_test: bool,
+) -> list[TrainResult]:
     torch_device = resolve_device(device)
     data = resident or ResidentSplits(splits, torch_device)
     population = Population(members, splits.n_features, settings, torch_device)

@@ -40,6 +40,12 @@ class LoopSettings:
     # On CPU, plain MLPs (no BatchNorm) train with the backward written out (mlp_step.py);
     # False: autograd and optimizer.step(). Same arithmetic, same dropout masks.
     hand_backward: bool = True
+    # On CPU, flush denormal floats to zero while training (torch.set_flush_denormal). Weights
+    # that weight decay shrinks towards zero (units no row activates) turn denormal after a
+    # few epochs, and arithmetic on denormals is slow: an epoch of hidden 404 x batch 32 went
+    # from 0.45 s to 1.2 s over 12 epochs, 0.47 s flushed (docs/performance.md). Off by
+    # default: it changes some trials' per-epoch values in the last digits.
+    flush_denormal: bool = False
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Generic, Literal, TypeVar
@@ -230,14 +231,30 @@ def train(
     criterion = make_criterion(settings.pos_weight, splits.y_train, torch_device)
     generator = torch.Generator().manual_seed(seed) if settings.shuffle else None
     result = TrainResult("ok", 0, 0, 0.0, str(torch_device), seed)
-    stopping = _epochs(model, optimizer, criterion, data, settings, generator, on_epoch, result)
-    if result.status == "diverged":
-        return result
-    if stopping.best_state is not None:
-        model.load_state_dict(stopping.best_state)
-    result.valid, result.test = evaluate_splits(model, data, criterion, score_test)
+    with denormals_flushed(settings.flush_denormal and torch_device.type == "cpu"):
+        stopping = _epochs(model, optimizer, criterion, data, settings, generator, on_epoch, result)
+        if result.status == "diverged":
+            return result
+        if stopping.best_state is not None:
+            model.load_state_dict(stopping.best_state)
+        result.valid, result.test = evaluate_splits(model, data, criterion, score_test)
     result.model = model
     return result
+
+
+@contextmanager
+def denormals_flushed(on: bool) -> Iterator[None]:
+    """With ``on``, denormal floats are flushed to zero on this thread's CPU arithmetic for
+    the block (the CPU's FTZ/DAZ flags are per thread: a Ray actor's call may run on another
+    thread than its start-up), then back to torch's default; without it, nothing changes."""
+    if not on:
+        yield
+        return
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def _epochs(

@@ -74,6 +74,19 @@ class Usage:
     wall_s: float = 0.0
     busy_s: float = 0.0
     jobs: int = 0
+    # From each job's profile (search/runner.py JobClock): the training threads' CPU seconds,
+    # and the seconds they were runnable but waited for a CPU (other processes on the cores).
+    # Busy is not working: on a shared machine a busy worker may get a fraction of its core.
+    cpu_s: float = 0.0
+    runq_wait_s: float = 0.0
+
+    def add(self, busy_s: float, profile: dict[str, float | None] | None) -> None:
+        """Count one finished job: its busy time and, when its worker measured them, its CPU
+        and run-queue seconds."""
+        self.busy_s += busy_s
+        self.jobs += 1
+        self.cpu_s += (profile or {}).get("cpu_s") or 0.0
+        self.runq_wait_s += (profile or {}).get("runq_wait_s") or 0.0
 
     @property
     def utilization(self) -> float:
@@ -86,14 +99,23 @@ class Usage:
             "busy_s": round(self.busy_s, 3),
             "jobs": self.jobs,
             "utilization": round(self.utilization, 4),
+            "cpu_s": round(self.cpu_s, 3),
+            "runq_wait_s": round(self.runq_wait_s, 3),
         }
 
     def line(self) -> str:
-        return (
+        line = (
             f"pool: {self.jobs} jobs on {self.workers} worker(s) in {self.wall_s:.1f} s, "
             f"utilization {100 * self.utilization:.0f}% (busy worker-seconds over "
             "workers x wall time)"
         )
+        if self.cpu_s > 0 and self.busy_s > 0:
+            line += (
+                f"; busy workers trained on a CPU {100 * self.cpu_s / self.busy_s:.0f}% of "
+                f"the time and waited for one {100 * self.runq_wait_s / self.busy_s:.0f}% "
+                "(other processes on the cores)"
+            )
+        return line
 
 
 @dataclass
@@ -172,8 +194,7 @@ class Scheduler:
             if outcome.job.token in self.stopping:
                 self.stopping.discard(outcome.job.token)
                 outcome = _stopped(outcome)
-            self.usage.busy_s += time.monotonic() - item.started
-            self.usage.jobs += 1
+            self.usage.add(time.monotonic() - item.started, (outcome.record or {}).get("profile"))
             try:
                 item.source.tell(outcome)
             except Exception as err:
