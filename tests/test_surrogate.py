@@ -258,3 +258,22 @@ def test_a_trial_asked_sees_only_results_finished_by_then():
     simulate(study, evaluate, lambda trial: 1.0, trials=6, workers=3)
     # 3 asked at t = 0 with nothing finished; each later ask after one more has finished
     assert seen == [0, 0, 0, 1, 2, 3]
+
+
+def test_a_surrogate_problem_runs_as_an_optuna_objective_reproducibly():
+    from harness.surrogate.problem import SurrogateProblem
+
+    problem = SurrogateProblem.of(_fit(100))
+    assert problem.search_space == dict(sorted(SPACE.items()))
+    assert problem.directions == [optuna.study.StudyDirection.MAXIMIZE]
+
+    def values(seed: int) -> list[float]:
+        study = optuna.create_study(
+            direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed)
+        )
+        study.optimize(problem, n_trials=15)
+        return [t.value for t in study.trials]
+
+    assert values(3) == values(3)  # the same sampler seed: the same trials, the same noise
+    best = max(values(3))
+    assert abs(best - 0.9) < 0.02  # near the objective's optimum, 0.9
