@@ -60,6 +60,8 @@ def _required(key: str) -> list[str]:
         "study": ["--name", "s", "--sampler", "tpe"],
         "compare": ["--name", "c"],
         "report": ["--name", "r"],
+        "surrogate fit": ["--name", "s", "--from", "r"],
+        "surrogate show": ["--name", "s"],
     }.get(key, [])
 
 

@@ -17,6 +17,7 @@ from harness.cli.dashboard import Dashboard
 from harness.cli.lab import Data, Trial
 from harness.cli.report import Report
 from harness.cli.studies import Compare, Run, Study
+from harness.cli.surrogate import SURROGATE_HELP, SurrogateFit, SurrogateShow
 from harness.errors import HarnessError
 from harness.redaction import redact_text
 from harness.search.interrupts import Terminated, sigterm_as_interrupt
@@ -31,10 +32,12 @@ COMMANDS: dict[str, type[Command]] = {
     "compare": Compare,
     "report": Report,
     "dashboard": Dashboard,
+    "surrogate fit": SurrogateFit,
+    "surrogate show": SurrogateShow,
     "run": Run,
 }
 # help of each group of nested commands
-GROUPS = {"bench": BENCH_HELP}
+GROUPS = {"bench": BENCH_HELP, "surrogate": SURROGATE_HELP}
 
 
 def build_parser() -> argparse.ArgumentParser:
