@@ -125,10 +125,10 @@ def outcome_frame(outcomes: pd.DataFrame | Sequence[Outcome]) -> pd.DataFrame:
     frame = frame[list(COLUMNS)].astype({"task": str, "sampler": str, "outcome": float})
     doubled = frame.duplicated(["task", "sampler", "repeat"])
     if doubled.any():
-        first = frame[doubled].iloc[0]
+        task, sampler, repeat = frame.loc[doubled, ["task", "sampler", "repeat"]].iloc[0]
         raise HarnessError(
             "each (task, sampler, repeat) must have one outcome, but "
-            f"({first.task}, {first.sampler}, {first.repeat}) has several"
+            f"({task}, {sampler}, {repeat}) has several"
         )
     return frame
 
