@@ -163,7 +163,7 @@ def test_two_tasks_refuse_friedman_and_wilcoxon_with_their_reasons(tmp_path):
     assert f"{wilcoxon_floor(2):.3g}" in analysis.tests.wilcoxon_refused
     lines = across_task_lines(_table(CLEAR, tasks=2), figures)
     joined = "\n".join(lines)
-    assert "**Friedman test**: not run: with 2 task(s) and 3 samplers" in joined
+    assert "**Friedman test**: not run: with 2 tasks and 3 samplers" in joined
     assert "χ²" not in joined and "(exact)" not in joined  # no p-value printed
     assert "but 2 tasks are too few for them to reject anything" in joined
     assert [p.name for p in figures.made] == ["across_tasks_iqm.png"]  # no CD diagram
@@ -196,10 +196,13 @@ def test_probability_of_improvement_counts_pairs_of_repeats():
     assert agg.improvement[("a", "b")].estimate == pytest.approx(6 / 9)
 
 
-def test_one_repeat_on_a_task_gives_no_interval_and_says_why():
+def test_one_repeat_on_a_task_gives_no_interval_and_says_why(tmp_path):
     table = _table(CLEAR, tasks=3, repeats=1)
     agg = aggregates(score_table(table))
     assert not agg.iqm["tpe"].has_interval and "at least 2 per task" in (agg.no_interval or "")
+    lines = across_task_lines(table, Figures(tmp_path, "figs"))
+    assert text.NO_INTERVAL.format(reason=agg.no_interval) in lines
+    assert lines[-2].endswith(text.NO_CLAIMS_NO_INTERVAL)  # the closing sentence claims nothing
 
 
 def test_too_few_repeats_for_a_mann_whitney_test_leave_every_rank_1(tmp_path):

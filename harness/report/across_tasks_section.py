@@ -13,6 +13,7 @@ from harness.report import across_tasks_text as text
 from harness.report.across_tasks import AcrossTaskTable, ScoreTable, score_table
 from harness.report.across_tasks_stats import Aggregates, Borda, Interval, aggregates, borda
 from harness.report.across_tasks_tests import TaskTests, task_tests
+from harness.report.anytime import MIN_REPEATS_FOR_CI
 from harness.report.config import ALPHA, CONFIDENCE
 from harness.report.markdown import MISSING, fmt, md_table, plural, signed_difference
 
@@ -113,15 +114,21 @@ def _iqm(analysis: AcrossTaskAnalysis, figures: Figures) -> list[str]:
         for s in sorted(scores.samplers, key=lambda s: agg.iqm[s].estimate)
     ]
     lines = [text.IQM.format(level=LEVEL, resamples=agg.resamples), "", md_table(header, rows), ""]
+    fewest = min(len(t.repeats) for t in scores.tasks)
     if agg.no_interval:
         lines += [text.NO_INTERVAL.format(reason=agg.no_interval), ""]
+    elif fewest < MIN_REPEATS_FOR_CI:
+        lines += [text.FEW_REPEATS.format(repeats=fewest), ""]
     band = f"{LEVEL} stratified-bootstrap CI of the IQM"
     png = plot_iqm(
         figures.path("across_tasks_iqm.png"),
         agg,
         scores.task_means,
         scores.samplers,
-        title=f"Normalised regret over {plural(len(scores.tasks), 'task')}: IQM and {band}",
+        title=text.IQM_TITLE.format(
+            tasks=plural(len(scores.tasks), "task"),
+            band=band if agg.no_interval is None else text.IQM_NO_BAND,
+        ),
         band=band,
     )
     return [*lines, figures.image(png, text.IQM_FIGURE_ALT), ""]
@@ -156,14 +163,16 @@ def _borda(scores: ScoreTable, result: Borda) -> list[str]:
     rows.append(["**Borda**", *(f"**{b}**" for b in result.borda)])
     rows.append(["**firsts**", *(f"**{f}**" for f in result.firsts)])
     lines = [
-        text.BORDA.format(level=result.level, pairs=k * (k - 1) // 2, alpha=ALPHA),
+        text.BORDA.format(level=result.level, pairs=plural(k * (k - 1) // 2, "pair"), alpha=ALPHA),
         "",
         md_table(["task", *scores.samplers], rows),
         "",
     ]
     if result.floor >= result.level:
         fewest = min(len(t.repeats) for t in scores.tasks)
-        floor = text.BORDA_FLOOR.format(repeats=fewest, floor=result.floor, level=result.level)
+        floor = text.BORDA_FLOOR.format(
+            repeats=plural(fewest, "repeat"), floor=result.floor, level=result.level
+        )
         lines += [floor, ""]
     return lines
 
@@ -202,7 +211,7 @@ def _friedman(scores: ScoreTable, tests: TaskTests, figures: Figures) -> list[st
 def _wilcoxon(scores: ScoreTable, tests: TaskTests) -> list[str]:
     if not tests.pairs:
         return []
-    n, pairs = len(scores.tasks), len(tests.pairs)
+    n, pairs = len(scores.tasks), plural(len(tests.pairs), "pair")
     header = ["a - b", "median difference", "rank-biserial", "tasks won (a / b)"]
     header += ["Wilcoxon p", "Holm-adjusted p"]
     rows = []

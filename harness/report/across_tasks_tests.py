@@ -22,6 +22,7 @@ from scipy import stats as scipy_stats
 
 from harness.report.across_tasks import ScoreTable
 from harness.report.config import ALPHA
+from harness.report.markdown import plural
 from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
@@ -89,8 +90,9 @@ def friedman(ranks: np.ndarray, samplers: list[str], alpha: float = ALPHA) -> Fr
     floor = friedman_floor(n, k) if n else 1.0
     if floor >= alpha:
         refusal = (
-            f"with {n} task(s) and {k} samplers the Friedman test cannot reject at {alpha}: "
-            f"even if every task ranked the samplers alike its p-value would be {floor:.3g}"
+            f"with {plural(n, 'task')} and {k} samplers the Friedman test cannot reject at "
+            f"{alpha}: even if every task ranked the samplers alike, its p-value would be "
+            f"{floor:.3g}"
         )
         return Friedman(None, None, None, None, refusal)
     import scikit_posthocs
@@ -145,7 +147,7 @@ def task_tests(scores: ScoreTable, alpha: float = ALPHA) -> TaskTests:
     refused = None
     if floor >= alpha:
         refused = (
-            f"with {n} task(s) no two-sided Wilcoxon signed-rank p-value can be below "
+            f"with {plural(n, 'task')} no two-sided Wilcoxon signed-rank p-value can be below "
             f"{floor:.3g} (2 / 2^{n}), so none can reach {alpha}; the effects are shown alone"
         )
     return TaskTests(

@@ -26,7 +26,14 @@ IQM = (
     "task, the tasks held fixed; Agarwal et al. 2021). The average rank is over tasks, each "
     "task ranking the samplers by mean regret."
 )
+IQM_TITLE = "Normalised regret over {tasks}: IQM and {band}"
+IQM_NO_BAND = "no interval (under 2 repeats on some task)"
 IQM_FIGURE_ALT = "IQM of normalised regret per sampler with its bootstrap interval"
+FEW_REPEATS = (
+    "With as few as {repeats} repeats on a task, read these intervals as rough: a percentile "
+    "bootstrap of n values spreads as (n - 1) / n of their variance, so its intervals are too "
+    "narrow when n is small."
+)
 NO_INTERVAL = "No intervals: {reason}."
 IMPROVEMENT = (
     "**Probability of improvement**: P(a's normalised regret < b's) for a repeat of each drawn "
@@ -40,12 +47,12 @@ NO_CLAIM_WITHOUT_INTERVAL = "no direction: no interval"
 BORDA = (
     "**Ranks per task as kurobako reports them**: on each task every pair of samplers is "
     "compared by a two-sided Mann-Whitney U test over the repeats at the Šidák level "
-    "{level:.3g} (the family-wise error over the {pairs} pairs at {alpha}); a sampler's rank "
+    "{level:.3g} (the family-wise error over {pairs} at {alpha}); a sampler's rank "
     "on a task is 1 + the samplers that beat it there, its Borda count the samplers it beats "
     "summed over tasks, its firsts the tasks where none beats it."
 )
 BORDA_FLOOR = (
-    "With {repeats} repeats on a task no Mann-Whitney p-value can be below {floor:.3g}, above "
+    "With {repeats} on a task no Mann-Whitney p-value can be below {floor:.3g}, above "
     "the level {level:.3g}: no pair can differ on such a task, so every sampler ranks 1 there "
     "and the Borda counts say nothing; more repeats per task are needed."
 )
@@ -69,14 +76,14 @@ CD = (
 CD_ALT = "critical-difference diagram of the samplers' average ranks over tasks"
 WILCOXON = (
     "**Pairwise Wilcoxon signed-rank tests over tasks** on each task's mean normalised regret "
-    "(a - b; negative: a has less regret), with Holm's correction for the {pairs} pairs "
+    "(a - b; negative: a has less regret), with Holm's correction for {pairs} "
     "(statsmodels `multipletests`; * : differs at {alpha} after the correction). Effects: the "
     "median difference over tasks, the matched-pairs rank-biserial correlation (-1: a has the "
     "lower regret on every task, +1: the higher) and the tasks each sampler wins."
 )
 WILCOXON_REFUSED = "No p-values: {reason}."
 HOLM_FLOOR = (
-    "With {n} tasks and {pairs} pairs no Holm-adjusted p-value can be below {floor:.3g}, so no "
+    "With {n} tasks and {pairs} no Holm-adjusted p-value can be below {floor:.3g}, so no "
     "pair can differ at {alpha} after the correction."
 )
 LEFT_OUT = (
@@ -97,4 +104,9 @@ NO_CLAIMS = (
 )
 HOLM_CLAIMS = "Over tasks, Holm-corrected Wilcoxon tests at {alpha}: {claims}."
 HOLM_CLAIM = "{better} has less regret than {worse}"
+FEW_REPEATS = (
+    "With as few as {repeats} repeats on a task, read these intervals as rough: a percentile "
+    "bootstrap of n values spreads as (n - 1) / n of their variance, so its intervals are too "
+    "narrow when n is small."
+)
 NO_CLAIMS_NO_INTERVAL = "Without intervals no direction between samplers is claimed."
