@@ -265,3 +265,29 @@ def test_the_markdown_links_every_figure_it_draws(tmp_path):
     for path in figures.made:
         assert path.stat().st_size > 10_000
         assert any(f"(figs/{path.name})" in line for line in lines)
+
+
+def test_a_task_where_every_sampler_failed_is_named_without_a_task_info():
+    table = _table(CLEAR, tasks=3, failures=(Failure("ghost", "tpe", "import error"),))
+    scores = score_table(table)
+    assert scores.left_out == {"ghost": "tpe failed (import error)"} and len(scores.tasks) == 3
+
+
+def test_non_finite_outcomes_count_as_missing():
+    table = _table(CLEAR, tasks=3, repeats=4)
+    rows = [
+        Outcome(o.task, o.sampler, o.repeat, float("inf") if o.repeat == 1 else o.outcome)
+        for o in table.outcomes
+        if o.task == "task0"
+    ]
+    scores = score_table(AcrossTaskTable(rows, table.tasks[:1]))
+    assert scores.tasks[0].repeats == [0, 2, 3]
+
+
+def test_samplers_tied_on_every_task_have_no_friedman_test():
+    rows = [Outcome(f"t{t}", s, r, 0.5) for t in range(5) for s in "abc" for r in range(2)]
+    infos = [TaskInfo(f"t{t}", "maximize", 1.0, 0.0) for t in range(5)]
+    analysis = analyse_across_tasks(AcrossTaskTable(rows, infos))
+    assert analysis.tests is not None
+    assert analysis.tests.friedman.refused == "every task ties every sampler: nothing to rank"
+    assert set(analysis.tests.average_rank.values()) == {2.0}

@@ -155,8 +155,9 @@ def score_table(table: AcrossTaskTable) -> ScoreTable:
     # in the order the table names them (a run's own order), then any only a failure names
     samplers = list(dict.fromkeys([*frame["sampler"], *(s for _, s in failed)]))
     kept, left_out = [], {}
+    finite = np.isfinite(frame["outcome"].to_numpy(float))  # NaN or inf: no outcome
     for name, info in infos.items():
-        rows = frame[(frame["task"] == name) & frame["outcome"].notna()]
+        rows = frame[(frame["task"] == name) & finite]
         reason = _leave_out_reason(name, rows, samplers, failed)
         scores = None if reason else _task_scores(info, rows, samplers, table.random_sampler)
         if isinstance(scores, str):
@@ -165,6 +166,9 @@ def score_table(table: AcrossTaskTable) -> ScoreTable:
             left_out[name] = reason
         elif isinstance(scores, TaskScores):
             kept.append(scores)
+    for task, _ in failed:  # a task that only failed has no TaskInfo: still named
+        if task not in infos:
+            left_out[task] = _leave_out_reason(task, frame[:0], samplers, failed) or ""
     return ScoreTable(samplers, kept, left_out)
 
 

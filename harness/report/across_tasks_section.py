@@ -44,8 +44,13 @@ def analyse_across_tasks(table: AcrossTaskTable) -> AcrossTaskAnalysis:
 
 def across_task_lines(table: AcrossTaskTable, figures: Figures) -> list[str]:
     """The across-task analysis as markdown lines, its figures saved under ``figures``."""
-    analysis = analyse_across_tasks(table)
-    scores = analysis.scores
+    return analysis_lines(analyse_across_tasks(table), figures)
+
+
+def analysis_lines(analysis: AcrossTaskAnalysis, figures: Figures) -> list[str]:
+    """The lines of an analysis already made (a report context may hold one for several
+    readers)."""
+    table, scores = analysis.table, analysis.scores
     lines = [text.HEADING, ""]
     if analysis.aggregates is None or analysis.tests is None or analysis.borda is None:
         return [*lines, text.NO_TASK, "", *_left_out(scores)]

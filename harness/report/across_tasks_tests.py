@@ -28,6 +28,7 @@ from harness.report.stats import paired_wilcoxon
 if TYPE_CHECKING:
     import pandas as pd
 
+TIE_DECIMALS = 12  # regrets are O(1): closer task means than 1e-12 are rounding, not a rank
 MIN_SAMPLERS_FRIEDMAN = 3  # SciPy's friedmanchisquare; with 2 the Wilcoxon test says it
 
 
@@ -95,6 +96,8 @@ def friedman(ranks: np.ndarray, samplers: list[str], alpha: float = ALPHA) -> Fr
             f"{floor:.3g}"
         )
         return Friedman(None, None, None, None, refusal)
+    if n and (np.ptp(ranks, axis=1) == 0).all():
+        return Friedman(None, None, None, None, "every task ties every sampler: nothing to rank")
     import scikit_posthocs
 
     with warnings.catch_warnings():  # identical ranks in every task: a NaN statistic
@@ -137,7 +140,8 @@ def pair_tests(means: np.ndarray, samplers: list[str]) -> list[PairTest]:
 
 def task_tests(scores: ScoreTable, alpha: float = ALPHA) -> TaskTests:
     """Ranks within tasks, Friedman and Nemenyi, and the pairwise Wilcoxon tests over tasks."""
-    means = scores.task_means
+    # Means equal but for the order of summation are a tie, not a rank apart.
+    means = np.round(scores.task_means, TIE_DECIMALS)
     n, k = means.shape
     ranks = scipy_stats.rankdata(means, axis=1, method="average") if n else means
     average = {
