@@ -36,6 +36,7 @@ class AcrossTaskAnalysis:
 
 
 def analyse_across_tasks(table: AcrossTaskTable) -> AcrossTaskAnalysis:
+    """The numbers of the analysis, no markdown: for a reader that wants them as data."""
     scores = score_table(table)
     if not scores.tasks:
         return AcrossTaskAnalysis(table, scores, None, None, None)
