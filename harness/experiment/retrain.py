@@ -33,9 +33,46 @@ RETRAIN_KEYS = (
     "test_f1",
     "test_precision",
     "test_recall",
+    # a multiclass or regression task's (harness.tasks.spec.KIND_METRICS)
+    "val_log_loss",
+    "test_log_loss",
+    "val_rmse",
+    "test_rmse",
     "epochs",
     "seconds",
 )
+PRIMARY_DEFAULT = "test_auroc"  # a record from before tasks: the lab's (Adult, binary)
+
+
+def study_job_settings(run_study: RunStudy) -> dict[str, Any]:
+    """What a retraining job of the study trains on: its task's data and fixed settings as
+    the study stored them, and its objective (the value each epoch reports). A study from
+    before tasks stored no data: the pool's (Adult) is used."""
+    from harness.search.spaces import parse_space
+    from harness.tasks.spec import DataSpec
+
+    attrs = run_study.study.user_attrs
+    stored = attrs.get("data")
+    data = None
+    if isinstance(stored, dict):
+        categorical = stored.get("categorical")
+        data = DataSpec(
+            **{**stored, "categorical": None if categorical is None else tuple(categorical)}
+        )
+    space = parse_space(attrs.get("space", ""), run_study.name) if attrs.get("space") else None
+    return {
+        "objective": attrs.get("objective", "val_auroc"),
+        "data": data,
+        "fixed": None if space is None else space.fixed,
+    }
+
+
+def primary_metric(run_study: RunStudy) -> str:
+    """The retrained test metric a study's verdict compares: its task kind's."""
+    from harness.tasks.spec import KIND_METRICS
+
+    kind = run_study.study.user_attrs.get("task_kind", "binary")
+    return KIND_METRICS[kind].primary
 
 
 def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
@@ -92,14 +129,18 @@ class RetrainSource:
         self.run_study, self.trial, self.k, self.cache = run_study, trial, k, cache
         self.limit = k
         self.params = retrain_params(run_study, trial)
+        self.primary = primary_metric(run_study)
+        settings = study_job_settings(run_study)
         self.queue = [
             TrialJob(
                 i,
                 self.params,
                 RETRAIN_SEED_BASE + i,
-                "val_auroc",
+                settings["objective"],
                 score_test=True,
                 test_probabilities=True,
+                data=settings["data"],
+                fixed=settings["fixed"],
             )
             for i in range(k)
         ]
@@ -154,6 +195,7 @@ class RetrainSource:
                     "trial": trial.number,
                     "value": trial.value,
                     "params": self.params,
+                    "primary": self.primary,
                     "results": results,
                     **self._save_predictions(),
                 }
@@ -196,16 +238,19 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
 
 
 def retrained_test_aurocs(record: dict[str, Any]) -> list[float]:
-    """The test AUROC of each of a retrain record's seeds that trained."""
+    """The primary test metric (the task's: AUROC for the lab's) of each of a retrain record's
+    seeds that trained."""
+    metric = record.get("primary", PRIMARY_DEFAULT)
     return [
-        r["test_auroc"]
+        r[metric]
         for r in record.get("results", [])
-        if r.get("status") == "ok" and is_number(r.get("test_auroc"))
+        if r.get("status") == "ok" and is_number(r.get(metric))
     ]
 
 
 def retrained_test_auroc(record: dict[str, Any]) -> float | None:
-    """The mean test AUROC over a retrain record's seeds that trained (None if none did)."""
+    """The mean primary test metric (AUROC for the lab's task) over a retrain record's seeds
+    that trained (None if none did)."""
     values = retrained_test_aurocs(record)
     return sum(values) / len(values) if values else None
 
