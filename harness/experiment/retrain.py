@@ -42,6 +42,9 @@ RETRAIN_KEYS = (
     "seconds",
 )
 PRIMARY_DEFAULT = "test_auroc"  # a record from before tasks: the lab's (Adult, binary)
+# A minimised primary outcome enters the verdict negated (-log-loss, -RMSE), so that a
+# positive paired difference means "A better" for every task (harness.experiment.verdict).
+PRIMARY_SIGN = {"test_auroc": 1.0, "test_log_loss": -1.0, "test_rmse": -1.0}
 
 
 def study_job_settings(run_study: RunStudy) -> dict[str, Any]:
@@ -248,11 +251,13 @@ def retrained_test_aurocs(record: dict[str, Any]) -> list[float]:
     ]
 
 
-def retrained_test_auroc(record: dict[str, Any]) -> float | None:
-    """The mean primary test metric (AUROC for the lab's task) over a retrain record's seeds
-    that trained (None if none did)."""
+def primary_score(record: dict[str, Any]) -> float | None:
+    """The primary outcome of a retrain record: the mean of its primary test metric over the
+    seeds that trained (None if none did), negated when the metric is minimised (the test
+    AUROC itself for the lab's task)."""
     values = retrained_test_aurocs(record)
-    return sum(values) / len(values) if values else None
+    sign = PRIMARY_SIGN[record.get("primary", PRIMARY_DEFAULT)]
+    return sign * sum(values) / len(values) if values else None
 
 
 def primary_pairs(
@@ -260,9 +265,7 @@ def primary_pairs(
 ) -> list[tuple[int, float, float]]:
     """(repeat, A's, B's retrained test AUROC) for repeats 0, 1, 2, ... while both samplers of
     the repeat are retrained: the first n pairs, in the order the design counts them."""
-    by_study = {
-        (r.get("sampler"), r.get("repeat")): retrained_test_auroc(r) for r in document["records"]
-    }
+    by_study = {(r.get("sampler"), r.get("repeat")): primary_score(r) for r in document["records"]}
     pairs = []
     for repeat in range(len(document["records"]) + 1):
         a, b = by_study.get((pair[0], repeat)), by_study.get((pair[1], repeat))
