@@ -4,14 +4,13 @@ paired comparisons of samplers, and the whole lab in one resumable command."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.choices import DEFAULT_SAMPLERS
-from harness.cli.command import Command, console, err_console
+from harness.cli.command import Command, err_console
 from harness.cli.options import (
     SAMPLER_HELP,
     SPACE_HELP,
@@ -27,6 +26,7 @@ from harness.cli.options import (
     time_budget_s,
     worker_options,
 )
+from harness.cli.study_summary import summarize_study
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
@@ -119,25 +119,6 @@ class Study(Command):
             summarize_study(study)
 
 
-def summarize_study(study: Any) -> None:
-    from optuna.trial import TrialState
-
-    counts = {
-        state.name: len(study.get_trials(deepcopy=False, states=(state,)))
-        for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    }
-    best = study.best_trial
-    console.print(
-        f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
-        f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
-        f"{best.value:.4f} (trial #{best.number}; test scores come from retraining it, "
-        "as harness compare does)",
-        markup=False,
-        highlight=False,
-    )
-    console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)
-
-
 class Compare(Command):
     help = "paired repeats of samplers until the pre-declared verdict is decided"
     description = (
@@ -188,6 +169,14 @@ class Compare(Command):
         )
         parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
         parser.add_argument(
+            "--tasks",
+            nargs="+",
+            metavar="TASK",
+            default=None,
+            help="several tasks in one run, each as --task: every (task, sampler, repeat) "
+            "study, named RUN/<task>/<sampler>/r<repeat>, on one pool; needs --repeats",
+        )
+        parser.add_argument(
             "--retrain-seeds",
             type=positive_int,
             default=defaults.retrain_seeds,
@@ -230,6 +219,7 @@ class Compare(Command):
             bench_seeds=args.bench_seeds,
             reference_seeds=args.reference_seeds,
             runs_root=args.runs_dir,
+            tasks=tuple(args.tasks or ()),
         )
         from harness.search.ray_setup import check_ray
 
@@ -240,7 +230,8 @@ class Compare(Command):
         from harness.search.storage import open_storage, redact_url, storage_errors
         from harness.search.task_space import load_task_space, resolve_objective
 
-        resolve_objective(study, load_task_space(study.task, study.space_path))  # before any file
+        for task in config.tasks or (study.task,):  # each refused before the run folder is made
+            resolve_objective(replace(study, task=task), load_task_space(task, study.space_path))
         open_storage(study.storage)
         locked = locked_run(
             run_dir(config.run, config.runs_root), f"harness compare --name {config.run}"

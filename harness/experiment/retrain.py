@@ -199,6 +199,7 @@ class RetrainSource:
                     "value": trial.value,
                     "params": self.params,
                     "primary": self.primary,
+                    **({"task": run_study.task} if run_study.task else {}),
                     "results": results,
                     **self._save_predictions(),
                 }
@@ -218,7 +219,7 @@ class RetrainSource:
         kept = sorted(self.arrays)
         if not kept:
             return {}
-        name = predictions_name(self.run_study.sampler, self.run_study.repeat)
+        name = predictions_name(self.run_study.sampler, self.run_study.repeat, self.run_study.task)
         seeds = [RETRAIN_SEED_BASE + i for i in kept]
         write_predictions(
             self.cache.path.parent / name,

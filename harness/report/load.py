@@ -137,11 +137,18 @@ def _with_complete_trials(name: str, studies: list[RunStudy]) -> tuple[list[RunS
     return kept, left_out
 
 
-def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
+def load_run(
+    name: str,
+    storage_url: str,
+    runs_root: str | Path = DEFAULT_RUNS_ROOT,
+    task: str | None = None,
+) -> RunData:
     """Read the run's studies (HarnessError if none has a COMPLETE trial; the others are left
-    out, and said so) and its cached results, each checked against its schema."""
+    out, and said so) and its cached results, each checked against its schema. In a run of
+    several tasks, ``task`` picks one task's studies and retrained records."""
     storage = open_existing_storage(storage_url)
-    studies, left_out = _with_complete_trials(name, find_run_studies(storage, name, storage_url))
+    found = find_run_studies(storage, name, storage_url, task)
+    studies, left_out = _with_complete_trials(name, found)
     order: dict[str, int] = {sampler: index for index, sampler in enumerate(SAMPLERS)}
     samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
@@ -186,6 +193,8 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     folder = run_dir(name, runs_root)
     data.bench = read_run_file(folder / "bench.json")
     retrain = read_retrain(folder / "retrain.json")
+    if task is not None:
+        retrain = {"records": [r for r in retrain["records"] if r.get("task") == task]}
     data.retrain = retrain if retrain["records"] else None
     data.reference = read_reference(folder / "reference.json")
     data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
