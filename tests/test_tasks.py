@@ -171,6 +171,23 @@ def test_csv_task_end_to_end(tmp_path, target, kind, objective, direction):
     assert all(objective in t.user_attrs for t in study.trials)
 
 
+def test_parquet_task_reads_as_its_csv(tmp_path):
+    """The same table as Parquet: the same kind, columns and encoded splits."""
+    pytest.importorskip("pyarrow")
+    from harness.search.task_space import load_task_space
+    from harness.tasks.tabular import load_task_splits
+
+    csv_task = _task(tmp_path, 'source = "table.csv"\ntarget = "grade"\n')
+    _frame().to_parquet(tmp_path / "table.parquet")
+    parquet_task = tmp_path / "parquet_task.toml"
+    parquet_task.write_text(SPACE + '[data]\nsource = "table.parquet"\ntarget = "grade"\n')
+    from_csv, from_parquet = (load_task_space(str(t)) for t in (csv_task, parquet_task))
+    assert from_parquet.task is not None and from_parquet.task.kind == "multiclass"
+    assert from_parquet.data.categorical == from_csv.data.categorical == ("colour", "label")
+    a, b = load_task_splits(from_csv.data), load_task_splits(from_parquet.data)
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_test, b.y_test)
+
+
 def test_resume_refuses_another_task_or_a_changed_task_file(tmp_path):
     task = _task(tmp_path, 'source = "table.csv"\ntarget = "price"\n')
     config = StudyConfig(
