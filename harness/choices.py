@@ -31,11 +31,22 @@ DEFAULT_SAMPLERS: tuple[Sampler, ...] = ("tpe", "random")  # what a comparison r
 Pruner = Literal["none", "median", "hyperband"]
 PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 
-# what the sampler optimises, and in which direction
-Objective = Literal["val_auroc", "val_loss"]
+# what the sampler optimises, and in which direction: validation AUROC (binary tasks),
+# log-loss (multiclass), RMSE (regression), or the training loss on validation (any task)
+Objective = Literal["val_auroc", "val_loss", "val_log_loss", "val_rmse"]
 OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
 Direction = Literal["maximize", "minimize"]
-DIRECTIONS: dict[Objective, Direction] = {"val_auroc": "maximize", "val_loss": "minimize"}
+DIRECTIONS: dict[Objective, Direction] = {
+    "val_auroc": "maximize",
+    "val_loss": "minimize",
+    "val_log_loss": "minimize",
+    "val_rmse": "minimize",
+}
+
+# what a tabular task predicts: one of two classes, one of C classes, or a number
+TaskKind = Literal["binary", "multiclass", "regression"]
+TASK_KINDS: tuple[TaskKind, ...] = get_args(TaskKind)
+DEFAULT_TASK = "adult"  # the lab's task: what every command runs without --task
 
 # where trials run: Ray actors, or this process one trial at a time
 Executor = Literal["ray", "local"]

@@ -25,6 +25,8 @@ MODELS_DIR = project_folder("models")
 SPACES_DIR = project_folder("search_spaces")
 DEFAULT_RECIPES = MODELS_DIR / "lab.toml"  # the lab's fixed models 1-5
 DEFAULT_SPACE = SPACES_DIR / "lab_mlp.toml"  # the lab's search task
+# the five parameters of the lab's space sized for the small bundled sets (a few hundred rows)
+TABULAR_SPACE = SPACES_DIR / "tabular_mlp.toml"
 DEFAULT_RUNS_ROOT = Path("runs")  # runs/RUN/: what a run caches beside its studies
 
 

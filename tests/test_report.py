@@ -375,12 +375,13 @@ def test_compare_config_rejects_bad_input(changes, message):
 @pytest.mark.parametrize(
     ("run", "name", "expected"),
     [
-        ("lab", "lab/tpe/r0", ("tpe", 0)),
-        ("lab", "lab/random/r12", ("random", 12)),
-        ("a/b", "a/b/tpe/r3", ("tpe", 3)),
+        ("lab", "lab/tpe/r0", ("tpe", 0, None)),
+        ("lab", "lab/random/r12", ("random", 12, None)),
+        ("a/b", "a/b/tpe/r3", ("tpe", 3, None)),
+        ("lab", "lab/wine/tpe/r3", ("tpe", 3, "wine")),  # a run of several tasks
         ("lab", "lab2/tpe/r0", None),
         ("lab", "lab/tpe/rx", None),
-        ("lab", "lab/tpe/r1/extra", None),
+        ("lab", "lab/wine/tpe/r1/extra", None),
         ("l.b", "lxb/tpe/r0", None),
     ],
 )

@@ -325,6 +325,32 @@ def test_ranks_section_matches_a_hand_computation(three_samplers):
     assert "](figs/critical_difference.png)" in text
 
 
+def test_ranks_say_no_friedman_when_every_repeat_ties_every_sampler(three_samplers, tmp_path):
+    """On an easy task every sampler may retrain the same configuration (a shared start-up
+    trial): no ranks to test, and the section says so instead of 'chi2 = nan, p = nan'."""
+    import shutil
+
+    from harness.report.context import ReportContext
+    from harness.report.load import load_run
+    from harness.report.markdown import Figures
+    from harness.report.ranks import section_ranks
+
+    folder, url, _ = three_samplers
+    runs = tmp_path / "runs"
+    shutil.copytree(folder / "runs", runs)
+    path = runs / "three" / "retrain.json"
+    retrain = json.loads(path.read_text())
+    for record in retrain["records"]:  # every sampler of a repeat: the same test AUROCs
+        for seed, result in enumerate(record["results"]):
+            result["test_auroc"] = 0.9 + 0.001 * record["repeat"] + 1e-4 * seed
+    path.write_text(json.dumps(retrain))
+    text = "\n".join(
+        section_ranks(ReportContext(load_run("three", url, runs), Figures(tmp_path, ".")))
+    )
+    assert "**Friedman test**: not computed: in each of the 4 repeats every sampler" in text
+    assert "nan" not in text
+
+
 def test_ranks_say_nothing_for_two_samplers_and_little_for_one_repeat(tmp_path):
     from harness.report.context import ReportContext
     from harness.report.load import load_run

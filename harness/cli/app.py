@@ -18,6 +18,7 @@ from harness.cli.lab import Data, Trial
 from harness.cli.report import Report
 from harness.cli.studies import Compare, Run, Study
 from harness.cli.surrogate import SURROGATE_HELP, SurrogateFit, SurrogateShow
+from harness.cli.tasks import Tasks
 from harness.errors import HarnessError
 from harness.redaction import redact_text
 from harness.search.interrupts import Terminated, sigterm_as_interrupt
@@ -28,6 +29,7 @@ COMMANDS: dict[str, type[Command]] = {
     "bench models": BenchModels,
     "bench devices": BenchDevices,
     "trial": Trial,
+    "tasks": Tasks,
     "study": Study,
     "compare": Compare,
     "report": Report,

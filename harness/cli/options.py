@@ -26,7 +26,15 @@ SAMPLER_HELP = (
     "'seed' keyword is passed when the class takes one)"
 )
 
-SPACE_HELP = "search space file (default: search_spaces/lab_mlp.toml)"
+SPACE_HELP = (
+    "search space file (default: the task's: search_spaces/lab_mlp.toml for adult, "
+    "tabular_mlp.toml for the other built-in tasks)"
+)
+TASK_HELP = (
+    "what the study searches: a built-in task (harness tasks: adult, breast-cancer, wine, "
+    "digits, diabetes, iris) or a task's TOML file with a [data] table (docs/tasks.md) "
+    "(default: the space file's [data] source, else adult)"
+)
 
 
 def count(minimum: int) -> Callable[[str], int]:
@@ -182,14 +190,21 @@ def worker_options() -> argparse.ArgumentParser:
     return parser
 
 
+def task_option() -> argparse.ArgumentParser:
+    parser = _parent()
+    parser.add_argument("--task", metavar="TASK", default=StudyConfig.task, help=TASK_HELP)
+    return parser
+
+
 def search_options() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument(
         "--objective",
         choices=OBJECTIVES,
         default=StudyConfig.objective,
-        help="what the sampler optimises: val_auroc is maximised, val_loss minimised "
-        "(default: val_auroc)",
+        help="what the sampler optimises: the task's metric on validation (val_auroc for "
+        "binary tasks, maximised; val_log_loss for multiclass and val_rmse for regression, "
+        "minimised), or val_loss, minimised (default: the task's metric)",
     )
     parser.add_argument(
         "--pruner",
@@ -256,6 +271,7 @@ def comparison_options() -> argparse.ArgumentParser:
 
 # StudyConfig fields that shared options set; a command passes on those it has
 STUDY_OPTIONS = (
+    "task",
     "storage",
     "objective",
     "pruner",

@@ -4,14 +4,13 @@ paired comparisons of samplers, and the whole lab in one resumable command."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.choices import DEFAULT_SAMPLERS
-from harness.cli.command import Command, console, err_console
+from harness.cli.command import Command, err_console
 from harness.cli.options import (
     SAMPLER_HELP,
     SPACE_HELP,
@@ -23,9 +22,11 @@ from harness.cli.options import (
     search_options,
     storage_options,
     study_settings,
+    task_option,
     time_budget_s,
     worker_options,
 )
+from harness.cli.study_summary import summarize_study
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
@@ -37,6 +38,9 @@ if TYPE_CHECKING:
     from harness.experiment.lab_run import WrittenReport
 
 RUNS_DIR_HELP = "where run results are cached (default: runs)"
+RESUME_HINT = (
+    "trials in flight were marked FAIL and will be retried; to resume, run the same command again"
+)
 
 
 def _log(text: str) -> None:
@@ -59,12 +63,9 @@ class Study(Command):
         "actors, or this process with --executor local) train. Re-running the same command "
         "resumes until --trials trials have finished (COMPLETE, or PRUNED with --pruner)."
     )
-    parents = (storage_options, search_options, worker_options)
+    parents = (task_option, storage_options, search_options, worker_options)
     stops_on_sigterm = True
-    resume_hint = (
-        "trials in flight were marked FAIL and will be retried; to resume, run the "
-        "same command again"
-    )
+    resume_hint = RESUME_HINT
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, help="study name in the storage")
@@ -89,18 +90,19 @@ class Study(Command):
             name=args.name,
             sampler=args.sampler,
             trials=args.trials,
-            space_path=args.space or StudyConfig.space_path,
+            space_path=args.space,
             seed=args.seed,
             **study_settings(args),
         )
         from harness.search.ray_setup import check_ray
 
         check_ray(config)  # in seconds, before importing torch or opening any storage
-        from harness.search.spaces import load_space
         from harness.search.storage import redact_url, storage_errors, storage_url
         from harness.search.study import run_study
+        from harness.search.task_space import load_task_space, resolve_objective
 
-        load_space(config.space_path)  # refuse a bad space before printing or creating anything
+        # a bad space or task (its data checked) is refused before anything is printed or made
+        resolve_objective(config, load_task_space(config.task, config.space_path))
         url = storage_url(args.storage)
         shown = redact_url(url)
         err_console.print(f"storage: {shown}", markup=False, highlight=False)
@@ -117,25 +119,6 @@ class Study(Command):
             summarize_study(study)
 
 
-def summarize_study(study: Any) -> None:
-    from optuna.trial import TrialState
-
-    counts = {
-        state.name: len(study.get_trials(deepcopy=False, states=(state,)))
-        for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-    }
-    best = study.best_trial
-    console.print(
-        f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
-        f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
-        f"{best.value:.4f} (trial #{best.number}; test scores come from retraining it, "
-        "as harness compare does)",
-        markup=False,
-        highlight=False,
-    )
-    console.print(f"best params: {json.dumps(best.params)}", markup=False, highlight=False)
-
-
 class Compare(Command):
     help = "paired repeats of samplers until the pre-declared verdict is decided"
     description = (
@@ -147,12 +130,16 @@ class Compare(Command):
         "lab's fixed models and a gradient-boosting reference are trained too, all cached "
         "under runs/RUN/ for 'harness report'."
     )
-    parents = (storage_options, search_options, worker_options, comparison_options, device_option)
-    stops_on_sigterm = True
-    resume_hint = (
-        "trials in flight were marked FAIL and will be retried; to resume, run the "
-        "same command again"
+    parents = (
+        task_option,
+        storage_options,
+        search_options,
+        worker_options,
+        comparison_options,
+        device_option,
     )
+    stops_on_sigterm = True
+    resume_hint = RESUME_HINT
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         defaults = CompareConfig  # the dataclass's field defaults
@@ -181,6 +168,14 @@ class Compare(Command):
             f"{' '.join(DEFAULT_SAMPLERS)})",
         )
         parser.add_argument("--space", metavar="FILE", default=None, help=SPACE_HELP)
+        parser.add_argument(
+            "--tasks",
+            nargs="+",
+            metavar="TASK",
+            default=None,
+            help="several tasks in one run, each as --task: every (task, sampler, repeat) "
+            "study, named RUN/<task>/<sampler>/r<repeat>, on one pool; needs --repeats",
+        )
         parser.add_argument(
             "--retrain-seeds",
             type=positive_int,
@@ -211,7 +206,7 @@ class Compare(Command):
         study = replace(
             STUDY_TEMPLATE,
             trials=args.trials,
-            space_path=args.space or StudyConfig.space_path,
+            space_path=args.space,
             **study_settings(args),
         )
         config = CompareConfig(
@@ -224,6 +219,7 @@ class Compare(Command):
             bench_seeds=args.bench_seeds,
             reference_seeds=args.reference_seeds,
             runs_root=args.runs_dir,
+            tasks=tuple(args.tasks or ()),
         )
         from harness.search.ray_setup import check_ray
 
@@ -231,10 +227,11 @@ class Compare(Command):
         from harness.experiment.compare import run_compare
         from harness.experiment.run_files import locked_run
         from harness.experiment.runs import run_dir
-        from harness.search.spaces import load_space
         from harness.search.storage import open_storage, redact_url, storage_errors
+        from harness.search.task_space import load_task_space, resolve_objective
 
-        load_space(study.space_path)  # refused before the run folder is made
+        for task in config.tasks or (study.task,):  # each refused before the run folder is made
+            resolve_objective(replace(study, task=task), load_task_space(task, study.space_path))
         open_storage(study.storage)
         locked = locked_run(
             run_dir(config.run, config.runs_root), f"harness compare --name {config.run}"
@@ -261,7 +258,7 @@ class Run(Command):
         "ends), retrain each best configuration with several seeds, and write the markdown "
         "report. Re-running continues where it stopped."
     )
-    parents = (storage_options, worker_options, comparison_options, device_option)
+    parents = (task_option, storage_options, worker_options, comparison_options, device_option)
     stops_on_sigterm = True
     resume_hint = (
         "trials in flight were marked FAIL and will be retried; run the same command "
@@ -322,7 +319,8 @@ class Run(Command):
         study = replace(
             STUDY_TEMPLATE,
             trials=args.trials or preset.trials,
-            space_path=args.space or preset.space,
+            # the preset's space is the lab's (Adult); another task searches its own
+            space_path=args.space or (preset.space if args.task in (None, "adult") else None),
             **study_settings(args),
         )
         config = CompareConfig(

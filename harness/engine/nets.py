@@ -60,6 +60,7 @@ class MLP(nn.Sequential):
         hidden: Sequence[int],
         dropout: float = 0.0,
         batchnorm: bool = False,
+        outputs: int = 1,
     ) -> None:
         layers: list[nn.Module] = []
         width = n_features
@@ -70,10 +71,11 @@ class MLP(nn.Sequential):
             if dropout > 0:
                 layers.append(Dropout(dropout))
             width = units
-        layers.append(nn.Linear(width, 1))
+        layers.append(nn.Linear(width, outputs))  # 1 logit (binary), C (multiclass), 1 value
         super().__init__(*layers)
 
 
-def search_mlp(n_features: int, hidden_size: int, dropout: float) -> MLP:
-    """The search task's 3-layer MLP: N hidden units, then N // 2."""
-    return MLP(n_features, (hidden_size, max(1, hidden_size // 2)), dropout=dropout)
+def search_mlp(n_features: int, hidden_size: int, dropout: float, outputs: int = 1) -> MLP:
+    """The search task's 3-layer MLP: N hidden units, then N // 2, then ``outputs``."""
+    hidden = (hidden_size, max(1, hidden_size // 2))
+    return MLP(n_features, hidden, dropout=dropout, outputs=outputs)

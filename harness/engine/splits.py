@@ -6,14 +6,17 @@ Adult data set's (and re-exports the type, where users have always found it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 
 @dataclass(frozen=True)
 class Splits:
-    """Preprocessed float32 arrays; labels have shape (n, 1) as the lab's BCE losses expect."""
+    """Preprocessed float32 arrays. Labels: float32 of shape (n, 1) for a binary task (as the
+    lab's BCE losses expect) and a regression (the target standardised on the training rows,
+    ``target_scale`` its standard deviation); int64 class indices of shape (n,) for a
+    multiclass one (as cross-entropy expects)."""
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -24,6 +27,9 @@ class Splits:
     feature_names: list[str] = field(repr=False)
     variant: str = "lab"
     source: str = "packaged adult.data"
+    kind: str = "binary"  # harness.choices.TaskKind
+    classes: int = 2  # the outputs of a multiclass net (1 for binary and regression)
+    target_scale: float = 1.0  # regression: RMSE in the target's units = this x standardised
 
     @property
     def n_features(self) -> int:
@@ -51,14 +57,4 @@ class Splits:
 
     def subset(self, train_rows: int) -> Splits:
         """The first ``train_rows`` training rows (for fast tests); valid and test unchanged."""
-        return Splits(
-            self.x_train[:train_rows],
-            self.y_train[:train_rows],
-            self.x_valid,
-            self.y_valid,
-            self.x_test,
-            self.y_test,
-            self.feature_names,
-            self.variant,
-            self.source,
-        )
+        return replace(self, x_train=self.x_train[:train_rows], y_train=self.y_train[:train_rows])

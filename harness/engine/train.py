@@ -43,6 +43,9 @@ class TrainResult:
     epoch_seconds: list[float] = field(default_factory=list)  # per epoch, evaluation included
     valid: Scores | None = None  # at the F1-optimal validation threshold
     test: Scores | None = None  # at the validation threshold (never re-optimised on test)
+    # a multiclass or regression task's final scores ("val_log_loss", "test_rmse", ...):
+    # ``valid`` and ``test`` are the binary task's (threshold, F1, ...)
+    scores: dict[str, float] = field(default_factory=dict)
     model: nn.Module | None = field(default=None, repr=False)
 
     @property

@@ -35,6 +35,7 @@ from harness.experiment.runs import load_run_study, run_dir
 from harness.experiment.verdict import MIN_PAIRS, Plan, judge
 from harness.paths import writable_folder
 from harness.search.scheduler import Usage
+from harness.tasks.spec import ADULT
 
 # ---------------------------------------------------------------- the compare run
 
@@ -46,23 +47,30 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     trials in flight (default 1: a study's trials run in order, so its results are the same for
     any number of workers); a free worker takes the next trial of the study furthest behind, and
     a study's retraining enters the queue as soon as the study is done."""
-    from harness.search.spaces import load_space
     from harness.search.storage import open_storage, storage_url
+    from harness.search.task_space import load_task_space
 
     url = storage_url(config.study.storage)
-    space = load_space(config.study.space_path)
+    spaces = [load_task_space(t, config.study.space_path) for t in config.tasks or (None,)]
+    space = spaces[0]  # the pool starts with the first task's data; a job carries its own
     # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
     storage = open_storage(url)
     directory = run_dir(config.run, config.runs_root)
     writable_folder(directory, f"the run folder {directory}")
-    if len(config.samplers) < 2 or config.design is None:  # nothing to judge: run the pairs
+    if len(config.samplers) < 2 or config.design is None or config.tasks:
+        # nothing to judge, or several tasks (judged across tasks by the report): the pairs
         _run_batch(config, space, storage, directory, config.max_pairs, log)
     else:
         _run_looks(config, config.design, space, storage, directory, log)
-    if config.bench_seeds:
+    adult = [s for s in spaces if s.data.source == ADULT]  # the lab's models and reference
+    if not adult and (config.bench_seeds or config.reference_seeds):
+        log("the lab's fixed models and reference are the adult task's: skipped")
+    if adult:
+        space = adult[0]
+    if config.bench_seeds and adult:
         log(f"training the lab's fixed models with {config.bench_seeds} seed(s)")
         ensure_bench(directory / "bench.json", config.bench_seeds, config.study.device)
-    if config.reference_seeds:
+    if config.reference_seeds and adult:
         log(f"fitting the gradient-boosting reference with {config.reference_seeds} seed(s)")
         ensure_reference(
             directory / "reference.json", _space_splits(space), list(range(config.reference_seeds))
@@ -209,13 +217,11 @@ def _run_studies(
 
     cache = RetrainCache(directory / "retrain.json")
     studies, retraining = [], []
-    for repeat in range(pairs):
-        for sampler in config.samplers:
-            study = config.study_for(sampler, repeat)
-            if _finished_count(storage, study.name) >= study.trials:
-                retraining.append(study.name)
-            else:
-                studies.append(study)
+    for study in config.studies(pairs):
+        if _finished_count(storage, study.name) >= study.trials:
+            retraining.append(study.name)
+        else:
+            studies.append(study)
     if retraining:
         log(f"{len(retraining)} studies already have their trials: kept as they are")
 
@@ -252,9 +258,9 @@ def _record_usage(directory: Path, usage: Usage) -> None:
 
 
 def _space_splits(space: Any) -> Any:
-    from harness.lab.data import load_splits
+    from harness.tasks.tabular import load_task_splits
 
-    return load_splits(variant=space.variant, train_rows=space.train_rows)
+    return load_task_splits(space.data)
 
 
 def _finished_count(storage: optuna.storages.BaseStorage, name: str) -> int:

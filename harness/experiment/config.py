@@ -43,6 +43,10 @@ class CompareConfig:
     bench_seeds: int = 3  # seeds of the lab's fixed models (0 skips them)
     reference_seeds: int = 3  # seeds of the gradient-boosting reference (0 skips it)
     runs_root: str | Path = DEFAULT_RUNS_ROOT
+    # Several tasks in one run (harness compare --tasks): every (task, sampler, repeat) study,
+    # named RUN/<task>/<sampler>/r<repeat>, on one pool; () is one task, study.task, with
+    # today's names RUN/<sampler>/r<repeat>
+    tasks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from harness.experiment.runs import check_run_name, check_study_names  # (Optuna)
@@ -64,7 +68,35 @@ class CompareConfig:
                 f"--time-budget > 0 must hold, but got {self.time_budget_s / 60:g} min"
             )
         labels = [samplers.sampler_label(spec) for spec in self.samplers]
+        if self.tasks:
+            self._check_tasks()
+            labels = [f"{task}/{label}" for task in self.task_labels for label in labels]
         check_study_names(self.run, labels, self.max_pairs - 1)
+
+    def _check_tasks(self) -> None:
+        """Several tasks: distinct, without --task, and a fixed number of repeats (each task's
+        comparison is one look at them; the judgement across tasks is the report's)."""
+        if len(self.tasks) < 2:
+            raise HarnessError(
+                f"--tasks needs two or more tasks (one is --task), but got {list(self.tasks)}"
+            )
+        if self.study.task is not None:
+            raise HarnessError("--task and --tasks exclude each other, but both were given")
+        if len(set(self.task_labels)) < len(self.tasks):
+            raise HarnessError(f"--tasks must be distinct, but got {list(self.task_labels)}")
+        fixed = self.design is None or len(self.design.looks) == 1  # --repeats R
+        if not fixed:
+            raise HarnessError(
+                "--tasks runs a fixed number of repeats of every (task, sampler): give --repeats"
+            )
+
+    @property
+    def task_labels(self) -> tuple[str, ...]:
+        """Each task's name in its studies' names: a built-in's name, a task file's stem."""
+        from harness.search.task_space import is_task_file
+        from harness.tasks.registry import file_task_name
+
+        return tuple(file_task_name(t) if is_task_file(t) else t for t in self.tasks)
 
     @property
     def design(self) -> Plan | None:
@@ -81,13 +113,27 @@ class CompareConfig:
         """The most pairs this comparison runs."""
         return self.design.max_pairs if self.design is not None else 1
 
-    def study_for(self, sampler: str, repeat: int) -> StudyConfig:
-        """Study ``RUN/<label>/r<repeat>``: repeat r seeds every sampler with r (paired)."""
+    def study_for(self, sampler: str, repeat: int, task: str | None = None) -> StudyConfig:
+        """Study ``RUN/<label>/r<repeat>`` (of ``task``, one of ``tasks``:
+        ``RUN/<task>/<label>/r<repeat>``): repeat r seeds every sampler with r (paired)."""
         from harness.experiment.runs import study_name
         from harness.search.samplers import sampler_label
 
-        name = study_name(self.run, sampler_label(sampler), repeat)
-        return replace(self.study, name=name, sampler=sampler, seed=repeat)
+        label = None if task is None else self.task_labels[self.tasks.index(task)]
+        name = study_name(self.run, sampler_label(sampler), repeat, label)
+        if task is None:
+            return replace(self.study, name=name, sampler=sampler, seed=repeat)
+        return replace(self.study, name=name, sampler=sampler, seed=repeat, task=task)
+
+    def studies(self, pairs: int) -> list[StudyConfig]:
+        """Every study of repeats 0 .. pairs - 1: each sampler's, of each task."""
+        tasks: tuple[str | None, ...] = self.tasks or (None,)
+        return [
+            self.study_for(sampler, repeat, task)
+            for repeat in range(pairs)
+            for task in tasks
+            for sampler in self.samplers
+        ]
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,10 @@ def run_lab(
     check_ray(config.study)
     from harness.experiment.compare import run_compare
     from harness.experiment.runs import run_dir
-    from harness.search.spaces import load_space
     from harness.search.storage import open_storage, redact_url, storage_errors, storage_url
+    from harness.search.task_space import load_task_space
 
-    load_space(config.study.space_path)
+    load_task_space(config.study.task, config.study.space_path)
     url = storage_url(config.study.storage)
     open_storage(url)
     writable_file(out)

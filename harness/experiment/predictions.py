@@ -29,9 +29,14 @@ class TestPredictions:
     seeds: np.ndarray  # (seeds,)
 
 
-def predictions_name(sampler: str, repeat: int) -> str:
-    """The file's path relative to the run folder (what a retrain record stores)."""
-    return f"{FOLDER}/{sampler}-r{repeat}.npz"
+def predictions_name(sampler: str, repeat: int, task: str | None = None) -> str:
+    """The file's path relative to the run folder (what a retrain record stores); a run of
+    several tasks names the task too."""
+    return (
+        f"{FOLDER}/{sampler}-r{repeat}.npz"
+        if task is None
+        else f"{FOLDER}/{task}-{sampler}-r{repeat}.npz"
+    )
 
 
 def write_predictions(path: Path, predictions: TestPredictions) -> None:

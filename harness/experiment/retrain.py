@@ -33,9 +33,49 @@ RETRAIN_KEYS = (
     "test_f1",
     "test_precision",
     "test_recall",
+    # a multiclass or regression task's (harness.tasks.spec.KIND_METRICS)
+    "val_log_loss",
+    "test_log_loss",
+    "val_rmse",
+    "test_rmse",
     "epochs",
     "seconds",
 )
+PRIMARY_DEFAULT = "test_auroc"  # a record from before tasks: the lab's (Adult, binary)
+# A minimised primary outcome enters the verdict negated (-log-loss, -RMSE), so that a
+# positive paired difference means "A better" for every task (harness.experiment.verdict).
+PRIMARY_SIGN = {"test_auroc": 1.0, "test_log_loss": -1.0, "test_rmse": -1.0}
+
+
+def study_job_settings(run_study: RunStudy) -> dict[str, Any]:
+    """What a retraining job of the study trains on: its task's data and fixed settings as
+    the study stored them, and its objective (the value each epoch reports). A study from
+    before tasks stored no data: the pool's (Adult) is used."""
+    from harness.search.spaces import parse_space
+    from harness.tasks.spec import DataSpec
+
+    attrs = run_study.study.user_attrs
+    stored = attrs.get("data")
+    data = None
+    if isinstance(stored, dict):
+        categorical = stored.get("categorical")
+        data = DataSpec(
+            **{**stored, "categorical": None if categorical is None else tuple(categorical)}
+        )
+    space = parse_space(attrs.get("space", ""), run_study.name) if attrs.get("space") else None
+    return {
+        "objective": attrs.get("objective", "val_auroc"),
+        "data": data,
+        "fixed": None if space is None else space.fixed,
+    }
+
+
+def primary_metric(run_study: RunStudy) -> str:
+    """The retrained test metric a study's verdict compares: its task kind's."""
+    from harness.tasks.spec import KIND_METRICS
+
+    kind = run_study.study.user_attrs.get("task_kind", "binary")
+    return KIND_METRICS[kind].primary
 
 
 def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
@@ -92,14 +132,18 @@ class RetrainSource:
         self.run_study, self.trial, self.k, self.cache = run_study, trial, k, cache
         self.limit = k
         self.params = retrain_params(run_study, trial)
+        self.primary = primary_metric(run_study)
+        settings = study_job_settings(run_study)
         self.queue = [
             TrialJob(
                 i,
                 self.params,
                 RETRAIN_SEED_BASE + i,
-                "val_auroc",
+                settings["objective"],
                 score_test=True,
                 test_probabilities=True,
+                data=settings["data"],
+                fixed=settings["fixed"],
             )
             for i in range(k)
         ]
@@ -154,6 +198,8 @@ class RetrainSource:
                     "trial": trial.number,
                     "value": trial.value,
                     "params": self.params,
+                    "primary": self.primary,
+                    **({"task": run_study.task} if run_study.task else {}),
                     "results": results,
                     **self._save_predictions(),
                 }
@@ -173,7 +219,7 @@ class RetrainSource:
         kept = sorted(self.arrays)
         if not kept:
             return {}
-        name = predictions_name(self.run_study.sampler, self.run_study.repeat)
+        name = predictions_name(self.run_study.sampler, self.run_study.repeat, self.run_study.task)
         seeds = [RETRAIN_SEED_BASE + i for i in kept]
         write_predictions(
             self.cache.path.parent / name,
@@ -196,18 +242,23 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
 
 
 def retrained_test_aurocs(record: dict[str, Any]) -> list[float]:
-    """The test AUROC of each of a retrain record's seeds that trained."""
+    """The primary test metric (the task's: AUROC for the lab's) of each of a retrain record's
+    seeds that trained."""
+    metric = record.get("primary", PRIMARY_DEFAULT)
     return [
-        r["test_auroc"]
+        r[metric]
         for r in record.get("results", [])
-        if r.get("status") == "ok" and is_number(r.get("test_auroc"))
+        if r.get("status") == "ok" and is_number(r.get(metric))
     ]
 
 
-def retrained_test_auroc(record: dict[str, Any]) -> float | None:
-    """The mean test AUROC over a retrain record's seeds that trained (None if none did)."""
+def primary_score(record: dict[str, Any]) -> float | None:
+    """The primary outcome of a retrain record: the mean of its primary test metric over the
+    seeds that trained (None if none did), negated when the metric is minimised (the test
+    AUROC itself for the lab's task)."""
     values = retrained_test_aurocs(record)
-    return sum(values) / len(values) if values else None
+    sign = PRIMARY_SIGN[record.get("primary", PRIMARY_DEFAULT)]
+    return sign * sum(values) / len(values) if values else None
 
 
 def primary_pairs(
@@ -215,9 +266,7 @@ def primary_pairs(
 ) -> list[tuple[int, float, float]]:
     """(repeat, A's, B's retrained test AUROC) for repeats 0, 1, 2, ... while both samplers of
     the repeat are retrained: the first n pairs, in the order the design counts them."""
-    by_study = {
-        (r.get("sampler"), r.get("repeat")): retrained_test_auroc(r) for r in document["records"]
-    }
+    by_study = {(r.get("sampler"), r.get("repeat")): primary_score(r) for r in document["records"]}
     pairs = []
     for repeat in range(len(document["records"]) + 1):
         a, b = by_study.get((pair[0], repeat)), by_study.get((pair[1], repeat))

@@ -1,4 +1,5 @@
-"""A run's layout: its studies ``RUN/<sampler label>/r<repeat>`` in the storage and its folder.
+"""A run's layout: its studies ``RUN/<sampler label>/r<repeat>`` in the storage (a run of
+several tasks: ``RUN/<task>/<sampler label>/r<repeat>``) and its folder.
 
 ``harness compare`` writes a run, ``harness report`` reads it; both find its studies here.
 """
@@ -49,8 +50,9 @@ def check_run_name(run: str) -> str:
     return run
 
 
-def study_name(run: str, sampler: str, repeat: int) -> str:
-    return f"{run}/{sampler}/r{repeat}"
+def study_name(run: str, sampler: str, repeat: int, task: str | None = None) -> str:
+    """A run's study; ``task`` only in a run of several tasks (one task keeps today's names)."""
+    return f"{run}/{sampler}/r{repeat}" if task is None else f"{run}/{task}/{sampler}/r{repeat}"
 
 
 def check_study_names(run: str, labels: Sequence[str], last_repeat: int) -> None:
@@ -65,10 +67,10 @@ def check_study_names(run: str, labels: Sequence[str], last_repeat: int) -> None
             )
 
 
-def parse_study_name(run: str, name: str) -> tuple[str, int] | None:
-    """(sampler, repeat) of a study of ``run``; None for any other study."""
-    match = re.fullmatch(re.escape(run) + r"/([A-Za-z0-9_-]+)/r(\d+)", name)
-    return (match.group(1), int(match.group(2))) if match else None
+def parse_study_name(run: str, name: str) -> tuple[str, int, str | None] | None:
+    """(sampler, repeat, task or None) of a study of ``run``; None for any other study."""
+    match = re.fullmatch(re.escape(run) + r"(?:/([A-Za-z0-9_-]+))?/([A-Za-z0-9_-]+)/r(\d+)", name)
+    return (match.group(2), int(match.group(3)), match.group(1)) if match else None
 
 
 def run_dir(run: str, root: str | Path = DEFAULT_RUNS_ROOT) -> Path:
@@ -84,6 +86,7 @@ class RunStudy:
     repeat: int
     study: optuna.Study
     trials: list[FrozenTrial] = field(repr=False, default_factory=list)
+    task: str | None = None  # in a run of several tasks, the task of this study
 
     @property
     def maximize(self) -> bool:
@@ -107,11 +110,15 @@ def load_run_study(storage: optuna.storages.BaseStorage, run: str, name: str) ->
     if parsed is None:
         raise HarnessError(f"{name!r} is not a study of run {run!r} (RUN/<sampler>/r<repeat>)")
     study = optuna.load_study(study_name=name, storage=storage)
-    return RunStudy(name, parsed[0], parsed[1], study, study.get_trials(deepcopy=False))
+    trials = study.get_trials(deepcopy=False)
+    return RunStudy(name, parsed[0], parsed[1], study, trials, parsed[2])
 
 
-def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -> list[RunStudy]:
-    """All studies named ``RUN/<sampler>/r<repeat>``, by repeat then sampler."""
+def find_run_studies(
+    storage: optuna.storages.BaseStorage, run: str, url: str, task: str | None = None
+) -> list[RunStudy]:
+    """All studies named ``RUN/<sampler>/r<repeat>`` (with ``task``: those named
+    ``RUN/<task>/<sampler>/r<repeat>``), by task, repeat, then sampler."""
     try:
         names = [s.study_name for s in storage.get_all_studies()]
     except Exception as err:
@@ -120,11 +127,11 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
     found = []
     for name in names:
         parsed = parse_study_name(run, name)
-        if parsed is None:
+        if parsed is None or (task is not None and parsed[2] != task):
             continue
         study = optuna.load_study(study_name=name, storage=storage)
         trials = study.get_trials(deepcopy=False)
-        found.append(RunStudy(name, parsed[0], parsed[1], study, trials))
+        found.append(RunStudy(name, parsed[0], parsed[1], study, trials, parsed[2]))
     if not found:
         others = sorted({n.split("/")[0] for n in names if "/" in n})
         hint = f"runs found there: {others}" if others else "it holds no run's studies"
@@ -133,4 +140,12 @@ def find_run_studies(storage: optuna.storages.BaseStorage, run: str, url: str) -
             f"storage {redact_url(url)}; {hint}"
         )
     order: dict[str, int] = {name: index for index, name in enumerate(SAMPLERS)}
-    return sorted(found, key=lambda s: (s.repeat, order.get(s.sampler, len(order)), s.sampler))
+    return sorted(
+        found,
+        key=lambda s: (s.task or "", s.repeat, order.get(s.sampler, len(order)), s.sampler),
+    )
+
+
+def run_tasks(studies: Sequence[RunStudy]) -> list[str]:
+    """The tasks of a run of several tasks, in order; [] for a run of one task."""
+    return sorted({s.task for s in studies if s.task is not None})

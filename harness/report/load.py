@@ -32,7 +32,23 @@ from harness.search.storage import open_existing_storage, redact_url
 
 LAB_PRINTED_LEVEL = 0.9080  # NormalizingMLP's printed AUROC (LAB.md; a test-split number)
 METRICS = ("auroc", "f1", "precision", "recall")
-OBJECTIVE_TITLES = {"val_auroc": "validation AUROC", "val_loss": "validation loss"}
+# the retrained test metrics a report shows per task kind: (record key after "test_", title)
+TEST_METRICS = {
+    "binary": (
+        ("auroc", "test AUROC"),
+        ("f1", "F1"),
+        ("precision", "precision"),
+        ("recall", "recall"),
+    ),
+    "multiclass": (("log_loss", "test log-loss"),),
+    "regression": (("rmse", "test RMSE"),),
+}
+OBJECTIVE_TITLES = {
+    "val_auroc": "validation AUROC",
+    "val_loss": "validation loss",
+    "val_log_loss": "validation log-loss",
+    "val_rmse": "validation RMSE",
+}
 
 
 @dataclass
@@ -54,6 +70,25 @@ class RunData:
     notes: list[str] = field(default_factory=list)
     # studies with no COMPLETE trial, left out of every comparison: "NAME (3 FAIL; e.g. ...)"
     left_out: list[str] = field(default_factory=list)
+    task: str = "adult"  # the task its studies searched (a study before tasks: Adult)
+    kind: str = "binary"
+
+    @property
+    def lab_task(self) -> bool:
+        """The lab's own task: the lab's fixed models and reference apply."""
+        return self.task == "adult"
+
+    @property
+    def primary_title(self) -> str:
+        """The primary outcome's name: a minimised metric enters the verdict negated."""
+        return {"binary": "test AUROC", "multiclass": "negated test log-loss"}.get(
+            self.kind, "negated test RMSE"
+        )
+
+    @property
+    def test_metrics(self) -> tuple[tuple[str, str], ...]:
+        """The retrained test metrics the report shows: (key after "test_", title)."""
+        return TEST_METRICS[self.kind]
 
     def title(self, sampler: str) -> str:
         return SAMPLER_TITLES.get(sampler, sampler)
@@ -102,14 +137,28 @@ def _with_complete_trials(name: str, studies: list[RunStudy]) -> tuple[list[RunS
     return kept, left_out
 
 
-def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_ROOT) -> RunData:
+def load_run(
+    name: str,
+    storage_url: str,
+    runs_root: str | Path = DEFAULT_RUNS_ROOT,
+    task: str | None = None,
+) -> RunData:
     """Read the run's studies (HarnessError if none has a COMPLETE trial; the others are left
-    out, and said so) and its cached results, each checked against its schema."""
+    out, and said so) and its cached results, each checked against its schema. In a run of
+    several tasks, ``task`` picks one task's studies and retrained records."""
     storage = open_existing_storage(storage_url)
-    studies, left_out = _with_complete_trials(name, find_run_studies(storage, name, storage_url))
+    found = find_run_studies(storage, name, storage_url, task)
+    studies, left_out = _with_complete_trials(name, found)
     order: dict[str, int] = {sampler: index for index, sampler in enumerate(SAMPLERS)}
     samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
+    tasks = {s.study.user_attrs.get("task", "adult") for s in studies}
+    kinds = {s.study.user_attrs.get("task_kind", "binary") for s in studies}
+    if len(tasks) > 1:
+        raise HarnessError(
+            f"--name {name!r}: one report section holds one task's studies, but found "
+            f"{sorted(tasks)}"
+        )
     directions = {s.maximize for s in studies}
     if len(objectives) > 1 or len(directions) > 1:
         raise HarnessError(
@@ -130,6 +179,8 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
         directions.pop(),
         target,
         runs_root=Path(runs_root),
+        task=tasks.pop(),
+        kind=kinds.pop(),
     )
     if targets - {target}:
         short = sorted(n for n, count in done.items() if count == target)
@@ -142,6 +193,8 @@ def load_run(name: str, storage_url: str, runs_root: str | Path = DEFAULT_RUNS_R
     folder = run_dir(name, runs_root)
     data.bench = read_run_file(folder / "bench.json")
     retrain = read_retrain(folder / "retrain.json")
+    if task is not None:
+        retrain = {"records": [r for r in retrain["records"] if r.get("task") == task]}
     data.retrain = retrain if retrain["records"] else None
     data.reference = read_reference(folder / "reference.json")
     data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import stats as scipy_stats
 
-from harness.experiment.retrain import retrained_test_auroc
+from harness.experiment.retrain import primary_score
 from harness.report import ranks_text as text
 from harness.report.config import ALPHA, CONFIDENCE, budgets
 from harness.report.markdown import ci_text, md_table, signed_difference
@@ -61,7 +61,7 @@ def retrained_values(data: RunData) -> tuple[list[int], np.ndarray]:
     """(repeats, repeats x samplers of retrained test AUROC): the primary outcome's metric, in
     the repeats where every sampler's chosen configuration was retrained."""
     means = {
-        (r.get("sampler"), r.get("repeat")): retrained_test_auroc(r)
+        (r.get("sampler"), r.get("repeat")): primary_score(r)
         for r in (data.retrain or {"records": []})["records"]
     }
     repeats = [
@@ -149,6 +149,8 @@ def _tests(
     friedman_line = text.FRIEDMAN.format(
         n=n, k=k, statistic=friedman.statistic, p=p, outcome=outcome
     )
+    if np.isnan(p):  # every repeat ties every sampler: SciPy's statistic is 0 / 0
+        friedman_line = text.FRIEDMAN_TIED.format(n=n)
     lines = [friedman_line, ""]
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     lines += _nemenyi_words(nemenyi, titles, means, n)

@@ -23,6 +23,11 @@ FRIEDMAN = (
     "**Friedman test** on retrained test AUROC over {n} repeats and {k} samplers: χ² = "
     "{statistic:.3f}, p = {p:.4g} (SciPy's friedmanchisquare). {outcome}"
 )
+FRIEDMAN_TIED = (
+    "**Friedman test**: not computed: in each of the {n} repeats every sampler has the same "
+    "retrained test AUROC (they chose the same configurations), so there are no ranks to test "
+    "and no sampler differs from another here."
+)
 FRIEDMAN_DIFFER = "The ranks differ by more than chance would make them at the {alpha} level."
 FRIEDMAN_SAME = "At the {alpha} level the ranks do not differ by more than chance would make them."
 CD_TITLE = (

@@ -16,9 +16,6 @@ from harness.report.markdown import fmt, fmt_params, md_table, mean_std, plural,
 if TYPE_CHECKING:
     from harness.report.context import ReportContext
 
-HEADER = ["study", "best trial", "configuration", "test AUROC", "F1", "precision", "recall"]
-SUMMARY_HEADER = ["model", "runs", "test AUROC", "F1", "precision", "recall"]
-
 
 def section_test(report: ReportContext) -> list[str]:
     data = report.data
@@ -28,7 +25,9 @@ def section_test(report: ReportContext) -> list[str]:
     records = {r["study"]: r for r in data.retrain["records"]}
     seeds = sorted({res["seed"] for r in records.values() for res in r["results"]})
     rows, per_sampler = _study_rows(data, records)
-    header = [*HEADER[:2], f"{data.metric} (search)", *HEADER[2:], "seeds ok"]
+    titles = [title for _, title in data.test_metrics]
+    header = ["study", "best trial", f"{data.metric} (search)", "configuration", *titles]
+    header.append("seeds ok")
     lines += [
         text.RETRAINED.format(
             seeds=len(seeds),
@@ -47,12 +46,14 @@ def section_test(report: ReportContext) -> list[str]:
         [
             f"{data.title(sampler)} search, best of {data.target} trials",
             f"{len(means)} repeats x {len(seeds)} seeds",
-            *[mean_std([m[k] for m in means]) for k in METRICS],
+            *[mean_std([m[k] for m in means]) for k, _ in data.test_metrics],
         ]
         for sampler, means in per_sampler.items()
     ]
-    summary += _reference_rows(data)
-    return [*lines, text.SIDE_BY_SIDE, "", md_table(SUMMARY_HEADER, summary), ""]
+    if data.lab_task:
+        summary += _reference_rows(data)
+    side = text.SIDE_BY_SIDE if data.lab_task else text.NO_LAB_MODELS.format(task=data.task)
+    return [*lines, side, "", md_table(["model", "runs", *titles], summary), ""]
 
 
 def _study_rows(
@@ -64,14 +65,15 @@ def _study_rows(
     for st in data.studies:
         record = records.get(st.name)
         if record is None:
-            rows.append([st.name, "—", "not retrained", "", "", "", "", "", ""])
+            blank = [""] * (len(data.test_metrics) + 2)
+            rows.append([st.name, "—", "not retrained", *blank])
             continue
         trial = st.best_trial()
         stale = trial is not None and trial.number != record["trial"]
         ok = [r for r in record["results"] if r.get("status") == "ok"]
         if ok:
             per_sampler[st.sampler].append(
-                {m: np.mean([r[f"test_{m}"] for r in ok]) for m in METRICS}
+                {m: np.mean([r[f"test_{m}"] for r in ok]) for m, _ in data.test_metrics}
             )
         rows.append(
             [
@@ -79,7 +81,7 @@ def _study_rows(
                 str(record["trial"]) + (" (stale)" if stale else ""),
                 fmt(record["value"]),
                 fmt_params(record["params"]),
-                *[mean_std([r[f"test_{m}"] for r in ok]) for m in METRICS],
+                *[mean_std([r[f"test_{m}"] for r in ok]) for m, _ in data.test_metrics],
                 f"{len(ok)}/{len(record['results'])}",
             ]
         )

@@ -64,6 +64,8 @@ def section_studies(report: ReportContext) -> list[str]:
 def section_lab(report: ReportContext) -> list[str]:
     data = report.data
     lines = ["## The lab's fixed models against its printed numbers", ""]
+    if not data.lab_task:
+        return [*lines, text.LAB_NOT_APPLICABLE.format(task=data.task), ""]
     if not data.bench:
         return [*lines, text.NO_BENCH.format(run=data.run, folder=shown_path(data.folder)), ""]
     groups: dict[tuple[str, str], list[dict]] = {}

@@ -28,6 +28,14 @@ SIDE_BY_SIDE = (
 # ---------------------------------------------------------------- the lab, timings
 # (harness.report.tables)
 
+NO_LAB_MODELS = (
+    "Each sampler's retrained bests, averaged over repeats (mean ± sd). The lab's fixed "
+    "models and the gradient-boosting reference are the Adult task's: not applicable to "
+    "task `{task}`."
+)
+LAB_NOT_APPLICABLE = (
+    "Not applicable: the lab's fixed models are the Adult task's; this is task `{task}`."
+)
 NO_BENCH = (
     "No `{folder}/bench.json` for this run (`harness compare` or `harness bench models "
     "--json {folder}/bench.json` makes it)."

@@ -38,6 +38,7 @@ from harness.report.tables import (
     section_studies,
     section_timings,
 )
+from harness.report.tasks_report import tasks_report_text
 from harness.report.verdict import section_verdict, verdict_headline
 
 
@@ -82,6 +83,12 @@ SECTIONS: tuple[Section, ...] = (
 )
 
 
+# a run of several tasks: each task's part, then what the run shares once
+PER_TASK = SECTIONS[1:13]
+RUN_WIDE = SECTIONS[13:]
+assert PER_TASK[0] is section_verdict and RUN_WIDE[0] is section_devices, "SECTIONS' order"
+
+
 @dataclass(frozen=True)
 class ReportResult:
     """What ``write_report`` made: the markdown file, and the verdict's first sentence as the
@@ -111,6 +118,13 @@ def write_report(
     made = [p for p in (out.parent / f"{out.stem}_figures", out.parent) if not p.exists()]
     figures = _prepare_out(out)
     try:
+        tasks = _run_tasks(name, storage_url)
+        if tasks:  # a run of several tasks: a part per task (harness.report.tasks_report)
+            text = tasks_report_text(
+                name, storage_url, runs_root, figures, tasks, PER_TASK, RUN_WIDE, report_text
+            )
+            write_atomically(out, text.rstrip() + "\n")
+            return ReportResult(out, None)
         report = ReportContext(load_run(name, storage_url, runs_root), figures)
         write_atomically(out, report_text(report))
     except BaseException:
@@ -124,9 +138,21 @@ def write_report(
     return ReportResult(out, verdict_headline(report))
 
 
+def _run_tasks(name: str, storage_url: str) -> list[str]:
+    """The tasks of a run of several tasks; [] for a run of one."""
+    from harness.experiment.runs import find_run_studies, run_tasks
+    from harness.search.storage import open_existing_storage
+
+    return run_tasks(find_run_studies(open_existing_storage(storage_url), name, storage_url))
+
+
 def report_text(report: ReportContext, sections: tuple[Section, ...] = SECTIONS) -> str:
     """The report's markdown (its figures drawn into ``report.figures`` on the way)."""
     text = "\n".join(line for section in sections for line in section(report))
+    if report.data.kind != "binary":
+        # the sections' templates name the lab's primary outcome; another kind's is its own
+        # metric, negated when minimised (harness.experiment.retrain.PRIMARY_SIGN)
+        text = text.replace("test AUROC", report.data.primary_title)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip() + "\n"

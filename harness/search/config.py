@@ -1,8 +1,9 @@
 """What a study is asked to do, as plain validated values (no Optuna, no torch to import).
 
 ``FixedSettings`` are the training settings a search does not vary (a space file's ``[fixed]``
-table), ``DataSettings`` the data it trains on (its ``[data]`` table), ``StudyConfig`` one
-study; the key tables of space files are derived from these fields.
+table), ``StudyConfig`` one study; the key tables of space files are derived from these
+fields. The data a study trains on is its task's (``harness.tasks``: a space file's
+``[data]`` table, or a built-in task).
 """
 
 from __future__ import annotations
@@ -19,11 +20,9 @@ from harness.choices import (
     Executor,
     Objective,
     Pruner,
-    Variant,
 )
 from harness.engine.settings import LoopSettings
 from harness.errors import HarnessError
-from harness.paths import DEFAULT_SPACE
 from harness.search.samplers import check_sampler
 
 DEFAULT_STORAGE = "sqlite:///runs/harness.db"
@@ -75,15 +74,6 @@ class FixedSettings(LoopSettings):
 
 
 @dataclass(frozen=True)
-class DataSettings:
-    """The data a search trains on: the feature variant and an optional training subset
-    (checked, with the file and key, where a space file is read)."""
-
-    train_rows: int | None = None  # the first N training rows, for quick studies (None: all)
-    variant: Variant = "lab"
-
-
-@dataclass(frozen=True)
 class StudyConfig:
     """One study: what ``harness study`` runs, and the template each study of a comparison
     is derived from (``dataclasses.replace``)."""
@@ -91,10 +81,13 @@ class StudyConfig:
     name: str
     sampler: str  # a built-in name or "module:Class[:json]" (harness.search.samplers)
     trials: int = 30
-    space_path: str | Path = DEFAULT_SPACE
+    # a built-in task's name or a task's TOML file; None: the space file's [data] source, or
+    # the lab's Adult (harness.search.tasks)
+    task: str | None = None
+    space_path: str | Path | None = None  # None: the task's own space
     storage: str | None = None
     seed: int = 0
-    objective: Objective = "val_auroc"
+    objective: Objective | None = None  # None: the task's (validation AUROC for Adult)
     pruner: Pruner = "none"
     executor: Executor = "ray"
     cpu_workers: int | None = None
@@ -113,7 +106,7 @@ class StudyConfig:
         check_sampler(self.sampler)  # imports only a user's sampler module, never for a name
         rules = [
             (
-                self.objective in OBJECTIVES,
+                self.objective is None or self.objective in OBJECTIVES,
                 f"objective must be one of {list(OBJECTIVES)}",
                 self.objective,
             ),

@@ -32,8 +32,9 @@ from harness.search.lease import Lease, LeaseLost
 from harness.search.outcomes import classify
 from harness.search.pruners import build_pruner, pruner_settings
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
-from harness.search.spaces import SearchSpace, load_space
+from harness.search.spaces import SearchSpace
 from harness.search.storage import open_storage, redact_url, storage_url
+from harness.search.task_space import load_task_space, resolve_objective
 
 # Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
 # only COMPLETE ones exist). FAIL ones are retried instead.
@@ -102,7 +103,20 @@ class Driver:
         trial.set_user_attr("fixed_params", self.space.fixed_params)
         self.asked[trial.number] = trial
         params = self.space.full_params(trial.params)
-        return TrialJob(trial.number, params, seed, self.config.objective)
+        return TrialJob(
+            trial.number,
+            params,
+            seed,
+            self.objective,
+            data=self.space.data,
+            fixed=self.space.fixed,
+        )
+
+    @property
+    def objective(self) -> str:
+        """What the study optimises: the config's, resolved against the task in open_study."""
+        assert self.config.objective is not None, self.config
+        return self.config.objective
 
     def tell(self, outcome: Outcome) -> TrialState:
         """Write the outcome to the storage; the state the trial ended in. When the storage
@@ -135,6 +149,8 @@ class Driver:
             "device",
             "val_loss",
             "val_auroc",
+            "val_log_loss",
+            "val_rmse",
             "threshold",
         ):
             if key in record and _finite_or_str(record[key]):
@@ -142,7 +158,7 @@ class Driver:
         if "status" in record:
             trial.set_user_attr("status", record["status"])
         if ruling.state == "complete":
-            self.study.tell(trial, record[self.config.objective])
+            self.study.tell(trial, record[self.objective])
             return TrialState.COMPLETE
         if ruling.state == "pruned":
             self.study.tell(trial, state=TrialState.PRUNED)
@@ -201,6 +217,7 @@ def _study_attrs(
         "space": space.text,
         "space_source": space.source,
         "space_sha256": space.sha256,
+        **task_attrs(space),
         "storage": redact_url(url),
         "target_trials": config.trials,
         "executor": config.executor,
@@ -208,9 +225,22 @@ def _study_attrs(
     }
 
 
+def task_attrs(space: SearchSpace) -> dict[str, Any]:
+    """What a study stores of its task: its name, kind and data (a retraining trains on the
+    same), and a task file's sha256 (a resumed study refuses another file)."""
+    from dataclasses import asdict
+
+    assert space.task is not None, space.source  # load_task_space resolved it
+    attrs = {"task": space.task.name, "task_kind": space.task.kind, "data": asdict(space.data)}
+    if space.task.sha256 is not None:
+        attrs["task_sha256"] = space.task.sha256
+    return attrs
+
+
 def open_study(config: StudyConfig) -> Driver:
     """Create the study, or resume it after checking that the settings still agree."""
-    space = load_space(config.space_path)
+    space = load_task_space(config.task, config.space_path)
+    config = resolve_objective(config, space)
     url = storage_url(config.storage)
     storage = open_storage(url)
     existing = _existing_study(storage, config.name)
@@ -225,12 +255,14 @@ def open_study(config: StudyConfig) -> Driver:
         pruning = pruner_settings(config.pruner)
     seed = resume_seed(settings, n_existing)
     sampler = build_sampler(settings, seed)
+    objective = config.objective
+    assert objective is not None  # resolve_objective gave the task's
     study = optuna.create_study(
         study_name=config.name,
         storage=storage,
         sampler=sampler,
         pruner=build_pruner(pruning),
-        direction=DIRECTIONS[config.objective],
+        direction=DIRECTIONS[objective],
         load_if_exists=True,
     )
     lease = Lease(study)
@@ -243,7 +275,7 @@ def open_study(config: StudyConfig) -> Driver:
 
         with warnings.catch_warnings():  # set_metric_names is "experimental" since Optuna 3.2
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            study.set_metric_names([config.objective])
+            study.set_metric_names([objective])
     study.set_user_attr("target_trials", config.trials)
     sessions = study.user_attrs.get("sessions", [])
     study.set_user_attr(
@@ -272,8 +304,12 @@ def _existing_study(storage: optuna.storages.BaseStorage, name: str) -> optuna.S
 
 
 def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) -> None:
-    attrs = study.user_attrs
+    attrs, task = study.user_attrs, task_attrs(space)
+    # the task first: a study from before tasks existed trained on Adult; a task file's
+    # content (its sha256) must be the same too
     expected = {
+        "task": task["task"],
+        "task_sha256": task.get("task_sha256"),
         "sampler": sampler_settings(config.sampler, config.seed),
         "seed": config.seed,
         "objective": config.objective,
@@ -281,9 +317,13 @@ def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) 
         "space_sha256": space.sha256,
     }
     found = {key: attrs.get(key) for key in expected}
+    found["task"] = attrs.get("task", "adult")
     for key, want in expected.items():
         if found[key] != want:
-            what = "space file content (sha256)" if key == "space_sha256" else key
+            what = {
+                "space_sha256": "space file content (sha256)",
+                "task_sha256": "task file content (sha256)",
+            }.get(key, key)
             raise HarnessError(
                 f"study {config.name!r} exists with {what} {found[key]!r}, but this run asks for "
                 f"{want!r}; use another --name, or the study's own settings to resume it"

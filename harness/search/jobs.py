@@ -11,7 +11,11 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.search.config import FixedSettings
+    from harness.tasks.spec import DataSpec
 
 # epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
 EpochHook = Callable[[str, int, float], bool]
@@ -24,12 +28,17 @@ class TrialJob:
     number: int
     params: dict[str, Any]
     seed: int
-    objective: str  # the per-epoch value reported: "val_auroc" or "val_loss"
+    objective: str  # the per-epoch value reported: "val_auroc", "val_rmse", "val_loss", ...
     # Search trials are chosen on validation, so they never see the test split; only the
     # retraining of a chosen configuration scores it.
     score_test: bool = False
     test_probabilities: bool = False  # a retraining keeps its test-row probabilities
     token: str = ""  # unique per submission (the scheduler sets it); stops name it
+    # The task's data and fixed training settings (frozen dataclasses: they pickle, and the
+    # data keys the worker's cache of loaded splits); None: those the pool started with.
+    # One pool trains the studies of several tasks (harness compare --tasks).
+    data: DataSpec | None = None
+    fixed: FixedSettings | None = None
 
 
 @dataclass

@@ -8,9 +8,14 @@ acts at an epoch's end, since a thread cannot be stopped mid-epoch.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from harness.search.jobs import EpochHook, Outcome, TrialJob
 from harness.search.outcomes import exception_line
 from harness.search.runner import TrialRunner, TrialTimedOut
+
+if TYPE_CHECKING:
+    from harness.tasks.spec import DataSpec
 
 
 class LocalPool:
@@ -22,8 +27,9 @@ class LocalPool:
         space_source: str,
         device: str,
         trial_timeout: float | None = None,
+        data: DataSpec | None = None,
     ) -> None:
-        self.runner = TrialRunner(space_text, space_source, device, threads=None)
+        self.runner = TrialRunner(space_text, space_source, device, threads=None, data=data)
         self.trial_timeout = trial_timeout
         self.slots = 1
         self.names = [f"local:{self.runner.device}"]

@@ -16,13 +16,16 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, first_line
 from harness.search.jobs import EpochHook, Outcome, TrialJob
 from harness.search.outcomes import lost_line, task_error_line
 from harness.search.ray_setup import WorkerSpec, init_ray, plan_workers, ray_init_guard
 from harness.search.runner import TrialRunner
+
+if TYPE_CHECKING:
+    from harness.tasks.spec import DataSpec
 
 # Seconds for every worker to be placed and to load its data: past that, the pool is refused
 # with what is missing (a worker Ray cannot place would otherwise be waited for forever).
@@ -58,12 +61,14 @@ class RayPool:
         address: str | None = None,
         trial_timeout: float | None = None,
         check_interrupt: Callable[[], None] = lambda: None,
+        data: DataSpec | None = None,  # the task's data (None: the space's), resolved
     ) -> None:
         import ray
 
         self.ray = ray
         self.trial_timeout = trial_timeout
         self.space_args = (space_text, space_source)
+        self.data = data
         # Ctrl-C and SIGTERM are taken between Ray calls (harness.search.interrupts): start-up
         # checks between its calls too, instead of after every worker has started
         self.check_interrupt = check_interrupt
@@ -98,7 +103,7 @@ class RayPool:
             options = {"num_cpus": 1, "num_gpus": 0}
             device, threads = "cpu", 1
         return remote.options(max_concurrency=2, max_restarts=0, name=None, **options).remote(
-            *self.space_args, device, threads
+            *self.space_args, device, threads, self.data
         )
 
     def _check_started(self) -> None:

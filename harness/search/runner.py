@@ -21,9 +21,14 @@ import os
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.search.jobs import EpochHook, TrialJob
+
+if TYPE_CHECKING:
+    from harness.engine.splits import Splits
+    from harness.engine.train import ResidentSplits
+    from harness.tasks.spec import DataSpec
 
 
 class TrialStopped(Exception):
@@ -41,28 +46,46 @@ class TrialTimedOut(Exception):
 class TrialRunner:
     """Keeps the data set resident and trains the jobs it is given, one after another."""
 
-    def __init__(self, space_text: str, space_source: str, device: str, threads: int | None):
+    def __init__(
+        self,
+        space_text: str,
+        space_source: str,
+        device: str,
+        threads: int | None,
+        data: DataSpec | None = None,
+    ):
         import torch
 
-        from harness.engine.train import ResidentSplits, resolve_device
-        from harness.lab.data import load_splits
+        from harness.engine.train import resolve_device
         from harness.search.spaces import parse_space
+        from harness.tasks.frames import resolve_data
 
         if threads is not None:
             torch.set_num_threads(threads)
         self.space = parse_space(space_text, space_source)
-        splits = load_splits(variant=self.space.variant, train_rows=self.space.train_rows)
-        self.splits = splits
+        self.data = data or resolve_data(self.space.data)
         self.device = str(resolve_device(device))
         # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay it
         # here, at start-up, not inside the first trial's timing.
         torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-        self.resident = ResidentSplits(splits, resolve_device(self.device))
+        self._loaded: dict[DataSpec, tuple[Splits, ResidentSplits]] = {}
+        self.splits, self.resident = self.loaded(self.data)
         self._lock = threading.Lock()
         self._pending: list[tuple[str, int, float]] = []  # (token, epoch, value) not yet polled
         self._running: str | None = None  # the token of the job being trained
         self._stop_requested = False
         self.node = _ray_node_id()
+
+    def loaded(self, data: DataSpec) -> tuple[Splits, ResidentSplits]:
+        """A task's splits, resident on this worker's device: loaded at its first job, kept
+        for the next (a pool of several tasks' studies keeps each task's data once)."""
+        if data not in self._loaded:
+            from harness.engine.train import ResidentSplits, resolve_device
+            from harness.tasks.tabular import load_task_splits
+
+            splits = load_task_splits(data)
+            self._loaded[data] = (splits, ResidentSplits(splits, resolve_device(self.device)))
+        return self._loaded[data]
 
     def describe(self) -> dict[str, Any]:
         import torch
@@ -102,6 +125,7 @@ class TrialRunner:
             if timeout is not None and time.perf_counter() - started > timeout:
                 raise TrialTimedOut(timeout)
 
+        splits, resident = self.loaded(job.data or self.data)
         started = time.perf_counter()
         clock = JobClock()
         with self._lock:
@@ -109,12 +133,12 @@ class TrialRunner:
         try:
             record = run_trial(
                 job.params,
-                self.splits,
+                splits,
                 seed=job.seed,
                 device=self.device,
-                fixed=self.space.fixed,
+                fixed=job.fixed or self.space.fixed,
                 on_epoch=on_epoch,
-                resident=self.resident,
+                resident=resident,
                 score_test=job.score_test,
                 test_probabilities=job.test_probabilities,
             )

@@ -2,10 +2,11 @@
 
 A space file has a ``[params]`` table with one entry per searched hyperparameter (a table with
 ``type`` = int | float | categorical, or a plain value to fix it), an optional ``[fixed]``
-table of training settings the search does not vary, and an optional ``[data]`` table (a
-training subset for quick studies, the feature variant). Everything is checked before a study
-is created; each broken rule is one message naming the file, the key and the rule. A searched
-parameter's table becomes its distribution in ``harness.search.distributions``.
+table of training settings the search does not vary, and an optional ``[data]`` table: the
+task's data (``harness.tasks.toml_data``: its source, target, kind, split; a training subset
+for quick studies; Adult's feature variant). Everything is checked before a study is created;
+each broken rule is one message naming the file, the key and the rule. A searched parameter's
+table becomes its distribution in ``harness.search.distributions``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from harness.choices import OPTIMIZERS, VARIANTS
+from harness.choices import OPTIMIZERS
 from harness.errors import HarnessError
 from harness.lab.data import PACKAGED_TRAIN_ROWS
 from harness.paths import DEFAULT_SPACE, read_text
-from harness.search.config import MAX_EPOCHS_MAX, DataSettings, FixedSettings
+from harness.search.config import MAX_EPOCHS_MAX, FixedSettings
 from harness.search.distributions import (
     DEFAULT_PARAMS,
     PARAM_TYPES,
@@ -35,6 +36,8 @@ from harness.search.distributions import (
     space_error,
 )
 from harness.search.task import PARAM_KEYS, validate_params
+from harness.tasks.spec import ADULT, DataSpec, Task
+from harness.tasks.toml_data import data_spec
 
 SECTIONS = ("params", "fixed", "data")
 
@@ -54,7 +57,6 @@ def _toml_types(settings: type) -> dict[str, type]:
 
 
 FIXED_KEYS = _toml_types(FixedSettings)
-DATA_KEYS = _toml_types(DataSettings)
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class SearchSpace:
     distributions: dict[str, BaseDistribution]
     fixed_params: dict[str, Any]
     fixed: FixedSettings = field(default_factory=FixedSettings)
-    data: DataSettings = field(default_factory=DataSettings)
+    data: DataSpec = field(default_factory=DataSpec)
+    declares_source: bool = False  # its [data] table names a source: the file is a task
+    task: Task | None = None  # the task it searches, once resolved (search/task_space.py)
 
     @property
     def train_rows(self) -> int | None:
@@ -108,19 +112,19 @@ def parse_space(text: str, source: str) -> SearchSpace:
         raise space_error(source, "params", "a non-empty [params] table is required")
     distributions, fixed_params = _params(source, params)
     fixed = _fixed_table(source, document.get("fixed", {}))
-    data = _data_table(source, document.get("data", {}))
-    _check_batchfits(source, distributions, fixed_params, data.get("train_rows"))
-    if "variant" in data and data["variant"] not in VARIANTS:
-        raise space_error(
-            source, "data.variant", f"must be one of {list(VARIANTS)}, but got {data['variant']!r}"
-        )
+    table = document.get("data", {})
+    data = data_spec(source, table)
+    if data.source == ADULT:  # other tasks' rows are known once their data is read
+        _check_adult_rows(source, data.train_rows)
+        _check_batchfits(source, distributions, fixed_params, data.train_rows)
     return SearchSpace(
         source=source,
         text=text,
         distributions=distributions,
         fixed_params=fixed_params,
         fixed=FixedSettings(**fixed),
-        data=DataSettings(**data),
+        data=data,
+        declares_source=isinstance(table, dict) and "source" in table,
     )
 
 
@@ -177,20 +181,25 @@ def _fixed_table(source: str, table: Any) -> dict[str, Any]:
     return fixed
 
 
-def _data_table(source: str, table: Any) -> dict[str, Any]:
-    """The ``[data]`` table's row count, checked (``DataSettings``' fields; the variant is
-    checked once the batch size is, as it always was)."""
-    data = _typed_table(source, "data", table, DATA_KEYS)
-    if "train_rows" in data and data["train_rows"] < 2:
-        raise space_error(source, "data.train_rows", f"must be >= 2, but got {data['train_rows']}")
-    if data.get("train_rows", 0) > PACKAGED_TRAIN_ROWS:  # the rest would be silently all rows
+def _check_adult_rows(source: str, train_rows: int | None) -> None:
+    """A training subset of Adult within its packaged training rows."""
+    if (train_rows or 0) > PACKAGED_TRAIN_ROWS:  # the rest would be silently all rows
         raise space_error(
             source,
             "data.train_rows",
-            f"must be <= {PACKAGED_TRAIN_ROWS} (the packaged "
-            f"training rows), but got {data['train_rows']}",
+            f"must be <= {PACKAGED_TRAIN_ROWS} (the packaged training rows), but got {train_rows}",
         )
-    return data
+
+
+def largest_batch(distributions: dict[str, BaseDistribution], fixed_params: dict[str, Any]) -> int:
+    """The largest batch size a space allows."""
+    dist = distributions.get("batch_size")
+    if dist is None:
+        return int(fixed_params["batch_size"])
+    if isinstance(dist, CategoricalDistribution):
+        return max(c for c in dist.choices if isinstance(c, int))  # all are: checked
+    assert isinstance(dist, IntDistribution), dist  # batch_size is an integer parameter
+    return dist.high
 
 
 def _check_batchfits(
@@ -200,14 +209,7 @@ def _check_batchfits(
     train_rows: int | None,
 ) -> None:
     """A batch larger than the training rows is silently the whole set: refuse it."""
-    dist = distributions.get("batch_size")
-    if dist is None:
-        largest = fixed_params["batch_size"]
-    elif isinstance(dist, CategoricalDistribution):
-        largest = max(c for c in dist.choices if isinstance(c, int))  # all are: checked
-    else:
-        assert isinstance(dist, IntDistribution), dist  # batch_size is an integer parameter
-        largest = dist.high
+    largest = largest_batch(distributions, fixed_params)
     rows, name = (
         (train_rows, f"data.train_rows ({train_rows})")
         if train_rows

@@ -39,7 +39,7 @@ def make_pool(
     """The workers of ``config.executor`` for ``space``; a Ray pool calls ``check_interrupt``
     between the calls of its start-up."""
     if config.executor == "local":
-        return LocalPool(space.text, space.source, config.device, config.trial_timeout)
+        return LocalPool(space.text, space.source, config.device, config.trial_timeout, space.data)
     return RayPool(
         space.text,
         space.source,
@@ -48,6 +48,7 @@ def make_pool(
         config.address,
         config.trial_timeout,
         check_interrupt,
+        space.data,
     )
 
 
@@ -80,7 +81,7 @@ class StudySource:
         if state in FINISHED_STATES:
             self.finished += 1
         if state == TrialState.COMPLETE:
-            value = (outcome.record or {})[self.driver.config.objective]
+            value = (outcome.record or {})[self.driver.objective]
             better = max if self.driver.study.direction == StudyDirection.MAXIMIZE else min
             self.best = value if self.best is None else better(self.best, value)
         if self.driver.failures > self.target:

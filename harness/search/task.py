@@ -1,7 +1,10 @@
-"""The lab's search task as one training run: the unit that ``harness trial`` and studies run.
+"""The search task's MLP as one training run: the unit that ``harness trial`` and studies run.
 
 A 3-layer MLP (N, then N // 2 hidden units, ReLU, dropout) trained with Adam and weight decay
 on minibatches shuffled each epoch by a seeded generator, early-stopped on validation loss.
+Its head is the task's kind (``splits.kind``): one logit and BCE for a binary task (the lab's,
+trained by ``engine/train.py`` with its fast paths), C logits and cross-entropy for
+multiclass, one output and MSE for regression (``engine/train_kinds.py``, autograd).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from harness.engine.nets import MLP, search_mlp
 from harness.engine.settings import PopulationSettings, TrainSettings, loop_fields
 from harness.engine.train import ResidentSplits, TrainResult, train
+from harness.engine.train_kinds import train_kind
 from harness.errors import HarnessError
 from harness.lab.data import Splits
 from harness.numbers import is_number
@@ -100,8 +104,14 @@ def run_trial(
         batch_size=params["batch_size"],
         shuffle=True,
     )
-    make_model = partial(_make, hidden_size=params["hidden_size"], dropout=params["dropout"])
-    result = train(
+    binary = splits.kind == "binary"
+    make_model = partial(
+        _make,
+        hidden_size=params["hidden_size"],
+        dropout=params["dropout"],
+        outputs=splits.classes if splits.kind == "multiclass" else 1,
+    )
+    result = (train if binary else train_kind)(
         make_model,
         splits,
         settings,
@@ -112,7 +122,8 @@ def run_trial(
         score_test=score_test,
     )
     record = trial_record(params, fixed, result)
-    if test_probabilities and score_test and result.model is not None:
+    # the test split's sampling error (DeLong) is the binary task's: only it keeps them
+    if test_probabilities and score_test and binary and result.model is not None:
         record["test_probabilities"] = _probabilities(result.model, splits, resident)
         record["test_labels"] = splits.y_test.ravel().astype("int8")
     return record
@@ -186,8 +197,12 @@ def trial_record(
         "best_epoch": result.best_epoch,
         "seconds": result.seconds,
         "seconds_per_epoch": result.seconds_per_epoch,
-        "curve": [h["val_auroc"] for h in result.history],
     }
+    if result.scores or (result.history and "val_auroc" not in result.history[0]):
+        metric = next(k for k in result.history[0] if k.startswith("val_") and k != "val_loss")
+        record["curve"] = [h[metric] for h in result.history]
+        return {**record, "val_loss": float("nan"), metric: float("nan"), **result.scores}
+    record["curve"] = [h["val_auroc"] for h in result.history]
     nan = float("nan")
     valid, test = result.valid, result.test
     record.update(
@@ -207,6 +222,6 @@ def trial_record(
     return record
 
 
-def _make(n_features: int, *, hidden_size: int, dropout: float) -> MLP:
+def _make(n_features: int, *, hidden_size: int, dropout: float, outputs: int = 1) -> MLP:
     # Top level so that the factory pickles (it crosses to Ray workers).
-    return search_mlp(n_features, hidden_size, dropout)
+    return search_mlp(n_features, hidden_size, dropout, outputs)
