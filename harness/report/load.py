@@ -25,6 +25,7 @@ from harness.experiment.runs import (
     RunStudy,
     find_run_studies,
     run_dir,
+    run_tasks,
 )
 from harness.report.markdown import shown_path
 from harness.report.stats import finished
@@ -137,6 +138,27 @@ def _with_complete_trials(name: str, studies: list[RunStudy]) -> tuple[list[RunS
     return kept, left_out
 
 
+def _one_task(name: str, studies: list[RunStudy]) -> tuple[str, str]:
+    """The task and kind the studies share (a study from before tasks: Adult, binary)."""
+    tasks = {s.study.user_attrs.get("task", "adult") for s in studies}
+    kinds = {s.study.user_attrs.get("task_kind", "binary") for s in studies}
+    if len(tasks) > 1:
+        raise HarnessError(
+            f"--name {name!r}: one report section holds one task's studies, but found "
+            f"{sorted(tasks)}"
+        )
+    return tasks.pop(), kinds.pop()
+
+
+class SeveralTasks(HarnessError):
+    """Raised by ``load_run`` without a task for a run of several tasks: its report has a part
+    per task (``harness.report.tasks_report``)."""
+
+    def __init__(self, name: str, tasks: list[str]) -> None:
+        super().__init__(f"--name {name!r} is a run of several tasks: {tasks}")
+        self.tasks = tasks
+
+
 def load_run(
     name: str,
     storage_url: str,
@@ -148,17 +170,13 @@ def load_run(
     several tasks, ``task`` picks one task's studies and retrained records."""
     storage = open_existing_storage(storage_url)
     found = find_run_studies(storage, name, storage_url, task)
+    if task is None and run_tasks(found):
+        raise SeveralTasks(name, run_tasks(found))
     studies, left_out = _with_complete_trials(name, found)
     order: dict[str, int] = {sampler: index for index, sampler in enumerate(SAMPLERS)}
     samplers = sorted({s.sampler for s in studies}, key=lambda s: (order.get(s, len(order)), s))
     objectives = {s.study.user_attrs.get("objective", "val_auroc") for s in studies}
-    tasks = {s.study.user_attrs.get("task", "adult") for s in studies}
-    kinds = {s.study.user_attrs.get("task_kind", "binary") for s in studies}
-    if len(tasks) > 1:
-        raise HarnessError(
-            f"--name {name!r}: one report section holds one task's studies, but found "
-            f"{sorted(tasks)}"
-        )
+    task_name, kind = _one_task(name, studies)
     directions = {s.maximize for s in studies}
     if len(objectives) > 1 or len(directions) > 1:
         raise HarnessError(
@@ -179,8 +197,8 @@ def load_run(
         directions.pop(),
         target,
         runs_root=Path(runs_root),
-        task=tasks.pop(),
-        kind=kinds.pop(),
+        task=task_name,
+        kind=kind,
     )
     if targets - {target}:
         short = sorted(n for n, count in done.items() if count == target)

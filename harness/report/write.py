@@ -28,7 +28,7 @@ from harness.report.benchmarks import section_benchmarks
 from harness.report.context import ReportContext, Section
 from harness.report.devices import section_devices
 from harness.report.importance_section import section_importance
-from harness.report.load import load_run
+from harness.report.load import SeveralTasks, load_run
 from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
 from harness.report.retrained import section_test
@@ -118,14 +118,21 @@ def write_report(
     made = [p for p in (out.parent / f"{out.stem}_figures", out.parent) if not p.exists()]
     figures = _prepare_out(out)
     try:
-        tasks = _run_tasks(name, storage_url)
-        if tasks:  # a run of several tasks: a part per task (harness.report.tasks_report)
+        try:
+            report = ReportContext(load_run(name, storage_url, runs_root), figures)
+        except SeveralTasks as several:  # a part per task (harness.report.tasks_report)
             text = tasks_report_text(
-                name, storage_url, runs_root, figures, tasks, PER_TASK, RUN_WIDE, report_text
+                name,
+                storage_url,
+                runs_root,
+                figures,
+                several.tasks,
+                PER_TASK,
+                RUN_WIDE,
+                report_text,
             )
             write_atomically(out, text.rstrip() + "\n")
             return ReportResult(out, None)
-        report = ReportContext(load_run(name, storage_url, runs_root), figures)
         write_atomically(out, report_text(report))
     except BaseException:
         # a report that could not be made leaves no figures folder behind (nor reports/)
@@ -136,14 +143,6 @@ def write_report(
                 out.parent.rmdir()  # only when empty
         raise
     return ReportResult(out, verdict_headline(report))
-
-
-def _run_tasks(name: str, storage_url: str) -> list[str]:
-    """The tasks of a run of several tasks; [] for a run of one."""
-    from harness.experiment.runs import find_run_studies, run_tasks
-    from harness.search.storage import open_existing_storage
-
-    return run_tasks(find_run_studies(open_existing_storage(storage_url), name, storage_url))
 
 
 def report_text(report: ReportContext, sections: tuple[Section, ...] = SECTIONS) -> str:

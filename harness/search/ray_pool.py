@@ -103,7 +103,7 @@ class RayPool:
             options = {"num_cpus": 1, "num_gpus": 0}
             device, threads = "cpu", 1
         return remote.options(max_concurrency=2, max_restarts=0, name=None, **options).remote(
-            *self.space_args, device, threads, self.data
+            *self.space_args, device, threads, *([self.data] if self.data is not None else [])
         )
 
     def _check_started(self) -> None:
