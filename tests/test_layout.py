@@ -100,3 +100,18 @@ def _sizes() -> list[str]:
 
 def test_modules_and_functions_stay_small():
     assert _sizes() == [], f"over {MODULE_LINES} lines a module, {FUNCTION_LINES} a function"
+
+
+def test_every_package_is_listed_for_the_install():
+    """pyproject lists the packages (the TOML folders need it): a new package left out of the
+    list imports in a checkout and is missing from an installed harness."""
+    import tomllib
+
+    root = Path(harness.__file__).parent
+    listed = set(
+        tomllib.loads((root.parent / "pyproject.toml").read_text())["tool"]["setuptools"][
+            "packages"
+        ]
+    )
+    found = {".".join(p.parent.relative_to(root.parent).parts) for p in root.rglob("__init__.py")}
+    assert found <= listed, f"not in pyproject's packages: {sorted(found - listed)}"
