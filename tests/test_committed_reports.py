@@ -32,20 +32,20 @@ def test_no_machine_path_in_committed_reports_and_docs(path):
 
 
 @pytest.mark.slow
-def test_reports_lab_md_is_made_from_the_committed_run(tmp_path):
-    """reports/lab.md re-rendered from reports/lab_run/ by today's code is the committed file,
+@pytest.mark.parametrize("run", ["lab", "tasks"])
+def test_committed_reports_are_made_from_the_committed_runs(tmp_path, run):
+    """reports/RUN.md re-rendered from reports/RUN_run/ by today's code is the committed file,
     line for line except the time it was generated: a change of the report's code re-renders
-    it (README: 'harness report ... --runs-dir reports/lab_run')."""
-    out = tmp_path / "lab.md"
-    storage = "sqlite:///reports/lab_run/harness.db"
-    command = [sys.executable, "-m", "harness", "report", "--storage", storage, "--name", "lab"]
-    command += ["--runs-dir", "reports/lab_run", "--out", str(out)]
+    it (README: 'harness report ... --runs-dir reports/RUN_run')."""
+    out = tmp_path / f"{run}.md"
+    storage = f"sqlite:///reports/{run}_run/harness.db"
+    command = [sys.executable, "-m", "harness", "report", "--storage", storage, "--name", run]
+    command += ["--runs-dir", f"reports/{run}_run", "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
 
     def lines(path: Path) -> list[str]:
-        return [
-            re.sub(r"generated \S+ \S+ UTC", "generated", x) for x in path.read_text().split("\n")
-        ]
+        text = path.read_text()
+        return [re.sub(r"generated \S+ \S+ UTC", "generated", x) for x in text.split("\n")]
 
-    assert lines(out) == lines(ROOT / "reports" / "lab.md")
+    assert lines(out) == lines(ROOT / "reports" / f"{run}.md")

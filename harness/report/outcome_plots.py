@@ -26,6 +26,7 @@ def plot_paired_differences(
     *,
     seed_sd: float | None,
     seeds: int | None,
+    outcome: str = "test AUROC",
 ) -> Path:
     """Pairs a look judged as filled dots, pairs beyond the last look as open circles (not yet
     judged); the last look's interval is the one its outcome rests on, labelled with its level
@@ -47,8 +48,8 @@ def plot_paired_differences(
     ax.set_xlim(0.3, d.size + 0.9)
     ax.set_xticks(x)
     ax.set_xlabel("pair (repeat r runs both samplers with seed r, counted from 1)")
-    ax.set_ylabel("difference in retrained test AUROC")
-    ax.set_title(f"{pair}: paired differences in test AUROC", fontsize=10)
+    ax.set_ylabel(f"difference in retrained {outcome}")
+    ax.set_title(f"{pair}: paired differences in {outcome}", fontsize=10)
     ax.grid(alpha=0.3, axis="y")
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return save_figure(fig, path)

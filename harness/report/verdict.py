@@ -60,6 +60,7 @@ def section_verdict(report: ReportContext) -> list[str]:
             names,
             seed_sd=seed_sd(data),
             seeds=design.retrain_seeds if design is not None else _most_seeds(data),
+            outcome=data.primary_title,
         )
         lines += [figures.image(png, "paired differences in retrained test AUROC"), ""]
     lines += [f"- {note}" for note in dict.fromkeys(data.notes)]

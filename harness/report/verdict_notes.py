@@ -16,7 +16,14 @@ from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
 from harness.report import verdict_text as text
 from harness.report.config import CONFIDENCE
 from harness.report.load import shared_start
-from harness.report.markdown import MISSING, ci_text, md_table, shown_path, signed_difference
+from harness.report.markdown import (
+    MISSING,
+    ci_text,
+    md_table,
+    plural,
+    shown_path,
+    signed_difference,
+)
 from harness.report.stats import paired_wilcoxon
 
 if TYPE_CHECKING:
@@ -26,12 +33,19 @@ if TYPE_CHECKING:
 LEVEL = f"{100 * CONFIDENCE:.0f}%"  # of the fixed-sample reference numbers
 
 
+def _retrain_seeds(data: RunData) -> int | None:
+    """The seeds each chosen configuration was retrained with, where no design records them
+    (the most any record has; None before anything was retrained)."""
+    records = (data.retrain or {}).get("records", [])
+    return max((len(r["results"]) for r in records), default=None)
+
+
 def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     """The primary outcome, where and when it was declared, and every change of design."""
     a, b = analysis.pair
     design = analysis.design
-    k = design.retrain_seeds if design is not None else "K"
-    seeds = "1 seed" if k == 1 else f"{k} seeds"
+    k = design.retrain_seeds if design is not None else _retrain_seeds(data)
+    seeds = "K seeds" if k is None else plural(k, "seed")
     what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
     what = what.replace("K seeds", seeds)
     if design is None:
