@@ -99,3 +99,41 @@ def test_compare_of_several_tasks_on_one_pool_resumes_and_reports_each(tmp_path)
     for task in ("diabetes", "wine"):
         values = [r.value for r in rows if r.task == task]
         assert {r.best_known for r in rows if r.task == task} == {min(values)}
+
+
+ACROSS = SMALL.replace("batch_size = 32", "batch_size = 64").replace(
+    "max_epochs = 6", "max_epochs = 3"
+)
+
+
+@pytest.mark.slow
+def test_a_compare_of_four_tasks_reports_the_across_task_analysis(tmp_path):
+    """Issue 20's check: adult, breast-cancer, wine and diabetes x TPE, random and QMC, 3
+    repeats of 10 trials on a reduced space: the report's across-task section has the
+    normalised scores, the IQM with intervals, the CD diagram with tasks as blocks and the
+    Holm table, before the per-task parts."""
+    (tmp_path / "small.toml").write_text(ACROSS)
+    tasks = ("adult", "breast-cancer", "wine", "diabetes")
+    argv = (
+        *("compare", "--tasks", *tasks, "--space", "small.toml", "--name", "x"),
+        *("--samplers", "tpe", "random", "qmc", "--repeats", "3", "--trials", "10"),
+        *("--retrain-seeds", "2", "--bench-seeds", "0", "--reference-seeds", "0"),
+        *("--executor", "local", "--storage", "sqlite:///x.db"),
+    )
+    done = _harness(tmp_path, *argv)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = _harness(tmp_path, "report", "--name", "x", "--storage", "sqlite:///x.db")
+    assert report.returncode == 0, report.stderr[-3000:]
+    text = (tmp_path / "reports" / "x.md").read_text()
+    across = text[text.index("## Across tasks") : text.index("# Task `adult`")]
+    header = "| task | direction | 0 = best known | 1 = random's expected | repeats |"
+    header += " tpe | random | qmc |"
+    assert header in across
+    assert all(f"| {task} | " in across for task in tasks)
+    assert "IQM of normalised regret [95% CI]" in across
+    assert "**Friedman test** over 4 tasks (blocks) and 3 samplers" in across
+    assert "critical-difference diagram" in across
+    assert "Holm" in across and "| tpe - random |" in across
+    figures = tmp_path / "reports" / "x_figures"
+    for png in ("across_tasks_iqm.png", "across_tasks_critical_difference.png"):
+        assert (figures / png).stat().st_size > 1000, png
