@@ -35,6 +35,7 @@ def section_test(report: ReportContext) -> list[str]:
             last=seeds[-1],
             base=RETRAIN_SEED_BASE,
             last_offset=len(seeds) - 1,
+            threshold=text.F1_THRESHOLD if data.kind == "binary" else "",
         ),
         "",
         md_table(header, rows),

@@ -13,9 +13,10 @@ NOT_RETRAINED = (
 RETRAINED = (
     "Each study's best configuration (chosen on validation) retrained with {seeds} training "
     "seeds ({first}…{last}, i.e. {base} + 0…{last_offset}, none used by the search) and "
-    "scored on test at the F1-optimal threshold chosen on validation: mean ± std over seeds "
-    "(std with ddof = 1)."
+    "scored on test{threshold}: mean ± std over seeds (std with ddof = 1)."
 )
+# a binary task's F1, precision and recall need a threshold; other kinds' metrics do not
+F1_THRESHOLD = " at the F1-optimal threshold chosen on validation"
 STALE = (
     "(stale): the study's best trial changed since it was retrained; run `harness compare` "
     "again to refresh."
