@@ -7,6 +7,7 @@ import contextlib
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -325,8 +326,17 @@ def test_a_paused_driver_keeps_its_study_past_the_lease_timeout(tmp_path):
         time.sleep(timeout + 2)
         assert time.time() - _lease(storage)["heartbeat"] > timeout, "the lease looks expired"
         before = optuna.load_study(study_name="s", storage=storage).get_trials()
-        second = start_driver(space, storage, trials=3, env=env)
-        _, err = second.communicate(timeout=120)
+        # a driver may be paused inside a write, holding SQLite's write lock: held here for the
+        # second driver's whole life, it must still get the lease's line (was, at random:
+        # 'database is locked', from create_study's INSERT of a study that exists)
+        writer = sqlite3.connect(tmp_path / "studies.db", isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            second = start_driver(space, storage, trials=3, env=env)
+            _, err = second.communicate(timeout=120)
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
         assert second.returncode == 2, err
         last = err.strip().splitlines()[-1]
         assert last.startswith(

@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 import optuna
+from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
-from harness.choices import DIRECTIONS
+from harness.choices import DIRECTIONS, Direction
 from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
@@ -237,6 +238,20 @@ def task_attrs(space: SearchSpace) -> dict[str, Any]:
     return attrs
 
 
+def _load_or_create(
+    name: str, storage: BaseStorage, existing: optuna.Study | None, direction: Direction, **how: Any
+) -> optuna.Study:
+    """The study, loaded when it exists: loading writes nothing (create_study tries an INSERT
+    first), so a second driver, refused by the lease, does not wait on a SQLite write lock a
+    paused first driver may hold ('database is locked' instead of the lease's line)."""
+    if existing is not None:
+        return optuna.load_study(study_name=name, storage=storage, **how)
+    # load_if_exists: two drivers creating it at once, the second loads it
+    return optuna.create_study(
+        study_name=name, storage=storage, direction=direction, load_if_exists=True, **how
+    )
+
+
 def open_study(config: StudyConfig) -> Driver:
     """Create the study, or resume it after checking that the settings still agree."""
     space = load_task_space(config.task, config.space_path)
@@ -257,14 +272,8 @@ def open_study(config: StudyConfig) -> Driver:
     sampler = build_sampler(settings, seed)
     objective = config.objective
     assert objective is not None  # resolve_objective gave the task's
-    study = optuna.create_study(
-        study_name=config.name,
-        storage=storage,
-        sampler=sampler,
-        pruner=build_pruner(pruning),
-        direction=DIRECTIONS[objective],
-        load_if_exists=True,
-    )
+    how = {"sampler": sampler, "pruner": build_pruner(pruning)}
+    study = _load_or_create(config.name, storage, existing, DIRECTIONS[objective], **how)
     lease = Lease(study)
     lease.acquire()  # before anything is written: a second driver changes nothing
     if existing is None:
