@@ -32,8 +32,9 @@ Pruner = Literal["none", "median", "hyperband"]
 PRUNERS: tuple[Pruner, ...] = get_args(Pruner)
 
 # what the sampler optimises, and in which direction: validation AUROC (binary tasks),
-# log-loss (multiclass), RMSE (regression), or the training loss on validation (any task)
-Objective = Literal["val_auroc", "val_loss", "val_log_loss", "val_rmse"]
+# log-loss (multiclass), RMSE (regression), or the training loss on validation (any task);
+# "value" is a problem task's evaluate() result, in the problem's own direction
+Objective = Literal["val_auroc", "val_loss", "val_log_loss", "val_rmse", "value"]
 OBJECTIVES: tuple[Objective, ...] = get_args(Objective)
 Direction = Literal["maximize", "minimize"]
 DIRECTIONS: dict[Objective, Direction] = {
@@ -41,6 +42,7 @@ DIRECTIONS: dict[Objective, Direction] = {
     "val_loss": "minimize",
     "val_log_loss": "minimize",
     "val_rmse": "minimize",
+    "value": "maximize",  # a problem task's direction is its own (Task.metrics), not this
 }
 
 # what a tabular task predicts: one of two classes, one of C classes, or a number

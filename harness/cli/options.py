@@ -1,21 +1,19 @@
 """Options shared by several commands, as argparse parent parsers (one definition, one help
-text each), the argument types that state their rule in the error, and the settings the
-shared options give (``study_settings``, ``design_settings``)."""
+text each), and the argument types that state their rule in the error; the settings they give
+are ``harness.cli.settings``'s."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, SAMPLERS, VARIANTS
-from harness.errors import HarnessError
 from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, StudyConfig
 from harness.search.samplers import SPEC_HELP
 
 if TYPE_CHECKING:
-    from harness.experiment.verdict import Plan
+    pass
 
 
 # Checked where the config is built (HarnessError: one line, exit 2), not as argparse choices:
@@ -32,8 +30,10 @@ SPACE_HELP = (
 )
 TASK_HELP = (
     "what the study searches: a built-in task (harness tasks: adult, breast-cancer, wine, "
-    "digits, diabetes, iris) or a task's TOML file with a [data] table (docs/tasks.md) "
-    "(default: the space file's [data] source, else adult)"
+    "digits, diabetes, iris), a task's TOML file with a [data] table (docs/tasks.md), your "
+    "own problem as module:Class (a class with search_space, directions and evaluate(params"
+    "[, seed]), as OptunaHub's BaseProblem; its module on PYTHONPATH), or surrogate:NAME "
+    "(harness surrogate fit) (default: the space file's [data] source, else adult)"
 )
 
 
@@ -83,6 +83,22 @@ def shape(text: str) -> tuple[int, int]:
 
 def _parent(*parents: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return argparse.ArgumentParser(add_help=False, parents=list(parents))
+
+
+def runs_dir_option() -> argparse.ArgumentParser:
+    """``--runs-dir``: where runs' files and fitted surrogates are kept (one place for every
+    command that reads or writes them)."""
+    from harness.paths import DEFAULT_RUNS_ROOT
+
+    parser = _parent()
+    parser.add_argument(
+        "--runs-dir",
+        default=str(DEFAULT_RUNS_ROOT),
+        metavar="DIR",
+        help=f"where runs' results are kept, and fitted surrogates in DIR/surrogates/ "
+        f"(--task surrogate:NAME) (default: {DEFAULT_RUNS_ROOT})",
+    )
+    return parser
 
 
 def data_options() -> argparse.ArgumentParser:
@@ -175,8 +191,9 @@ def worker_options() -> argparse.ArgumentParser:
     parser.add_argument(
         "--executor",
         choices=EXECUTORS,
-        default=StudyConfig.executor,
-        help="'local' runs trials one by one in this process (default: ray)",
+        default=None,
+        help="'local' runs trials one by one in this process (default: ray; local when every "
+        "task is a surrogate, whose trials take microseconds and would wait on Ray's start)",
     )
     parser.add_argument(
         "--trial-timeout",
@@ -204,7 +221,8 @@ def search_options() -> argparse.ArgumentParser:
         default=StudyConfig.objective,
         help="what the sampler optimises: the task's metric on validation (val_auroc for "
         "binary tasks, maximised; val_log_loss for multiclass and val_rmse for regression, "
-        "minimised), or val_loss, minimised (default: the task's metric)",
+        "minimised), or val_loss, minimised; a problem task's is its evaluate() value, in its "
+        "own direction (default: the task's metric)",
     )
     parser.add_argument(
         "--pruner",
@@ -267,52 +285,3 @@ def comparison_options() -> argparse.ArgumentParser:
         "every earlier trial), so the results do not depend on the number of workers",
     )
     return parser
-
-
-# StudyConfig fields that shared options set; a command passes on those it has
-STUDY_OPTIONS = (
-    "task",
-    "storage",
-    "objective",
-    "pruner",
-    "executor",
-    "cpu_workers",
-    "gpu_workers",
-    "address",
-    "device",
-    "concurrency",
-    "trial_timeout",
-)
-
-
-def study_settings(args: argparse.Namespace) -> dict[str, Any]:
-    """The ``StudyConfig`` fields given by this command's shared options."""
-    return {key: getattr(args, key) for key in STUDY_OPTIONS if hasattr(args, key)}
-
-
-def design_settings(args: argparse.Namespace, default: Plan) -> dict[str, Any]:
-    """CompareConfig's design fields: ``--repeats`` (fixed; 1: one pair, no design to judge it)
-    or ``--looks``/``--max-pairs`` (sequential), else ``default``; ``--margin`` applies to both."""
-    from harness.experiment.verdict import Plan
-
-    sequential = args.looks is not None or args.max_pairs is not None
-    if args.repeats is not None:
-        if sequential:
-            raise HarnessError(
-                "--repeats (a fixed number of pairs, one look) and --looks/"
-                "--max-pairs (a sequential design) exclude each other, but both "
-                "were given"
-            )
-        one = args.repeats == 1  # one pair: run it (a check, a timing); no design can judge it
-        return {"repeats": 1} if one else {"plan": Plan.fixed(args.repeats, args.margin)}
-    if not sequential:
-        return {"plan": replace(default, margin=args.margin)}
-    looks = tuple(args.looks) if args.looks is not None else default.looks
-    max_pairs = args.max_pairs or (max(args.looks) if args.looks else default.max_pairs)
-    return {"plan": Plan(looks, max_pairs, margin=args.margin)}
-
-
-def time_budget_s(args: argparse.Namespace, minutes: float | None = None) -> float | None:
-    """CompareConfig's ``time_budget_s``: ``--time-budget`` (minutes), else ``minutes``."""
-    minutes = args.time_budget if args.time_budget is not None else minutes
-    return None if minutes is None else 60.0 * minutes

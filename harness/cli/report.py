@@ -7,8 +7,7 @@ import sys
 from pathlib import Path
 
 from harness.cli.command import Command
-from harness.cli.options import storage_options
-from harness.paths import DEFAULT_RUNS_ROOT
+from harness.cli.options import runs_dir_option, storage_options
 
 
 class Report(Command):
@@ -19,7 +18,7 @@ class Report(Command):
         "honest test numbers, importances, the lab's models, timings (with the newest benchmark "
         "JSON in the --runs-dir's benchmarks/ folder) and the environment."
     )
-    parents = (storage_options,)
+    parents = (storage_options, runs_dir_option)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, metavar="RUN", help="name of the run")
@@ -29,12 +28,6 @@ class Report(Command):
             default=None,
             help="markdown file (default: reports/RUN.md); figures go to "
             "FILE's folder, in <stem>_figures/",
-        )
-        parser.add_argument(
-            "--runs-dir",
-            default=str(DEFAULT_RUNS_ROOT),
-            metavar="DIR",
-            help="where run results are cached (default: runs)",
         )
 
     def run(self, args: argparse.Namespace) -> None:

@@ -15,29 +15,26 @@ from harness.cli.options import (
     SAMPLER_HELP,
     SPACE_HELP,
     comparison_options,
-    design_settings,
     device_option,
     non_negative_int,
     positive_int,
+    runs_dir_option,
     search_options,
     storage_options,
-    study_settings,
     task_option,
-    time_budget_s,
     worker_options,
 )
+from harness.cli.settings import design_settings, study_settings, time_budget_s
 from harness.cli.study_summary import summarize_study
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
 from harness.experiment.verdict import Plan
-from harness.paths import DEFAULT_RUNS_ROOT
 from harness.search.config import StudyConfig
 from harness.search.interrupts import Terminated
 
 if TYPE_CHECKING:
     from harness.experiment.lab_run import WrittenReport
 
-RUNS_DIR_HELP = "where run results are cached (default: runs)"
 RESUME_HINT = (
     "trials in flight were marked FAIL and will be retried; to resume, run the same command again"
 )
@@ -63,7 +60,7 @@ class Study(Command):
         "actors, or this process with --executor local) train. Re-running the same command "
         "resumes until --trials trials have finished (COMPLETE, or PRUNED with --pruner)."
     )
-    parents = (task_option, storage_options, search_options, worker_options)
+    parents = (task_option, storage_options, search_options, worker_options, runs_dir_option)
     stops_on_sigterm = True
     resume_hint = RESUME_HINT
 
@@ -102,8 +99,8 @@ class Study(Command):
         from harness.search.task_space import load_task_space, resolve_objective
 
         # a bad space or task (its data checked) is refused before anything is printed or made
-        resolve_objective(config, load_task_space(config.task, config.space_path))
-        url = storage_url(args.storage)
+        resolve_objective(config, load_task_space(config.task, config.space_path, config.runs_root))
+        url = storage_url(config.storage)
         shown = redact_url(url)
         err_console.print(f"storage: {shown}", markup=False, highlight=False)
         err_console.print(
@@ -137,6 +134,7 @@ class Compare(Command):
         worker_options,
         comparison_options,
         device_option,
+        runs_dir_option,
     )
     stops_on_sigterm = True
     resume_hint = RESUME_HINT
@@ -174,7 +172,8 @@ class Compare(Command):
             metavar="TASK",
             default=None,
             help="several tasks in one run, each as --task: every (task, sampler, repeat) "
-            "study, named RUN/<task>/<sampler>/r<repeat>, on one pool; needs --repeats",
+            "study, named RUN/<task>/<sampler>/r<repeat>, on one pool; needs --repeats (one task "
+            "given here is the same as --task)",
         )
         parser.add_argument(
             "--retrain-seeds",
@@ -198,11 +197,10 @@ class Compare(Command):
             help="seeds of the gradient-boosting reference; 0 skips it "
             f"(default: {defaults.reference_seeds})",
         )
-        parser.add_argument(
-            "--runs-dir", default=str(DEFAULT_RUNS_ROOT), metavar="DIR", help=RUNS_DIR_HELP
-        )
 
     def run(self, args: argparse.Namespace) -> None:
+        if args.tasks and len(args.tasks) == 1 and args.task is None:
+            args.task, args.tasks = args.tasks[0], None  # one task: a run of one task, --task
         study = replace(
             STUDY_TEMPLATE,
             trials=args.trials,
@@ -231,7 +229,8 @@ class Compare(Command):
         from harness.search.task_space import load_task_space, resolve_objective
 
         for task in config.tasks or (study.task,):  # each refused before the run folder is made
-            resolve_objective(replace(study, task=task), load_task_space(task, study.space_path))
+            space = load_task_space(task, study.space_path, config.runs_root)
+            resolve_objective(replace(study, task=task), space)
         open_storage(study.storage)
         locked = locked_run(
             run_dir(config.run, config.runs_root), f"harness compare --name {config.run}"
@@ -239,11 +238,10 @@ class Compare(Command):
         with locked, storage_errors(study.storage):
             directory = run_compare(config, log=lambda text: print(text, file=sys.stderr))
         storage = ""
-        if args.storage:  # never the password on the screen (or in a terminal's scrollback)
-            shown = redact_url(args.storage)
-            storage = f" --storage '{shown}'" + (
-                " (password not shown)" if shown != args.storage else ""
-            )
+        given = study.storage  # --storage, or a surrogate run's journal file
+        if given:  # never the password on the screen (or in a terminal's scrollback)
+            shown = redact_url(given)
+            storage = f" --storage '{shown}'" + (" (password not shown)" if shown != given else "")
         print(
             f"run {config.run!r} done; results in {directory}; next: harness report --name "
             f"{config.run}{storage}"

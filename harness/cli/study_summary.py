@@ -16,11 +16,16 @@ def summarize_study(study: Any) -> None:
         for state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
     }
     best = study.best_trial
+    # a problem task has no test split: its primary outcome is made its own way
+    after = {
+        "seeds": "its primary outcome re-evaluates it with fresh seeds",
+        "true": "its primary outcome is its true value, without noise",
+        "trial": "its primary outcome is this value",
+    }.get(study.user_attrs.get("primary_source"), "test scores come from retraining it")
     console.print(
         f"study {study.study_name!r}: {counts['COMPLETE']} COMPLETE, {counts['PRUNED']} PRUNED, "
         f"{counts['FAIL']} FAIL; best {study.user_attrs.get('objective', 'value')} "
-        f"{best.value:.4f} (trial #{best.number}; test scores come from retraining it, "
-        "as harness compare does)",
+        f"{best.value:.4f} (trial #{best.number}; {after}, as harness compare does)",
         markup=False,
         highlight=False,
     )

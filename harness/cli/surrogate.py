@@ -9,22 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.cli.command import Command, console
-from harness.cli.options import positive_float, storage_options
-from harness.paths import DEFAULT_RUNS_ROOT
+from harness.cli.options import positive_float, runs_dir_option, storage_options
 
 if TYPE_CHECKING:
     from optuna.trial import FrozenTrial
 
 SURROGATE_HELP = "surrogates: 'fit' one from a run's trials, 'show' what one is and how good"
-
-
-def _runs_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--runs-dir",
-        default=str(DEFAULT_RUNS_ROOT),
-        metavar="DIR",
-        help="where runs and surrogates are kept (default: runs; surrogates in DIR/surrogates/)",
-    )
 
 
 class SurrogateFit(Command):
@@ -38,7 +28,7 @@ class SurrogateFit(Command):
         "seed-to-seed noise, pooled from the run's retraining records (runs/RUN/retrain.json: "
         "one configuration, several seeds). Saved in DIR/surrogates/NAME/."
     )
-    parents = (storage_options,)
+    parents = (storage_options, runs_dir_option)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, metavar="S", help="the surrogate's name")
@@ -59,7 +49,6 @@ class SurrogateFit(Command):
         parser.add_argument(
             "--seed", type=int, default=0, help="seed of the folds and the models (default: 0)"
         )
-        _runs_dir(parser)
 
     def run(self, args: argparse.Namespace) -> None:
         from threadpoolctl import threadpool_limits
@@ -108,10 +97,10 @@ def _seconds(trial: FrozenTrial) -> float:
 
 class SurrogateShow(Command):
     help = "what a surrogate is: its trials, its held-out accuracy, its noise"
+    parents = (runs_dir_option,)
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--name", required=True, metavar="S", help="the surrogate's name")
-        _runs_dir(parser)
 
     def run(self, args: argparse.Namespace) -> None:
         from harness.surrogate.store import surrogate_dir

@@ -51,7 +51,11 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
     from harness.search.task_space import load_task_space
 
     url = storage_url(config.study.storage)
-    spaces = [load_task_space(t, config.study.space_path) for t in config.tasks or (None,)]
+    root = config.runs_root
+    spaces = [
+        load_task_space(t, config.study.space_path, root)
+        for t in config.tasks or (config.study.task,)
+    ]
     space = spaces[0]  # the pool starts with the first task's data; a job carries its own
     # the storage first: one that cannot be opened must not leave an empty runs/RUN/ behind
     storage = open_storage(url)
@@ -62,7 +66,8 @@ def run_compare(config: CompareConfig, log: Any = print) -> Path:
         _run_batch(config, space, storage, directory, config.max_pairs, log)
     else:
         _run_looks(config, config.design, space, storage, directory, log)
-    adult = [s for s in spaces if s.data.source == ADULT]  # the lab's models and reference
+    # the lab's models and reference are Adult's (a problem task has no data)
+    adult = [s for s in spaces if s.data.source == ADULT and s.task and s.task.problem is None]
     if not adult and (config.bench_seeds or config.reference_seeds):
         log("the lab's fixed models and reference are the adult task's: skipped")
     if adult:
@@ -89,8 +94,8 @@ def _run_looks(
     design = declare(path, asked, pair, config.retrain_seeds, log)
     plan, budget = design.plan, config.time_budget_s
     log(
-        f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in retrained test "
-        f"AUROC ({config.retrain_seeds} seeds)"
+        f"design: {plan.describe()}; primary outcome {' - '.join(pair)} in "
+        f"{_primary_words(space, config.retrain_seeds)}"
         + (f"; time budget {budget / 60:g} min of pairs" if budget else "")
     )
     clock = PairClock(budget)
@@ -255,6 +260,18 @@ def _record_usage(directory: Path, usage: Usage) -> None:
     if not isinstance(sessions, list):
         sessions = []
     write_atomically(path, json.dumps([*sessions, usage.as_dict()], indent=2) + "\n")
+
+
+def _primary_words(space: Any, seeds: int) -> str:
+    """What the verdict compares, in words: "retrained test AUROC (5 seeds)"."""
+    task = space.task
+    if task is None or task.problem is None:
+        title = task.metrics.title if task is not None else "AUROC"
+        return f"retrained test {title} ({seeds} seeds)"
+    from harness.tasks.problem import PRIMARY_SOURCES, load_problem, primary_source
+
+    source = primary_source(load_problem(task.problem))
+    return PRIMARY_SOURCES[source].replace("K fresh", f"{seeds} fresh")
 
 
 def _space_splits(space: Any) -> Any:

@@ -93,10 +93,9 @@ class CompareConfig:
     @property
     def task_labels(self) -> tuple[str, ...]:
         """Each task's name in its studies' names: a built-in's name, a task file's stem."""
-        from harness.search.task_space import is_task_file
-        from harness.tasks.registry import file_task_name
+        from harness.tasks.registry import task_label
 
-        return tuple(file_task_name(t) if is_task_file(t) else t for t in self.tasks)
+        return tuple(task_label(t) for t in self.tasks)
 
     @property
     def design(self) -> Plan | None:
@@ -121,9 +120,10 @@ class CompareConfig:
 
         label = None if task is None else self.task_labels[self.tasks.index(task)]
         name = study_name(self.run, sampler_label(sampler), repeat, label)
-        if task is None:
-            return replace(self.study, name=name, sampler=sampler, seed=repeat)
-        return replace(self.study, name=name, sampler=sampler, seed=repeat, task=task)
+        study = replace(
+            self.study, name=name, sampler=sampler, seed=repeat, runs_root=self.runs_root
+        )
+        return study if task is None else replace(study, task=task)
 
     def studies(self, pairs: int) -> list[StudyConfig]:
         """Every study of repeats 0 .. pairs - 1: each sampler's, of each task."""

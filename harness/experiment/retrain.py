@@ -38,6 +38,9 @@ RETRAIN_KEYS = (
     "test_log_loss",
     "val_rmse",
     "test_rmse",
+    # a problem task's (harness.tasks.problem): evaluate()'s value, and the primary outcome
+    "value",
+    "test_value",
     "epochs",
     "seconds",
 )
@@ -62,20 +65,42 @@ def study_job_settings(run_study: RunStudy) -> dict[str, Any]:
         data = DataSpec(
             **{**stored, "categorical": None if categorical is None else tuple(categorical)}
         )
+    problem = stored_problem(attrs)
+    if problem is not None:
+        return {"objective": "value", "data": None, "fixed": None, "problem": problem}
     space = parse_space(attrs.get("space", ""), run_study.name) if attrs.get("space") else None
     return {
         "objective": attrs.get("objective", "val_auroc"),
         "data": data,
         "fixed": None if space is None else space.fixed,
+        "problem": None,
     }
+
+
+def stored_problem(attrs: dict[str, Any]) -> Any:
+    """A problem task's ``ProblemSpec`` as its study stored it; None for a tabular task."""
+    from harness.tasks.problem import ProblemSpec
+
+    stored = attrs.get("problem")
+    return ProblemSpec(**stored) if isinstance(stored, dict) else None
 
 
 def primary_metric(run_study: RunStudy) -> str:
     """The retrained test metric a study's verdict compares: its task kind's."""
-    from harness.tasks.spec import KIND_METRICS
+    from harness.tasks.spec import metrics_of
 
-    kind = run_study.study.user_attrs.get("task_kind", "binary")
-    return KIND_METRICS[kind].primary
+    attrs = run_study.study.user_attrs
+    return metrics_of(attrs.get("task_kind", "binary"), attrs.get("task_direction")).primary
+
+
+def primary_sign(run_study: RunStudy) -> float:
+    """+1 when the primary outcome is maximised, -1 when minimised (it enters the verdict
+    negated, so that a positive difference means "A better")."""
+    from harness.tasks.spec import metrics_of
+
+    attrs = run_study.study.user_attrs
+    metrics = metrics_of(attrs.get("task_kind", "binary"), attrs.get("task_direction"))
+    return 1.0 if metrics.direction == "maximize" else -1.0
 
 
 def retrain_params(run_study: RunStudy, trial: FrozenTrial) -> dict[str, Any]:
@@ -134,6 +159,14 @@ class RetrainSource:
         self.params = retrain_params(run_study, trial)
         self.primary = primary_metric(run_study)
         settings = study_job_settings(run_study)
+        # a problem whose evaluate takes no seed: its primary outcome is the chosen trial's
+        # value, so there is nothing to run (harness.tasks.problem)
+        self.source = run_study.study.user_attrs.get("primary_source")
+        if self.source == "trial":
+            self.k = k = 1
+        self.records: dict[int, dict[str, Any]] = {}
+        self.arrays: dict[int, tuple[Any, Any]] = {}  # seed index -> (probabilities, labels)
+        self.retried: set[int] = set()
         self.queue = [
             TrialJob(
                 i,
@@ -144,12 +177,15 @@ class RetrainSource:
                 test_probabilities=True,
                 data=settings["data"],
                 fixed=settings["fixed"],
+                problem=settings["problem"],
             )
             for i in range(k)
         ]
-        self.records: dict[int, dict[str, Any]] = {}
-        self.arrays: dict[int, tuple[Any, Any]] = {}  # seed index -> (probabilities, labels)
-        self.retried: set[int] = set()
+        if self.source == "trial":
+            self.queue = []
+            value = trial.value
+            self.records[0] = {"status": "ok", "value": value, "test_value": value}
+            self._save()
 
     def fraction_done(self) -> float:
         return len(self.records) / self.k
@@ -182,28 +218,34 @@ class RetrainSource:
             self.arrays[number] = (probabilities, labels)
         self.records[number] = record
         if self.done():
-            results = [
-                {
-                    "seed": RETRAIN_SEED_BASE + i,
-                    **{key: self.records[i].get(key) for key in RETRAIN_KEYS[1:]},
-                }
-                for i in range(self.k)
-            ]
-            run_study, trial = self.run_study, self.trial
-            self.cache.save(
-                {
-                    "study": run_study.name,
-                    "sampler": run_study.sampler,
-                    "repeat": run_study.repeat,
-                    "trial": trial.number,
-                    "value": trial.value,
-                    "params": self.params,
-                    "primary": self.primary,
-                    **({"task": run_study.task} if run_study.task else {}),
-                    "results": results,
-                    **self._save_predictions(),
-                }
-            )
+            self._save()
+
+    def _save(self) -> None:
+        """Every seed is back: the study's record goes to the cache."""
+        results = [
+            {
+                "seed": RETRAIN_SEED_BASE + i,
+                **{k: self.records[i][k] for k in RETRAIN_KEYS[1:] if k in self.records[i]},
+            }
+            for i in range(self.k)
+        ]
+        run_study, trial = self.run_study, self.trial
+        self.cache.save(
+            {
+                "study": run_study.name,
+                "sampler": run_study.sampler,
+                "repeat": run_study.repeat,
+                "trial": trial.number,
+                "value": trial.value,
+                "params": self.params,
+                "primary": self.primary,
+                "primary_sign": primary_sign(run_study),
+                **({"primary_source": self.source} if self.source else {}),
+                **({"task": run_study.task} if run_study.task else {}),
+                "results": results,
+                **self._save_predictions(),
+            }
+        )
 
     def _save_predictions(self) -> dict[str, Any]:
         """Write the seeds' test-row probabilities (those that trained) beside the cache; the
@@ -236,6 +278,8 @@ def retrain_source(run_study: RunStudy, k: int, cache: RetrainCache) -> RetrainS
     """The retraining still to do for a study's best trial; None when it has no complete
     trial or its results are cached."""
     trial = run_study.best_trial()
+    if run_study.study.user_attrs.get("primary_source") == "trial":
+        k = 1  # the chosen trial's own value: one record (RetrainSource)
     if trial is None or cache.has(run_study.name, trial.number, k):
         return None
     return RetrainSource(run_study, trial, k, cache)
@@ -257,7 +301,7 @@ def primary_score(record: dict[str, Any]) -> float | None:
     seeds that trained (None if none did), negated when the metric is minimised (the test
     AUROC itself for the lab's task)."""
     values = retrained_test_aurocs(record)
-    sign = PRIMARY_SIGN[record.get("primary", PRIMARY_DEFAULT)]
+    sign = record.get("primary_sign") or PRIMARY_SIGN[record.get("primary", PRIMARY_DEFAULT)]
     return sign * sum(values) / len(values) if values else None
 
 

@@ -43,12 +43,14 @@ TEST_METRICS = {
     ),
     "multiclass": (("log_loss", "test log-loss"),),
     "regression": (("rmse", "test RMSE"),),
+    "problem": (("value", "objective value"),),  # a problem task's (harness.tasks.problem)
 }
 OBJECTIVE_TITLES = {
     "val_auroc": "validation AUROC",
     "val_loss": "validation loss",
     "val_log_loss": "validation log-loss",
     "val_rmse": "validation RMSE",
+    "value": "value",
 }
 
 
@@ -73,6 +75,23 @@ class RunData:
     left_out: list[str] = field(default_factory=list)
     task: str = "adult"  # the task its studies searched (a study before tasks: Adult)
     kind: str = "binary"
+    # a problem task's: where its primary outcome comes from (harness.tasks.problem)
+    primary_source: str | None = None
+
+    @property
+    def problem(self) -> bool:
+        """A problem task (a user's class or a surrogate): no training, no test split."""
+        return self.kind == "problem"
+
+    def primary_words(self, seeds: str) -> str:
+        """How a study's primary outcome is made: "retrained with 5 seeds" (a tabular task) or
+        the problem's way (re-evaluated, its true value, or the chosen trial's value)."""
+        if not self.problem:
+            return f"retrained with {seeds}"
+        from harness.tasks.problem import PRIMARY_SOURCES
+
+        words = PRIMARY_SOURCES.get(self.primary_source or "", "re-evaluated")
+        return words.removeprefix("the chosen parameters ").replace("K fresh seeds", seeds)
 
     @property
     def lab_task(self) -> bool:
@@ -82,6 +101,8 @@ class RunData:
     @property
     def primary_title(self) -> str:
         """The primary outcome's name: a minimised metric enters the verdict negated."""
+        if self.kind == "problem":
+            return "objective value" if self.maximize else "negated objective value"
         return {"binary": "test AUROC", "multiclass": "negated test log-loss"}.get(
             self.kind, "negated test RMSE"
         )
@@ -208,6 +229,9 @@ def load_run(
             f"of each study, the fewest any study has ({', '.join(short)})."
         )
     data.left_out = left_out
+    if kind == "problem":
+        data.notes.append(_problem_note(studies[0]))
+        data.primary_source = studies[0].study.user_attrs.get("primary_source")
     folder = run_dir(name, runs_root)
     data.bench = read_run_file(folder / "bench.json")
     retrain = read_retrain(folder / "retrain.json")
@@ -218,6 +242,16 @@ def load_run(
     data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
     read_design(folder / "plan.json")  # checked here, before any section draws a figure
     return data
+
+
+def _problem_note(study: RunStudy) -> str:
+    """What a problem task is, in a sentence."""
+    attrs = study.study.user_attrs
+    ref = (attrs.get("problem") or {}).get("ref", attrs.get("task", "?"))
+    return (
+        f"Task `{ref}` is a problem class, not a training run: each trial is one evaluate() "
+        "call (no epochs: no pruning, no test split)."
+    )
 
 
 def shown_storage(url: str) -> str:

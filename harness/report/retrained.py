@@ -29,7 +29,9 @@ def section_test(report: ReportContext) -> list[str]:
     header = ["study", "best trial", f"{data.metric} (search)", "configuration", *titles]
     header.append("seeds ok")
     lines += [
-        text.RETRAINED.format(
+        text.REEVALUATED.format(how=data.primary_words(plural(len(seeds), "seed")))
+        if data.problem
+        else text.RETRAINED.format(
             seeds=len(seeds),
             first=seeds[0],
             last=seeds[-1],

@@ -15,6 +15,10 @@ RETRAINED = (
     "seeds ({first}…{last}, i.e. {base} + 0…{last_offset}, none used by the search) and "
     "scored on test{threshold}: mean ± std over seeds (std with ddof = 1)."
 )
+REEVALUATED = (
+    "Each study's best configuration (chosen by the search), {how}: mean ± std over seeds (std "
+    "with ddof = 1; 0 when every seed gives the same value)."
+)
 # a binary task's F1, precision and recall need a threshold; other kinds' metrics do not
 F1_THRESHOLD = " at the F1-optimal threshold chosen on validation"
 STALE = (

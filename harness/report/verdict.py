@@ -64,7 +64,7 @@ def section_verdict(report: ReportContext) -> list[str]:
         )
         lines += [figures.image(png, "paired differences in retrained test AUROC"), ""]
     lines += [f"- {note}" for note in dict.fromkeys(data.notes)]
-    return lines
+    return [*lines, ""]
 
 
 def verdict_headline(report: ReportContext) -> str | None:

@@ -47,7 +47,7 @@ def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     k = design.retrain_seeds if design is not None else _retrain_seeds(data)
     seeds = "K seeds" if k is None else plural(k, "seed")
     what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
-    what = what.replace("K seeds", seeds)
+    what = what.replace("retrained with K seeds", data.primary_words(seeds))
     if design is None:
         origin = text.NOT_PRE_DECLARED
     else:
@@ -61,7 +61,10 @@ def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
         )
         for change in design.changes:
             origin += _change(change, design.plan.alpha)
-    return [text.DECLARATION.format(what=what, origin=origin, metric=data.metric), ""]
+    line = text.DECLARATION.format(what=what, origin=origin, metric=data.metric)
+    if data.problem:  # a problem has no test split: its value is all there is
+        line = line.removesuffix(text.NEVER_TEST) + "."
+    return [line, ""]
 
 
 def _change(change: dict, alpha: float) -> str:
@@ -116,6 +119,8 @@ def shared_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
 def split_note(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     """The sentence that every conclusion is conditional on the fixed test split, with the
     split's own sampling error (DeLong) where test predictions are stored."""
+    if data.problem:
+        return []  # no data, no split
     margin = analysis.design.plan.margin if analysis.design is not None else None
     error = analysis.split
     if error is None or not error.model_se:

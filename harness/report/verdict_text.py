@@ -46,9 +46,10 @@ RECOMPUTED = (
 
 # ---------------------------------------------------------------- the declaration
 
+NEVER_TEST = "; the search itself never scored the test split."
 DECLARATION = (
     "Primary outcome: {what}. {origin} The study's chosen configuration is its best by "
-    "{metric}; the search itself never scored the test split."
+    "{metric}" + NEVER_TEST
 )
 NOT_PRE_DECLARED = (
     "**Not pre-declared**: this run has no `plan.json` (made before designs were recorded, or "

@@ -101,6 +101,8 @@ class StudyConfig:
     # Seconds a trial may run; past it, Ray kills its worker (FAIL "timeout after N s", a
     # replacement worker starts); the local executor stops it at its next epoch's end.
     trial_timeout: float | None = None
+    # where a surrogate task's fitted files are (--task surrogate:NAME); None: runs/
+    runs_root: str | Path | None = None
 
     def __post_init__(self) -> None:
         check_sampler(self.sampler)  # imports only a user's sampler module, never for a name

@@ -24,7 +24,6 @@ from optuna.storages import BaseStorage
 from optuna.trial import TrialState
 
 from harness.choices import DIRECTIONS, Direction
-from harness.environment import library_versions
 from harness.errors import HarnessError
 from harness.search.config import StudyConfig
 from harness.search.interrupts import interrupt_reason
@@ -34,7 +33,9 @@ from harness.search.outcomes import classify
 from harness.search.pruners import build_pruner, pruner_settings
 from harness.search.samplers import build_sampler, resume_seed, sampler_settings, stored_seed
 from harness.search.spaces import SearchSpace
-from harness.search.storage import open_storage, redact_url, storage_url
+from harness.search.staging import is_staged, persist
+from harness.search.storage import open_storage, storage_url
+from harness.search.study_attrs import study_attrs, task_attrs
 from harness.search.task_space import load_task_space, resolve_objective
 
 # Trials that count towards a study's target (Optuna's ``n_trials`` sense; without a pruner
@@ -70,6 +71,12 @@ class Driver:
     failures: int = 0
     lease: Lease | None = None  # this driver's hold on the study (harness.search.lease)
     lost: LeaseLost | None = None  # the study was taken over: write nothing more to it
+    persist_to: BaseStorage | None = None  # a study run in memory is stored here when done
+
+    def persist(self) -> None:
+        """A study run in memory (harness.search.staging) goes to its storage, whole."""
+        if self.persist_to is not None:
+            self.study, self.persist_to = persist(self.study, self.persist_to), None
 
     @property
     def finished(self) -> int:
@@ -111,6 +118,7 @@ class Driver:
             self.objective,
             data=self.space.data,
             fixed=self.space.fixed,
+            problem=self.space.task.problem if self.space.task else None,
         )
 
     @property
@@ -153,6 +161,7 @@ class Driver:
             "val_log_loss",
             "val_rmse",
             "threshold",
+            "simulated_seconds",  # a surrogate task's predicted training seconds
         ):
             if key in record and _finite_or_str(record[key]):
                 trial.set_user_attr(key, record[key])
@@ -202,42 +211,6 @@ def _finite_or_str(value: Any) -> bool:
     return isinstance(value, str | int) or (isinstance(value, float) and np.isfinite(value))
 
 
-def _study_attrs(
-    config: StudyConfig,
-    space: SearchSpace,
-    url: str,
-    sampler_settings: dict[str, Any],
-    pruner_settings: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "sampler": sampler_settings,
-        "seed": config.seed,
-        "objective": config.objective,
-        "pruner": config.pruner,
-        "pruner_settings": pruner_settings,
-        "space": space.text,
-        "space_source": space.source,
-        "space_sha256": space.sha256,
-        **task_attrs(space),
-        "storage": redact_url(url),
-        "target_trials": config.trials,
-        "executor": config.executor,
-        "versions": library_versions(),
-    }
-
-
-def task_attrs(space: SearchSpace) -> dict[str, Any]:
-    """What a study stores of its task: its name, kind and data (a retraining trains on the
-    same), and a task file's sha256 (a resumed study refuses another file)."""
-    from dataclasses import asdict
-
-    assert space.task is not None, space.source  # load_task_space resolved it
-    attrs = {"task": space.task.name, "task_kind": space.task.kind, "data": asdict(space.data)}
-    if space.task.sha256 is not None:
-        attrs["task_sha256"] = space.task.sha256
-    return attrs
-
-
 def _load_or_create(
     name: str, storage: BaseStorage, existing: optuna.Study | None, direction: Direction, **how: Any
 ) -> optuna.Study:
@@ -254,7 +227,7 @@ def _load_or_create(
 
 def open_study(config: StudyConfig) -> Driver:
     """Create the study, or resume it after checking that the settings still agree."""
-    space = load_task_space(config.task, config.space_path)
+    space = load_task_space(config.task, config.space_path, config.runs_root)
     config = resolve_objective(config, space)
     url = storage_url(config.storage)
     storage = open_storage(url)
@@ -273,11 +246,18 @@ def open_study(config: StudyConfig) -> Driver:
     objective = config.objective
     assert objective is not None  # resolve_objective gave the task's
     how = {"sampler": sampler, "pruner": build_pruner(pruning)}
-    study = _load_or_create(config.name, storage, existing, DIRECTIONS[objective], **how)
-    lease = Lease(study)
-    lease.acquire()  # before anything is written: a second driver changes nothing
+    # a problem task's value goes the problem's way; every other objective has one direction
+    assert space.task is not None
+    direction = space.task.direction if objective == "value" else DIRECTIONS[objective]
+    # a new surrogate study runs in memory, stored whole when done (harness.search.staging)
+    staged = existing is None and is_staged(space)
+    where = optuna.storages.InMemoryStorage() if staged else storage
+    study = _load_or_create(config.name, where, existing, direction, **how)
+    lease = None if staged else Lease(study)
+    if lease is not None:
+        lease.acquire()  # before anything is written: a second driver changes nothing
     if existing is None:
-        for key, value in _study_attrs(config, space, url, settings, pruning).items():
+        for key, value in study_attrs(config, space, url, settings, pruning).items():
             study.set_user_attr(key, value)
         # optuna-dashboard then labels the objective "val_auroc", not "Objective 0"
         import warnings
@@ -300,7 +280,7 @@ def open_study(config: StudyConfig) -> Driver:
             },
         ],
     )
-    driver = Driver(config, space, study, url, lease=lease)
+    driver = Driver(config, space, study, url, lease=lease, persist_to=storage if staged else None)
     _recover_stale(driver)
     return driver
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from harness.search.config import FixedSettings
+    from harness.tasks.problem import ProblemSpec
     from harness.tasks.spec import DataSpec
 
 # epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
@@ -39,6 +40,9 @@ class TrialJob:
     # One pool trains the studies of several tasks (harness compare --tasks).
     data: DataSpec | None = None
     fixed: FixedSettings | None = None
+    # A problem task's job (harness.tasks.problem): evaluate() instead of training; the
+    # worker imports the problem's class once. Its record's "value" is the objective.
+    problem: ProblemSpec | None = None
 
 
 @dataclass

@@ -62,14 +62,17 @@ class TrialRunner:
 
         if threads is not None:
             torch.set_num_threads(threads)
-        self.space = parse_space(space_text, space_source)
-        self.data = data or resolve_data(self.space.data)
         self.device = str(resolve_device(device))
-        # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay it
-        # here, at start-up, not inside the first trial's timing.
-        torch.optim.Adam([torch.zeros(1, requires_grad=True)])
         self._loaded: dict[DataSpec, tuple[Splits, ResidentSplits]] = {}
-        self.splits, self.resident = self.loaded(self.data)
+        # A pool started for a problem task has no space file (space_text ""): it loads no
+        # data until a tabular job comes (each job carries its data and settings).
+        self.space = parse_space(space_text, space_source) if space_text else None
+        self.data = data or (resolve_data(self.space.data) if self.space else None)
+        if self.data is not None:
+            # The first optimizer built in a process imports torch._dynamo (about 1.5 s): pay
+            # it here, at start-up, not inside the first trial's timing.
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+            self.loaded(self.data)
         self._lock = threading.Lock()
         self._pending: list[tuple[str, int, float]] = []  # (token, epoch, value) not yet polled
         self._running: str | None = None  # the token of the job being trained
@@ -104,7 +107,11 @@ class TrialRunner:
     ) -> dict[str, Any]:
         """Train ``job``; with ``timeout``, raise ``TrialTimedOut`` at the first epoch's end
         past it (a thread cannot be stopped mid-epoch)."""
+        from harness.search.config import FixedSettings
         from harness.search.task import run_trial
+
+        if job.problem is not None:
+            return self._evaluate(job)
 
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
             clock.hook_entered()
@@ -125,7 +132,9 @@ class TrialRunner:
             if timeout is not None and time.perf_counter() - started > timeout:
                 raise TrialTimedOut(timeout)
 
-        splits, resident = self.loaded(job.data or self.data)
+        data = job.data or self.data
+        assert data is not None, "a pool without a space file runs jobs that carry their data"
+        splits, resident = self.loaded(data)
         started = time.perf_counter()
         clock = JobClock()
         with self._lock:
@@ -136,7 +145,7 @@ class TrialRunner:
                 splits,
                 seed=job.seed,
                 device=self.device,
-                fixed=job.fixed or self.space.fixed,
+                fixed=job.fixed or (self.space.fixed if self.space else FixedSettings()),
                 on_epoch=on_epoch,
                 resident=resident,
                 score_test=job.score_test,
@@ -147,6 +156,20 @@ class TrialRunner:
         finally:
             with self._lock:
                 self._running, self._stop_requested = None, False
+        record["profile"] = clock.profile()
+        record["host"] = socket.gethostname()
+        if self.node is not None:
+            record["node"] = self.node
+        return record
+
+    def _evaluate(self, job: TrialJob) -> dict[str, Any]:
+        """A problem task's job: one evaluate() call (no epochs, nothing to stop), with the
+        host and node as a trained job's record has them."""
+        from harness.tasks.problem import evaluate
+
+        assert job.problem is not None
+        clock = JobClock()
+        record = evaluate(job.problem, job.params, job.seed, score=job.score_test)
         record["profile"] = clock.profile()
         record["host"] = socket.gethostname()
         if self.node is not None:

@@ -38,17 +38,20 @@ def make_pool(
 ) -> Pool:
     """The workers of ``config.executor`` for ``space``; a Ray pool calls ``check_interrupt``
     between the calls of its start-up."""
+    # a problem task has no space file for the workers: they load data only for a tabular job
+    problem = space.task is not None and space.task.problem is not None
+    text, data = ("", None) if problem else (space.text, space.data)
     if config.executor == "local":
-        return LocalPool(space.text, space.source, config.device, config.trial_timeout, space.data)
+        return LocalPool(text, space.source, config.device, config.trial_timeout, data)
     return RayPool(
-        space.text,
+        text,
         space.source,
         config.cpu_workers,
         config.gpu_workers,
         config.address,
         config.trial_timeout,
         check_interrupt,
-        space.data,
+        data,
     )
 
 
@@ -75,11 +78,17 @@ class StudySource:
         return self.driver.ask()
 
     def tell(self, outcome: Outcome) -> None:
+        if outcome.error is not None and outcome.error.startswith("ProblemNotImportable: "):
+            # every trial would fail the same way: the study stops with the worker's line
+            self.driver.tell(outcome)
+            raise HarnessError(outcome.error.removeprefix("ProblemNotImportable: "))
         # Counted here rather than read back: two storage reads per job were a third of the
         # scheduler's overhead (scripts/bench_scheduler.py).
         state = self.driver.tell(outcome)
         if state in FINISHED_STATES:
             self.finished += 1
+            if self.done():
+                self.driver.persist()  # a study run in memory: to its storage, now whole
         if state == TrialState.COMPLETE:
             value = (outcome.record or {})[self.driver.objective]
             better = max if self.driver.study.direction == StudyDirection.MAXIMIZE else min

@@ -6,6 +6,8 @@ checked ``SearchSpace`` whose ``data`` is the task's (kind known) and whose ``ta
   the space's ``[data]`` may take a training subset, but may not name another source.
 - ``--task FILE.toml``: the file is the task, its search space and its ``[data]`` in one; its
   name is the file's stem, and its sha256 is stored with each study (resume checks it).
+- ``--task module:Class`` or ``surrogate:NAME`` (``harness.tasks.problem``): the problem's own
+  search space and direction; no space file, no data, no pruner (one value per trial).
 - neither: the space file's ``[data]`` source (a task file given as ``--space``), else Adult.
 
 Every check runs here, before a study is created or anything is written: the space's rules,
@@ -24,8 +26,16 @@ from harness.search.config import StudyConfig
 from harness.search.distributions import space_error
 from harness.search.spaces import SearchSpace, largest_batch, load_space
 from harness.tasks.frames import resolve_data
+from harness.tasks.problem import (
+    direction_of,
+    is_problem_ref,
+    load_problem,
+    parse_problem,
+    problem_task_name,
+    space_text,
+)
 from harness.tasks.registry import builtin_task, file_task_name
-from harness.tasks.spec import ADULT, Task, objectives_for
+from harness.tasks.spec import ADULT, DataSpec, Task, objectives_for
 from harness.tasks.tabular import load_task_splits
 
 
@@ -47,8 +57,16 @@ def task_space_path(task: str | None, space_path: str | Path | None) -> str | Pa
     return DEFAULT_SPACE if task in (None, ADULT) else TABULAR_SPACE
 
 
-def load_task_space(task: str | None, space_path: str | Path | None = None) -> SearchSpace:
-    """The checked space of a study of ``task`` with its data resolved (module's text)."""
+def load_task_space(
+    task: str | None,
+    space_path: str | Path | None = None,
+    runs_root: str | Path | None = None,
+) -> SearchSpace:
+    """The checked space of a study of ``task`` with its data resolved (module's text);
+    ``runs_root`` is where a surrogate task's files are (default: runs/)."""
+    if is_problem_ref(task):
+        assert task is not None  # (is_problem_ref)
+        return problem_space(task, space_path, runs_root)
     path = task_space_path(task, space_path)
     space = load_space(path)
     if is_task_file(task) or (task is None and space.declares_source):
@@ -74,6 +92,27 @@ def load_task_space(task: str | None, space_path: str | Path | None = None) -> S
     return space
 
 
+def problem_space(
+    task: str, space_path: str | Path | None, runs_root: str | Path | None
+) -> SearchSpace:
+    """A problem task's space: its class imported here (a module that cannot be, or a class
+    without the members, is refused before any study exists), its distributions as they are."""
+    if space_path is not None:
+        raise HarnessError(f"--task {task} brings its own search space; leave --space out")
+    spec = parse_problem(task, runs_root)
+    problem = load_problem(spec)
+    resolved = Task(
+        problem_task_name(spec), DataSpec(), problem=spec, direction=direction_of(problem)
+    )
+    return SearchSpace(
+        source=task,
+        text=space_text(problem),
+        distributions=dict(problem.search_space),
+        fixed_params={},
+        task=resolved,
+    )
+
+
 def _check_rows(space: SearchSpace) -> None:
     """A training subset and batches that fit the task's training rows (a batch larger than
     them would silently be the whole set)."""
@@ -97,8 +136,13 @@ def _check_rows(space: SearchSpace) -> None:
 
 def resolve_objective(config: StudyConfig, space: SearchSpace) -> StudyConfig:
     """``config`` with its objective the task's when not given; one the task's kind cannot
-    score refused."""
+    score refused, and a pruner on a problem task (one value per trial, no epochs)."""
     assert space.task is not None, space.source
+    if space.task.problem is not None and config.pruner != "none":
+        raise HarnessError(
+            f"--pruner {config.pruner}: the problem task {space.source} reports one value per "
+            "trial and no epochs, so nothing can be pruned; leave --pruner out"
+        )
     allowed = objectives_for(space.task.kind)
     objective = config.objective or allowed[0]
     if objective not in allowed:

@@ -68,7 +68,7 @@ def save(surrogate: Surrogate, folder: Path, sources: dict[str, Any], seed: int)
 def read_meta(folder: Path) -> dict[str, Any]:
     path = folder / "surrogate.json"
     if not path.is_file():
-        found = sorted(p.name for p in folder.parent.glob("*/surrogate.json"))
+        found = sorted(p.parent.name for p in folder.parent.glob("*/surrogate.json"))
         hint = f"surrogates there: {found}" if found else "fit one with 'harness surrogate fit'"
         raise HarnessError(f"no surrogate {folder.name!r} in {folder.parent}; {hint}")
     try:

@@ -39,6 +39,16 @@ def file_task_name(path: str | Path) -> str:
     return stem
 
 
+def task_label(task: str) -> str:
+    """A task's name in its studies' names: a built-in's name, a task file's stem, a problem
+    class's name lower-cased (``surrogate-NAME`` for a surrogate)."""
+    from harness.tasks.problem import is_problem_ref, parse_problem, problem_task_name
+
+    if task.endswith(".toml"):
+        return file_task_name(task)
+    return problem_task_name(parse_problem(task)) if is_problem_ref(task) else task
+
+
 @dataclass(frozen=True)
 class TaskSummary:
     """One row of ``harness tasks``."""

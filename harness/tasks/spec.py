@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from harness.choices import TASK_KINDS, Direction, Objective, TaskKind, Variant
+from harness.tasks.problem import ProblemSpec
 
 # the built-in source of the lab's data set (harness.lab.data); others are scikit-learn's
 # bundled sets (harness.tasks.frames.BUNDLED) or a user's CSV/Parquet file
@@ -73,25 +74,51 @@ KIND_METRICS: dict[TaskKind, KindMetrics] = {
 }
 
 
-def objectives_for(kind: TaskKind) -> tuple[Objective, ...]:
-    """The objectives a study of this kind may optimise: its metric, or the validation loss."""
-    return (KIND_METRICS[kind].objective, "val_loss")
+def objectives_for(kind: str) -> tuple[Objective, ...]:
+    """The objectives a study of this kind may optimise: its metric, or the validation loss (a
+    problem task: its value only)."""
+    if kind == PROBLEM_KIND:
+        return ("value",)
+    return (KIND_METRICS[kind].objective, "val_loss")  # type: ignore[index]
+
+
+PROBLEM_KIND = "problem"  # a user's problem class or a surrogate (harness.tasks.problem)
 
 
 @dataclass(frozen=True)
 class Task:
     """A resolved task: its name (a built-in's, or its TOML file's stem), its data with the
-    kind known, and the TOML file's sha256 when it came from one (a resumed study checks it)."""
+    kind known, and the TOML file's sha256 when it came from one (a resumed study checks it).
+    A problem task (``problem`` set) has no data of its own: its direction is the problem's."""
 
     name: str
     data: DataSpec
     sha256: str | None = None
+    problem: ProblemSpec | None = None
+    direction: Direction = "maximize"  # a problem task's; a tabular one's is its kind's
 
     @property
-    def kind(self) -> TaskKind:
+    def kind(self) -> str:
+        if self.problem is not None:
+            return PROBLEM_KIND
         assert self.data.kind is not None, self.data  # resolve_data sets it
         return self.data.kind
 
     @property
     def metrics(self) -> KindMetrics:
-        return KIND_METRICS[self.kind]
+        if self.problem is not None:
+            return problem_metrics(self.direction)
+        return KIND_METRICS[self.data.kind or "binary"]
+
+
+def problem_metrics(direction: Direction) -> KindMetrics:
+    """A problem task's: evaluate()'s value in the problem's direction; its primary outcome the
+    chosen parameters' ``test_value`` (harness.tasks.problem)."""
+    return KindMetrics("value", direction, "test_value", "objective value")
+
+
+def metrics_of(kind: str, direction: str | None = None) -> KindMetrics:
+    """A stored study's metrics from its ``task_kind`` (and a problem's ``direction``)."""
+    if kind == PROBLEM_KIND:
+        return problem_metrics("minimize" if direction == "minimize" else "maximize")
+    return KIND_METRICS[kind]  # type: ignore[index]
