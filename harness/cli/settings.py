@@ -90,3 +90,21 @@ def time_budget_s(args: argparse.Namespace, minutes: float | None = None) -> flo
     """CompareConfig's ``time_budget_s``: ``--time-budget`` (minutes), else ``minutes``."""
     minutes = args.time_budget if args.time_budget is not None else minutes
     return None if minutes is None else 60.0 * minutes
+
+
+def check_surrogate_trust(space: Any, forced: bool) -> None:
+    """A surrogate whose held-out rho is below MIN_RHO is refused for a comparison unless
+    forced (the report then marks its verdict as forced)."""
+    problem = space.task.problem if space.task is not None else None
+    if problem is None or not problem.is_surrogate or forced:
+        return
+    from harness.surrogate.store import MIN_RHO, trust_summary
+    from harness.tasks.problem import load_problem
+
+    rho = trust_summary(load_problem(problem).meta)["rho"]
+    if rho < MIN_RHO:
+        raise HarnessError(
+            f"--task {problem.ref}: the surrogate's held-out Spearman rho is {rho:.3f}, below "
+            f"{MIN_RHO}: it ranks configurations too unlike the real task for a verdict; refit "
+            "it from more trials, or give --force-surrogate (the report then says so)"
+        )

@@ -24,7 +24,12 @@ from harness.cli.options import (
     task_option,
     worker_options,
 )
-from harness.cli.settings import design_settings, study_settings, time_budget_s
+from harness.cli.settings import (
+    check_surrogate_trust,
+    design_settings,
+    study_settings,
+    time_budget_s,
+)
 from harness.cli.study_summary import summarize_study
 from harness.errors import HarnessError
 from harness.experiment.config import PRESETS, STUDY_TEMPLATE, CompareConfig
@@ -176,6 +181,12 @@ class Compare(Command):
             "given here is the same as --task)",
         )
         parser.add_argument(
+            "--force-surrogate",
+            action="store_true",
+            help="compare on a surrogate task even when its held-out Spearman rho is below "
+            "0.8 (refused otherwise; the report marks such a verdict)",
+        )
+        parser.add_argument(
             "--retrain-seeds",
             type=positive_int,
             default=defaults.retrain_seeds,
@@ -231,6 +242,7 @@ class Compare(Command):
         for task in config.tasks or (study.task,):  # each refused before the run folder is made
             space = load_task_space(task, study.space_path, config.runs_root)
             resolve_objective(replace(study, task=task), space)
+            check_surrogate_trust(space, args.force_surrogate)
         open_storage(study.storage)
         locked = locked_run(
             run_dir(config.run, config.runs_root), f"harness compare --name {config.run}"

@@ -83,7 +83,12 @@ class SurrogateFit(Command):
                 noise=found.noise,
                 seed=args.seed,
             )
-        save(surrogate, folder, found.describe(), args.seed)
+        from harness.report.load import shown_storage
+
+        # where its trials came from (password hidden, a file relative to here): a report of a
+        # comparison on the surrogate compares it with the real run there
+        sources = {**found.describe(), "storage": shown_storage(url)}
+        save(surrogate, folder, sources, args.seed)
         show(surrogate_dir(args.name, args.runs_dir))
 
 

@@ -221,6 +221,7 @@ def _run_studies(
     from harness.search.study import run_studies
 
     cache = RetrainCache(directory / "retrain.json")
+    _surrogates_first(config, storage, pairs, log)
     studies, retraining = [], []
     for study in config.studies(pairs):
         if _finished_count(storage, study.name) >= study.trials:
@@ -248,6 +249,18 @@ def _run_studies(
     return run_studies(config.study, space, drivers, others=pending, follow_up=retrain_for)
 
 
+def _surrogates_first(config: CompareConfig, storage: Any, pairs: int, log: Any) -> None:
+    """A run of surrogate tasks runs its studies on every core first (their time is the
+    samplers' own, in the driver: harness.experiment.staged_runs); the retraining follows."""
+    from harness.experiment.staged_runs import processes_for, run_in_processes, surrogate_studies
+
+    todo = [s for s in config.studies(pairs) if _finished_count(storage, s.name) < s.trials]
+    if len(todo) > 1 and surrogate_studies(todo):
+        processes = processes_for(todo, config.study.cpu_workers)
+        if processes > 1:
+            run_in_processes(todo, processes, log)
+
+
 def _record_usage(directory: Path, usage: Usage) -> None:
     """The pool's utilization and wall time of this session, appended to ``pool.json``."""
     import json
@@ -271,7 +284,8 @@ def _primary_words(space: Any, seeds: int) -> str:
     from harness.tasks.problem import PRIMARY_SOURCES, load_problem, primary_source
 
     source = primary_source(load_problem(task.problem))
-    return PRIMARY_SOURCES[source].replace("K fresh", f"{seeds} fresh")
+    words = PRIMARY_SOURCES[source].replace("K fresh", f"{seeds} fresh")
+    return f"the problem's value of the chosen configuration {words}"
 
 
 def _space_splits(space: Any) -> Any:

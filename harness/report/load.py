@@ -91,7 +91,7 @@ class RunData:
         from harness.tasks.problem import PRIMARY_SOURCES
 
         words = PRIMARY_SOURCES.get(self.primary_source or "", "re-evaluated")
-        return words.removeprefix("the chosen parameters ").replace("K fresh seeds", seeds)
+        return words.replace("K fresh seeds", seeds)
 
     @property
     def lab_task(self) -> bool:
@@ -248,9 +248,10 @@ def _problem_note(study: RunStudy) -> str:
     """What a problem task is, in a sentence."""
     attrs = study.study.user_attrs
     ref = (attrs.get("problem") or {}).get("ref", attrs.get("task", "?"))
+    what = "a surrogate (below: how far to trust it)" if "surrogate" in attrs else "a problem class"
     return (
-        f"Task `{ref}` is a problem class, not a training run: each trial is one evaluate() "
-        "call (no epochs: no pruning, no test split)."
+        f"Task `{ref}` is {what}, not a training run: each trial is one evaluate() call (no "
+        "epochs: no pruning, no test split)."
     )
 
 

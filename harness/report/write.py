@@ -32,6 +32,7 @@ from harness.report.load import SeveralTasks, load_run
 from harness.report.markdown import Figures
 from harness.report.ranks import section_ranks
 from harness.report.retrained import section_test
+from harness.report.surrogate_trust import section_surrogate_trust
 from harness.report.tables import (
     section_environment,
     section_lab,
@@ -66,6 +67,7 @@ def section_header(report: ReportContext) -> list[str]:
 SECTIONS: tuple[Section, ...] = (
     section_header,
     section_verdict,  # the pre-declared primary outcome first: the run's answer
+    section_surrogate_trust,  # a surrogate task: how far its answer speaks for the real one
     section_ranks,  # three or more samplers, on the same outcome
     section_anytime,  # from here to trials-to-target: the search's own objective
     section_wins,
@@ -84,8 +86,8 @@ SECTIONS: tuple[Section, ...] = (
 
 
 # a run of several tasks: each task's part, then what the run shares once
-PER_TASK = SECTIONS[1:13]
-RUN_WIDE = SECTIONS[13:]
+PER_TASK = SECTIONS[1:14]
+RUN_WIDE = SECTIONS[14:]
 assert PER_TASK[0] is section_verdict and RUN_WIDE[0] is section_devices, "SECTIONS' order"
 
 

@@ -72,9 +72,15 @@ class Driver:
     lease: Lease | None = None  # this driver's hold on the study (harness.search.lease)
     lost: LeaseLost | None = None  # the study was taken over: write nothing more to it
     persist_to: BaseStorage | None = None  # a study run in memory is stored here when done
+    proposal_s: float = 0.0  # this session's seconds inside the sampler's ask (its own time)
 
     def persist(self) -> None:
-        """A study run in memory (harness.search.staging) goes to its storage, whole."""
+        """At the study's end: its samplers' proposal seconds added to those of earlier
+        sessions, and a study run in memory (harness.search.staging) to its storage, whole."""
+        self.study.set_user_attr(
+            "proposal_seconds", self.study.user_attrs.get("proposal_seconds", 0.0) + self.proposal_s
+        )
+        self.proposal_s = 0.0
         if self.persist_to is not None:
             self.study, self.persist_to = persist(self.study, self.persist_to), None
 
@@ -104,7 +110,9 @@ class Driver:
         return self.config.pruner != "none" and trial.should_prune()
 
     def ask(self) -> TrialJob:
+        started = time.perf_counter()
         trial = self.study.ask(self.space.distributions)
+        self.proposal_s += time.perf_counter() - started
         original = trial.user_attrs.get("retry_of", trial.number)
         seed = train_seed(self.config.seed, original)
         trial.set_user_attr("train_seed", seed)

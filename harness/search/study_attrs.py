@@ -50,7 +50,12 @@ def task_attrs(space: SearchSpace) -> dict[str, Any]:
 
         attrs["problem"] = asdict(task.problem)
         attrs["task_direction"] = task.direction
-        attrs["primary_source"] = primary_source(load_problem(task.problem))
+        problem = load_problem(task.problem)
+        attrs["primary_source"] = primary_source(problem)
+        if task.problem.is_surrogate:  # how far to trust it, as the report shows it
+            from harness.surrogate.store import trust_summary
+
+            attrs["surrogate"] = trust_summary(problem.meta)
         return attrs
     attrs["data"] = asdict(space.data)
     if task.sha256 is not None:

@@ -105,3 +105,28 @@ def load(folder: Path) -> tuple[Surrogate, dict[str, Any]]:
         trials=meta["trials"],
     )
     return surrogate, meta
+
+
+# Below this held-out Spearman rho a surrogate ranks configurations too unlike the real task
+# for its verdict to stand for the task's: 'harness compare' refuses it unless forced (issue
+# 22; YAHPO Gym and HPOBench report their surrogates' rank correlations for the same reason).
+MIN_RHO = 0.8
+
+
+def trust_summary(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a study on the surrogate records of it: its model, held-out rho and RMSE, how many
+    trials of which run it learned from, its noise, and its runtime model's rho."""
+    chosen = next(s for s in meta["scores"] if s["model"] == meta["chosen"])
+    sources = meta.get("sources", {})
+    return {
+        "model": meta["chosen"],
+        "rho": chosen["rho"],
+        "rmse": chosen["rmse"],
+        "trials": meta["trials"],
+        "run": sources.get("run"),
+        "storage": sources.get("storage"),
+        "noise_sd": meta["noise"]["sd"],
+        "seconds_rho": meta["seconds_score"]["rho"],
+        "objective": meta["objective"],
+        "created": meta["created"],
+    }

@@ -36,10 +36,11 @@ from harness.errors import HarnessError
 SURROGATE_PREFIX = "surrogate"  # --task surrogate:NAME (harness surrogate fit --name NAME)
 _REF = re.compile(r"(?P<module>[A-Za-z_][\w.]*):(?P<cls>[A-Za-z_]\w*)")
 # the primary outcome's source, as a retrain record and the report name it
+# (each reads after "the chosen configuration ")
 PRIMARY_SOURCES = {
-    "seeds": "the chosen parameters re-evaluated with K fresh seeds",
-    "true": "the chosen parameters' true value (the surrogate's prediction without noise)",
-    "trial": "the chosen trial's own value (evaluate takes no seed, so nothing is re-drawn)",
+    "seeds": "re-evaluated with K fresh seeds",
+    "true": "at its true value, the surrogate's prediction without noise (the same for every seed)",
+    "trial": "at the chosen trial's own value (evaluate takes no seed, so nothing is re-drawn)",
 }
 
 
