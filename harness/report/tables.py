@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from harness.environment import library_versions, package_version
 from harness.report import tables_text as text
 from harness.report.config import IMPORTANCE_BOOTSTRAP, IQM_BOOTSTRAP, Bootstrap
@@ -150,8 +152,33 @@ def section_timings(report: ReportContext) -> list[str]:
         "",
         text.LAB_TIMINGS if data.bench else "",
         "",
+        *proposal_lines(data),
         *pool_lines(data.pool),
     ]
+
+
+def proposal_lines(data: RunData) -> list[str]:
+    """Each sampler's own time: the seconds its studies spent asking it for trials (recorded
+    by studies since they were; none for older ones)."""
+    by_sampler: dict[str, list[float]] = {}
+    for study in data.studies:
+        seconds = study.study.user_attrs.get("proposal_seconds")
+        if seconds is not None:
+            by_sampler.setdefault(study.sampler, []).append(float(seconds))
+    if not by_sampler:
+        return []
+    rows = [
+        [
+            data.title(s),
+            str(len(v)),
+            f"{np.median(v):.3g}",
+            f"{min(v):.3g} to {max(v):.3g}",
+            f"{sum(v):.1f}",
+        ]
+        for s, v in by_sampler.items()
+    ]
+    header = ["sampler", "studies", "median s per study", "range", "total s"]
+    return [text.PROPOSAL_TIMES, "", md_table(header, rows), ""]
 
 
 def pool_lines(sessions: list[dict]) -> list[str]:

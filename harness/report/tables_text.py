@@ -101,3 +101,8 @@ BENCHMARKS = (
     "fastest' is the median over the group's fastest median. Timings on a shared machine are "
     "noisy: only the ratios below are asserted, each measured within one test."
 )
+PROPOSAL_TIMES = (
+    "The samplers' own time: seconds each study spent inside the sampler's ask (its proposals, "
+    "with the storage reads it makes; in memory for a surrogate task), summed over the study's "
+    "trials:"
+)
