@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 LEVEL_LABEL = "lab's best validation level (NormalizingMLP)"
 
 
+# the objective's unit on an axis (a problem's value and RMSE are in their own units)
+UNITS = {
+    "val_auroc": " (fraction)",
+    "val_loss": " (cross-entropy, nats)",
+    "val_log_loss": " (nats)",
+}
+
+
 def section_by_compute(report: ReportContext) -> list[str]:
     """Best so far against each study's own compute, with the lab's validation level as a
     reference line when the objective is the validation AUROC."""
@@ -51,8 +59,7 @@ def section_by_compute(report: ReportContext) -> list[str]:
         maximize=data.maximize,
         seed_sd=run.seed_sd,
         xlabel=f"the study's own compute: sum of its trials' training seconds ({unit})",
-        ylabel=f"best {data.metric} so far"
-        + (" (fraction)" if data.objective == "val_auroc" else " (BCE, nats)"),
+        ylabel=f"best {data.metric} so far" + UNITS.get(data.objective, ""),
         title=f"Best {data.metric} so far by the study's own compute (IQM over repeats, "
         f"band: {'bootstrap CI' if repeats >= MIN_REPEATS_FOR_CI else 'range of repeats'})",
     )

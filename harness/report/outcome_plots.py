@@ -46,7 +46,12 @@ def plot_paired_differences(
     extent = max(2 * m, float(np.abs(d).max(initial=0)) * 1.15, *ends)
     ax.set_ylim(-extent, extent)
     ax.set_xlim(0.3, d.size + 0.9)
-    ax.set_xticks(x)
+    if d.size <= 30:
+        ax.set_xticks(x)
+    else:  # every pair's number would overlap its neighbours'
+        from matplotlib.ticker import MaxNLocator
+
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=10, integer=True))
     ax.set_xlabel("pair (repeat r runs both samplers with seed r, counted from 1)")
     ax.set_ylabel(f"difference in retrained {outcome}")
     ax.set_title(f"{pair}: paired differences in {outcome}", fontsize=10)

@@ -103,7 +103,8 @@ def compute_seconds(
 ) -> tuple[np.ndarray, np.ndarray]:
     """(the study's own compute by the end of each finished trial, value) in trial order: the
     running sum of its trials' training seconds (the ``seconds`` a trial records, evaluation
-    included; its start-to-end time where it recorded none). Queueing on a shared pool and
+    included; a surrogate trial's ``simulated_seconds``; its start-to-end time where it
+    recorded none). Queueing on a shared pool and
     idle stretches are not in it: a run's studies share one pool, so a wall clock would charge
     one study for the time its trials waited behind another's. Only the first ``limit``
     finished trials count when it is given; NaN value for a pruned trial."""
@@ -112,7 +113,8 @@ def compute_seconds(
         return np.empty(0), np.empty(0)
 
     def own(trial: FrozenTrial) -> float:
-        seconds = trial.user_attrs.get("seconds")
+        # a surrogate's trial: the training seconds its runtime model predicts for a real one
+        seconds = trial.user_attrs.get("simulated_seconds", trial.user_attrs.get("seconds"))
         if isinstance(seconds, int | float) and math.isfinite(seconds) and seconds >= 0:
             return float(seconds)
         if trial.datetime_start and trial.datetime_complete:
