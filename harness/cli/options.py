@@ -207,6 +207,28 @@ def worker_options() -> argparse.ArgumentParser:
     return parser
 
 
+def simulate_option() -> argparse.ArgumentParser:
+    """``--simulate-workers``: a surrogate task's studies on a simulated clock."""
+    parser = _parent()
+    parser.add_argument(
+        "--simulate-workers",
+        type=int,  # K < 1 is refused by StudyConfig, in one line
+        default=None,
+        metavar="K",
+        help="run each study as if K workers trained its trials at once, on a simulated "
+        "clock: a trial takes the seconds the surrogate's runtime model predicts, and nothing "
+        "waits for them (a surrogate task only, --task surrogate:NAME; in this process, K "
+        "trials of each study in flight, in place of --per-study; each trial stores sim_start "
+        "and sim_end; docs/surrogates.md) (default: real workers)",
+    )
+    return parser
+
+
+def pool_options() -> argparse.ArgumentParser:
+    """The workers of ``study`` and ``compare``: real ones, or simulated ones."""
+    return _parent(worker_options(), simulate_option())
+
+
 def task_option() -> argparse.ArgumentParser:
     parser = _parent()
     parser.add_argument("--task", metavar="TASK", default=StudyConfig.task, help=TASK_HELP)

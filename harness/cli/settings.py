@@ -30,6 +30,7 @@ STUDY_OPTIONS = (
     "device",
     "concurrency",
     "trial_timeout",
+    "simulate_workers",
 )
 # (the option's name differs from the StudyConfig field it sets)
 RENAMED = {"runs_dir": "runs_root"}
@@ -40,8 +41,9 @@ def study_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings = {key: getattr(args, key) for key in STUDY_OPTIONS if hasattr(args, key)}
     settings |= {field: getattr(args, key) for key, field in RENAMED.items() if hasattr(args, key)}
     surrogates = only_surrogates([args.task, *(getattr(args, "tasks", None) or [])])
+    in_process = surrogates or settings.get("simulate_workers") is not None
     if "executor" in settings and settings["executor"] is None:
-        settings["executor"] = "local" if surrogates else StudyConfig.executor
+        settings["executor"] = "local" if in_process else StudyConfig.executor
     if surrogates and settings.get("storage") is None and not os.environ.get(STORAGE_ENV):
         settings["storage"] = surrogate_storage(getattr(args, "runs_dir", DEFAULT_RUNS_ROOT))
     return settings

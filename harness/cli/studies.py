@@ -17,6 +17,7 @@ from harness.cli.options import (
     comparison_options,
     device_option,
     non_negative_int,
+    pool_options,
     positive_int,
     runs_dir_option,
     search_options,
@@ -65,7 +66,7 @@ class Study(Command):
         "actors, or this process with --executor local) train. Re-running the same command "
         "resumes until --trials trials have finished (COMPLETE, or PRUNED with --pruner)."
     )
-    parents = (task_option, storage_options, search_options, worker_options, runs_dir_option)
+    parents = (task_option, storage_options, search_options, pool_options, runs_dir_option)
     stops_on_sigterm = True
     resume_hint = RESUME_HINT
 
@@ -136,7 +137,7 @@ class Compare(Command):
         task_option,
         storage_options,
         search_options,
-        worker_options,
+        pool_options,
         comparison_options,
         device_option,
         runs_dir_option,

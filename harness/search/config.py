@@ -103,6 +103,9 @@ class StudyConfig:
     trial_timeout: float | None = None
     # where a surrogate task's fitted files are (--task surrogate:NAME); None: runs/
     runs_root: str | Path | None = None
+    # K simulated workers per study on a simulated clock (harness.search.simulated_pool): a
+    # surrogate task's trials in this process, K of a study in flight; None: real workers
+    simulate_workers: int | None = None
 
     def __post_init__(self) -> None:
         check_sampler(self.sampler)  # imports only a user's sampler module, never for a name
@@ -130,6 +133,16 @@ class StudyConfig:
                 self.trial_timeout,
             ),
             (bool(self.name.strip()), "a study name must not be empty", self.name),
+            (
+                self.simulate_workers is None or self.simulate_workers >= 1,
+                "--simulate-workers K must be >= 1",
+                self.simulate_workers,
+            ),
+            (
+                self.simulate_workers is None or self.executor == "local",
+                "--simulate-workers runs its studies in this process: executor must be 'local'",
+                self.executor,
+            ),
         ]
         for ok, rule, value in rules:
             if not ok:

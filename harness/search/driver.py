@@ -170,6 +170,8 @@ class Driver:
             "val_rmse",
             "threshold",
             "simulated_seconds",  # a surrogate task's predicted training seconds
+            "sim_start",  # and on a simulated clock (--simulate-workers), when it ran
+            "sim_end",
         ):
             if key in record and _finite_or_str(record[key]):
                 trial.set_user_attr(key, record[key])
@@ -312,6 +314,7 @@ def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) 
         "objective": config.objective,
         "pruner": config.pruner,
         "space_sha256": space.sha256,
+        "simulate_workers": config.simulate_workers,
     }
     found = {key: attrs.get(key) for key in expected}
     found["task"] = attrs.get("task", "adult")
@@ -320,6 +323,7 @@ def _check_resume(study: optuna.Study, config: StudyConfig, space: SearchSpace) 
             what = {
                 "space_sha256": "space file content (sha256)",
                 "task_sha256": "task file content (sha256)",
+                "simulate_workers": "--simulate-workers",
             }.get(key, key)
             raise HarnessError(
                 f"study {config.name!r} exists with {what} {found[key]!r}, but this run asks for "

@@ -238,6 +238,12 @@ class Scheduler:
         return stop
 
 
+def source_of(token: str) -> str:
+    """The name of the source a job's token was made for (a simulated pool keeps a clock per
+    source): ``_fill`` makes it SOURCE#NUMBER/COUNT, so the last '#' ends the name."""
+    return token.rpartition("#")[0]
+
+
 def _stopped(outcome: Outcome) -> Outcome:
     """A job its source asked to stop is pruned, even when the worker finished before the
     request arrived (an epoch shorter than the driver's poll): the pruner's decision stands,

@@ -27,6 +27,7 @@ from harness.search.local_pool import LocalPool
 from harness.search.progress import StudyProgress
 from harness.search.ray_pool import RayPool
 from harness.search.scheduler import JobSource, Pool, Scheduler, Usage
+from harness.search.simulated_pool import SimulatedPool, last_sim_end
 from harness.search.spaces import SearchSpace
 
 if TYPE_CHECKING:
@@ -36,8 +37,11 @@ if TYPE_CHECKING:
 def make_pool(
     config: StudyConfig, space: SearchSpace, check_interrupt: Callable[[], None] = lambda: None
 ) -> Pool:
-    """The workers of ``config.executor`` for ``space``; a Ray pool calls ``check_interrupt``
-    between the calls of its start-up."""
+    """The workers of ``config.executor`` for ``space`` (simulated ones with
+    ``config.simulate_workers``); a Ray pool calls ``check_interrupt`` between the calls of its
+    start-up."""
+    if config.simulate_workers is not None:
+        return SimulatedPool(config.simulate_workers)
     # a problem task has no space file for the workers: they load data only for a tabular job
     problem = space.task is not None and space.task.problem is not None
     text, data = ("", None) if problem else (space.text, space.data)
@@ -146,10 +150,11 @@ def run_studies(
     follow_up: Callable[[str], list[JobSource]] | None = None,
 ) -> Usage:
     """Run the studies of ``drivers`` (and the ``others`` sources) at once on one scheduler,
-    each study with ``config.concurrency`` trials in flight (default: every worker), with a
-    progress bar per study. ``follow_up(name)``, when given, returns the sources to start as
-    soon as study ``name`` is done (its retraining). ``pool`` is reused when given; otherwise
-    one is started from ``config`` and ``space`` and shut down at the end."""
+    each study with ``config.concurrency`` trials in flight (default: every worker; K with
+    ``config.simulate_workers``), with a progress bar per study. ``follow_up(name)``, when
+    given, returns the sources to start as soon as study ``name`` is done (its retraining).
+    ``pool`` is reused when given; otherwise one is started from ``config`` and ``space`` and
+    shut down at the end."""
     progress = StudyProgress(config.show_progress)
     tasks = {
         d.config.name: progress.track(d.config.name, d.config.trials, d.finished) for d in drivers
@@ -172,7 +177,10 @@ def run_studies(
                 # Ray's start-up may take minutes: the studies' leases must not look dead
                 with renewed_meanwhile([d.lease for d in drivers if d.lease is not None]):
                     pool = make_pool(config, space, check_interrupt)
-            limit = config.concurrency or pool.slots
+            # simulated workers: K of each study in flight, whatever --per-study says
+            limit = config.simulate_workers or config.concurrency or pool.slots
+            if isinstance(pool, SimulatedPool):  # a resumed study goes on where it ended
+                pool.clocks.update({d.config.name: last_sim_end(d.study) for d in drivers})
             tick = _on_tick(progress, tasks, drivers, time.monotonic())
             scheduler = Scheduler(
                 pool, on_done=on_done, check_interrupt=check_interrupt, on_tick=tick

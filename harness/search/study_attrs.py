@@ -36,6 +36,8 @@ def study_attrs(
         "target_trials": config.trials,
         "executor": config.executor,
         "versions": library_versions(),
+        # a resumed study is refused another K (driver._check_resume); absent: real workers
+        **({"simulate_workers": config.simulate_workers} if config.simulate_workers else {}),
     }
 
 

@@ -134,10 +134,26 @@ def _check_rows(space: SearchSpace) -> None:
         )
 
 
+def check_simulated(space: SearchSpace) -> None:
+    """``--simulate-workers`` needs each trial's seconds without training it: a surrogate's
+    runtime model (or a problem class's own ``seconds(params)``)."""
+    assert space.task is not None, space.source
+    problem = space.task.problem
+    if problem is None or not callable(getattr(load_problem(problem), "seconds", None)):
+        raise HarnessError(
+            "--simulate-workers needs a surrogate task (its runtime model predicts each "
+            "trial's seconds), --task surrogate:NAME, or a problem class with "
+            f"seconds(params); the task {space.task.name!r} has none"
+        )
+
+
 def resolve_objective(config: StudyConfig, space: SearchSpace) -> StudyConfig:
     """``config`` with its objective the task's when not given; one the task's kind cannot
-    score refused, and a pruner on a problem task (one value per trial, no epochs)."""
+    score refused, a pruner on a problem task (one value per trial, no epochs), and simulated
+    workers on a task without a runtime model."""
     assert space.task is not None, space.source
+    if config.simulate_workers is not None:
+        check_simulated(space)
     if space.task.problem is not None and config.pruner != "none":
         raise HarnessError(
             f"--pruner {config.pruner}: the problem task {space.source} reports one value per "
