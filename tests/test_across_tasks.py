@@ -4,6 +4,11 @@ failed task, too few tasks for the tests, bad input."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +23,12 @@ from harness.report.across_tasks import (
     score_table,
 )
 from harness.report.across_tasks_section import across_task_lines, analyse_across_tasks
-from harness.report.across_tasks_stats import aggregates, borda
+from harness.report.across_tasks_stats import (
+    MIN_REPEATS_FOR_DIRECTION,
+    aggregates,
+    borda,
+    simultaneous_confidence,
+)
 from harness.report.across_tasks_tests import friedman_floor, wilcoxon_floor
 from harness.report.markdown import Figures
 
@@ -67,7 +77,7 @@ def test_a_sampler_better_on_every_task_is_found_by_every_measure():
 def test_identical_samplers_are_given_no_direction(tmp_path):
     """The same values in another order of repeats on every task: every interval of a
     probability of improvement includes 0.5 and the closing sentence claims nothing."""
-    base = _table({"a": 0.0}, tasks=8, repeats=6)
+    base = _table({"a": 0.0}, tasks=8, repeats=MIN_REPEATS_FOR_DIRECTION)
     rng = np.random.default_rng(1)
     rows = list(base.outcomes)
     for task in base.tasks:
@@ -291,3 +301,89 @@ def test_samplers_tied_on_every_task_have_no_friedman_test():
     assert analysis.tests is not None
     assert analysis.tests.friedman.refused == "every task ties every sampler: nothing to rank"
     assert set(analysis.tests.average_rank.values()) == {2.0}
+
+
+@pytest.mark.parametrize(
+    ("repeats", "shifts", "stated"),
+    [
+        # tpe far ahead: its interval excludes 0.5 at any of these repeats, but with 3 or 5 a
+        # percentile bootstrap covers too little to read a direction from it
+        (3, CLEAR, False),
+        (5, CLEAR, False),
+        (MIN_REPEATS_FOR_DIRECTION, CLEAR, True),
+        (15, CLEAR, True),
+    ],
+)
+def test_a_direction_needs_an_interval_that_excludes_half_and_enough_repeats(
+    tmp_path, repeats, shifts, stated
+):
+    table = _table(shifts, tasks=6, repeats=repeats)
+    analysis = analyse_across_tasks(table)
+    agg = analysis.aggregates
+    assert agg is not None
+    assert agg.improvement[("tpe", "random")].low > 0.5  # the interval excludes 0.5 ...
+    assert (agg.direction("tpe", "random") == ("tpe", "random")) is stated  # ... a claim or not
+    lines = across_task_lines(table, Figures(tmp_path, "figs"))
+    closing = lines[-2]
+    claim = text.CLAIM.format(better="tpe", worse="random")
+    assert (claim in closing) is stated
+    assert (f"| {claim} |" in "\n".join(lines)) is stated
+    if not stated:
+        assert f"{repeats} repeats on a task (under {MIN_REPEATS_FOR_DIRECTION})" in closing
+        assert "improves on" not in closing
+        assert "| tpe vs random |" in "\n".join(lines)  # the interval is shown all the same
+        assert f"| {text.NO_CLAIM_DESCRIPTIVE} |" in "\n".join(lines)
+
+
+def test_the_intervals_of_improvement_are_simultaneous_and_widen_with_the_pairs():
+    """The same two samplers, alone (1 pair) or among four (6 pairs): the bootstrap draws the
+    same repeats, so the pair's interval at 1 - 0.05 / 6 holds the one at 95%."""
+    four = _table({"a": 0.1, "b": 0.0, "c": 0.05, "d": 0.02}, tasks=5, repeats=10, noise=0.1)
+    two = AcrossTaskTable(
+        [o for o in four.outcomes if o.sampler in ("a", "b")], four.tasks, random_sampler="b"
+    )
+    four = AcrossTaskTable(four.outcomes, four.tasks, random_sampler="b")
+    alone, among = aggregates(score_table(two)), aggregates(score_table(four))
+    assert alone.improvement_confidence == pytest.approx(0.95)
+    assert among.improvement_confidence == pytest.approx(1 - 0.05 / 6)
+    assert simultaneous_confidence(6, 0.95) == pytest.approx(1 - 0.05 / 6)
+    one, six = alone.improvement[("a", "b")], among.improvement[("a", "b")]
+    assert one.estimate == pytest.approx(six.estimate)
+    assert six.low < one.low and six.high > one.high
+    assert among.iqm["a"] == alone.iqm["a"]  # the IQM's intervals stay at 95%
+
+
+CD_SCRIPT = """
+import sys
+from pathlib import Path
+import pandas as pd
+from harness.report.outcome_plots import plot_critical_difference
+means = {"tpe": 2.8, "random": 2.1, "qmc": 2.1, "gp": 3.0, "cmaes": 1.2}
+p = pd.DataFrame(0.5, index=list(means), columns=list(means))
+p.loc["cmaes", "gp"] = p.loc["gp", "cmaes"] = 0.01
+plot_critical_difference(
+    Path(sys.argv[1]), means, p, 2.1, {s: s for s in means}, title="t", alpha=0.05
+)
+"""
+
+
+@pytest.mark.slow
+def test_the_critical_difference_diagram_does_not_depend_on_the_hash_seed(tmp_path):
+    """scikit-posthocs draws a bar through a set of names, whose order follows
+    PYTHONHASHSEED (seeds 1 and 2 gave other bytes before the bars were sorted)."""
+    root = Path(__file__).resolve().parents[1]
+    made = []
+    for seed in ("1", "2", "3"):
+        out = tmp_path / f"cd{seed}.png"
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+        done = subprocess.run(
+            [sys.executable, "-c", CD_SCRIPT, str(out)],
+            env=env,
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+        made.append(out.read_bytes())
+    assert made[0] == made[1] == made[2]

@@ -11,9 +11,15 @@ from typing import TYPE_CHECKING
 
 from harness.report import across_tasks_text as text
 from harness.report.across_tasks import AcrossTaskTable, ScoreTable, score_table
-from harness.report.across_tasks_stats import Aggregates, Borda, Interval, aggregates, borda
+from harness.report.across_tasks_stats import (
+    MIN_REPEATS_FOR_DIRECTION,
+    Aggregates,
+    Borda,
+    Interval,
+    aggregates,
+    borda,
+)
 from harness.report.across_tasks_tests import TaskTests, task_tests
-from harness.report.anytime import MIN_REPEATS_FOR_CI
 from harness.report.config import ALPHA, CONFIDENCE
 from harness.report.markdown import MISSING, fmt, md_table, plural, signed_difference
 
@@ -120,11 +126,10 @@ def _iqm(analysis: AcrossTaskAnalysis, figures: Figures) -> list[str]:
         for s in sorted(scores.samplers, key=lambda s: agg.iqm[s].estimate)
     ]
     lines = [text.IQM.format(level=LEVEL, resamples=agg.resamples), "", md_table(header, rows), ""]
-    fewest = min(len(t.repeats) for t in scores.tasks)
     if agg.no_interval:
         lines += [text.NO_INTERVAL.format(reason=agg.no_interval), ""]
-    elif fewest < MIN_REPEATS_FOR_CI:
-        lines += [text.FEW_REPEATS.format(repeats=fewest), ""]
+    elif agg.descriptive:
+        lines += [text.FEW_REPEATS.format(repeats=agg.fewest_repeats), ""]
     band = f"{LEVEL} stratified-bootstrap CI of the IQM"
     png = plot_iqm(
         figures.path("across_tasks_iqm.png"),
@@ -140,25 +145,46 @@ def _iqm(analysis: AcrossTaskAnalysis, figures: Figures) -> list[str]:
     return [*lines, figures.image(png, text.IQM_FIGURE_ALT), ""]
 
 
-def _reading(a: str, b: str, value: Interval) -> str:
+def level_text(confidence: float) -> str:
+    """A level in per cent to 4 significant digits: 95%, 99.17%."""
+    return f"{100 * confidence:.4g}%"
+
+
+def _reading(agg: Aggregates, a: str, b: str) -> str:
+    value = agg.improvement[(a, b)]
     if not value.has_interval:
         return text.NO_CLAIM_WITHOUT_INTERVAL
-    if value.low > 0.5:
-        return text.CLAIM.format(better=a, worse=b)
-    if value.high < 0.5:
-        return text.CLAIM.format(better=b, worse=a)
-    return text.NO_CLAIM
+    direction = agg.direction(a, b)
+    if direction is not None:
+        return text.CLAIM.format(better=direction[0], worse=direction[1])
+    return text.NO_CLAIM_DESCRIPTIVE if agg.descriptive else text.NO_CLAIM
 
 
 def _improvement(agg: Aggregates) -> list[str]:
     if not agg.improvement:
         return []
-    header = ["a vs b", f"P(a improves on b) [{LEVEL} CI]", "reading"]
+    level = level_text(agg.improvement_confidence)
+    header = ["a vs b", f"P(a improves on b) [{level} CI, simultaneous]", "reading"]
     rows = [
-        [f"{a} vs {b}", interval_text(v), _reading(a, b, v)]
+        [f"{a} vs {b}", interval_text(v), _reading(agg, a, b)]
         for (a, b), v in agg.improvement.items()
     ]
-    return [text.IMPROVEMENT.format(level=LEVEL), "", md_table(header, rows), ""]
+    m = agg.pairs
+    intro = text.IMPROVEMENT.format(
+        pairs=plural(m, "pair"),
+        level=level,
+        alpha=f"{1 - agg.confidence:.2g}",
+        m=m,
+        family=LEVEL,
+        minimum=MIN_REPEATS_FOR_DIRECTION,
+    )
+    lines = [intro, "", md_table(header, rows), ""]
+    if agg.descriptive and agg.no_interval is None:
+        few = text.IMPROVEMENT_DESCRIPTIVE.format(
+            repeats=plural(agg.fewest_repeats, "repeat"), minimum=MIN_REPEATS_FOR_DIRECTION
+        )
+        lines += [few, ""]
+    return lines
 
 
 def _borda(scores: ScoreTable, result: Borda) -> list[str]:
@@ -251,20 +277,30 @@ def _support(analysis: AcrossTaskAnalysis) -> str:
     word = "task" if n == 1 else "tasks"
     too_few = tests.wilcoxon_refused is not None and tests.friedman.p_value is None
     note = text.TESTS_TOO_FEW.format(n=n, task_word=word, alpha=ALPHA) if too_few else ""
-    claims = [
-        _reading(a, b, v)
-        for (a, b), v in agg.improvement.items()
-        if v.has_interval and not v.low <= 0.5 <= v.high
-    ]
-    if claims:
-        claim = text.CLAIMS.format(claims="; ".join(claims))
-    elif agg.no_interval:
-        claim = text.NO_CLAIMS_NO_INTERVAL
-    else:
-        claim = text.NO_CLAIMS
+    claim = _pi_claims(agg)
     names = ", ".join(t.info.name for t in scores.tasks)
     support = text.SUPPORT.format(n=n, task_word=word, names=names, tests_note=note, claims=claim)
     return f"{support}{_holm_claims(tests)}"
+
+
+def _pi_claims(agg: Aggregates) -> str:
+    """The closing sentence's directions from the probabilities of improvement: only those
+    ``Aggregates.direction`` lets stand (simultaneous interval, enough repeats)."""
+    if agg.no_interval:
+        return text.NO_CLAIMS_NO_INTERVAL
+    if agg.descriptive:
+        return text.NO_CLAIMS_DESCRIPTIVE.format(
+            repeats=plural(agg.fewest_repeats, "repeat"), minimum=MIN_REPEATS_FOR_DIRECTION
+        )
+    found = [d for a, b in agg.improvement if (d := agg.direction(a, b)) is not None]
+    if not found:
+        return text.NO_CLAIMS
+    return text.CLAIMS.format(
+        level=level_text(agg.improvement_confidence),
+        pairs=plural(agg.pairs, "pair"),
+        minimum=MIN_REPEATS_FOR_DIRECTION,
+        claims="; ".join(text.CLAIM.format(better=b, worse=w) for b, w in found),
+    )
 
 
 def _holm_claims(tests: TaskTests) -> str:

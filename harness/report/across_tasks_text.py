@@ -23,26 +23,37 @@ DROPPED = "Repeats left out because some sampler has no outcome in them: {droppe
 IQM = (
     "**Interquartile mean** of normalised regret over every (task, repeat) of a sampler, with "
     "{level} stratified-bootstrap intervals ({resamples} resamples of the repeats within each "
-    "task, the tasks held fixed; Agarwal et al. 2021). The average rank is over tasks, each "
-    "task ranking the samplers by mean regret."
+    "task, the tasks held fixed; Agarwal et al. 2021), each sampler's on its own: no "
+    "comparison is drawn from them. The average rank is over tasks, each task ranking the "
+    "samplers by mean regret."
 )
 IQM_TITLE = "Normalised regret over {tasks}: IQM and {band}"
 IQM_NO_BAND = "no interval (under 2 repeats on some task)"
 IQM_FIGURE_ALT = "IQM of normalised regret per sampler with its bootstrap interval"
 FEW_REPEATS = (
-    "With as few as {repeats} repeats on a task, read these intervals as rough: a percentile "
+    "With as few as {repeats} repeats on a task these intervals are descriptive: a percentile "
     "bootstrap of n values spreads as (n - 1) / n of their variance, so its intervals are too "
     "narrow when n is small."
 )
 NO_INTERVAL = "No intervals: {reason}."
 IMPROVEMENT = (
     "**Probability of improvement**: P(a's normalised regret < b's) for a repeat of each drawn "
-    "at random on a task (ties count 1/2), averaged over tasks, with {level} stratified-"
-    "bootstrap intervals. 0.5 is no tendency either way; a direction is stated only where the "
-    "interval excludes 0.5."
+    "at random on a task (ties count 1/2), averaged over tasks, with stratified-bootstrap "
+    "intervals simultaneous over the {pairs}: no pair was pre-declared as the one to compare, "
+    "so each interval is at {level} (Bonferroni: 1 - {alpha} / {m}) and all {m} hold together "
+    "at {family}. 0.5 is no tendency either way; a direction is stated only where the interval "
+    "excludes 0.5 and every task has at least {minimum} repeats: with n repeats a percentile "
+    "bootstrap interval covers less than its level (it spreads as (n - 1) / n of the variance, "
+    "with normal tails; a nominal 95% interval of a mean of n normal values covers about 75% "
+    "at n = 3 and 90% at n = 10)."
+)
+IMPROVEMENT_DESCRIPTIVE = (
+    "With as few as {repeats} on a task (under {minimum}) these intervals are descriptive: no "
+    "direction is stated from them, whether or not they exclude 0.5."
 )
 CLAIM = "{better} improves on {worse}"
 NO_CLAIM = "no direction: the interval includes 0.5"
+NO_CLAIM_DESCRIPTIVE = "descriptive: too few repeats for a direction"
 NO_CLAIM_WITHOUT_INTERVAL = "no direction: no interval"
 BORDA = (
     "**Ranks per task as kurobako reports them**: on each task every pair of samplers is "
@@ -97,16 +108,20 @@ SUPPORT = (
     "sample of such tasks{tests_note}. {claims}"
 )
 TESTS_TOO_FEW = ", but {n} {task_word} are too few for them to reject anything at {alpha}"
-CLAIMS = "Directions shown by an interval that excludes 0.5: {claims}."
+CLAIMS = (
+    "No across-task comparison was pre-declared. Directions shown by a probability of "
+    "improvement whose simultaneous interval ({level}, over {pairs}) excludes 0.5, with at "
+    "least {minimum} repeats on every task: {claims}."
+)
 NO_CLAIMS = (
-    "No interval of a probability of improvement excludes 0.5, so no sampler is shown to do "
-    "better than another on these tasks."
+    "No across-task comparison was pre-declared. No simultaneous interval of a probability of "
+    "improvement excludes 0.5, so no sampler is shown to do better than another on these tasks."
+)
+NO_CLAIMS_DESCRIPTIVE = (
+    "No across-task comparison was pre-declared. With as few as {repeats} on a task (under "
+    "{minimum}) the probability-of-improvement intervals are descriptive, so no direction "
+    "between samplers is stated from them; {minimum} or more repeats per task are needed."
 )
 HOLM_CLAIMS = "Over tasks, Holm-corrected Wilcoxon tests at {alpha}: {claims}."
 HOLM_CLAIM = "{better} has less regret than {worse}"
-FEW_REPEATS = (
-    "With as few as {repeats} repeats on a task, read these intervals as rough: a percentile "
-    "bootstrap of n values spreads as (n - 1) / n of their variance, so its intervals are too "
-    "narrow when n is small."
-)
 NO_CLAIMS_NO_INTERVAL = "Without intervals no direction between samplers is claimed."

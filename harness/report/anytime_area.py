@@ -47,7 +47,7 @@ def section_area(report: ReportContext) -> list[str]:
     lines = [
         "### Area under the regret curve (secondary outcome)",
         "",
-        text.AREA.format(target=data.target),
+        text.AREA.format(target=data.target, primary=data.primary_title),
         "",
         md_table(
             ["sampler", "repeats", "IQM", band]

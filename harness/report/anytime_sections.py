@@ -191,7 +191,8 @@ def _reconcile(data: RunData, run: Anytime) -> str:
         interval=interval,
         pairs=gap.pairs,
         in_sds=in_sds,
-        primary=_primary(data, design, pair),
+        primary=data.primary_title,
+        value=_primary(data, design, pair),
     )
 
 

@@ -1,6 +1,7 @@
 """The words of the anytime sections (regret by trial, win probability, area under the curve,
 best so far by compute, trials to target): ``str.format`` templates whose fields the sections
-fill with numbers computed in code."""
+fill with numbers computed in code; ``{primary}`` is the run's primary outcome in words
+(``RunData.primary_title``: "test AUROC" for the lab)."""
 
 # ---------------------------------------------------------------- regret by trial
 # (harness.report.anytime_sections)
@@ -19,7 +20,7 @@ OPTIMISM = (
 RECONCILE = (
     "Read against the verdict: after {target} trials {a} - {b} in best {metric} so far is "
     "{gap}{interval} over {pairs} paired repeats{in_sds}, while the primary outcome, retrained "
-    "test AUROC, is {primary}: a gap on the search's own objective need not survive retraining "
+    "{primary}, is {value}: a gap on the search's own objective need not survive retraining "
     "with fresh seeds and scoring on test."
 )
 IN_SDS = ", {sds:.1f} seed-to-seed sds of one configuration's {metric} ({seed_sd:.1e})"
@@ -86,7 +87,7 @@ WINS_SHARED = (
 AREA = (
     "Mean regret over trials 1 to {target} of each study (lower is better: good early as well "
     "as late). A secondary outcome on the search's own objective, summarising the curve "
-    "above; the primary outcome is the verdict's retrained test AUROC."
+    "above; the primary outcome is the verdict's retrained {primary}."
 )
 AREA_PAIRS = (
     "Paired difference of the area (secondary; negative: the first sampler had less regret), "

@@ -180,6 +180,19 @@ class SeveralTasks(HarnessError):
         self.tasks = tasks
 
 
+def _read_run_files(data: RunData, folder: Path, task: str | None) -> None:
+    """The run folder's cached results into ``data``, each checked against its schema; in a
+    run of several tasks, ``task``'s retrained records only."""
+    data.bench = read_run_file(folder / "bench.json")
+    retrain = read_retrain(folder / "retrain.json")
+    if task is not None:
+        retrain = {"records": [r for r in retrain["records"] if r.get("task") == task]}
+    data.retrain = retrain if retrain["records"] else None
+    data.reference = read_reference(folder / "reference.json")
+    data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
+    read_design(folder / "plan.json")  # checked here, before any section draws a figure
+
+
 def load_run(
     name: str,
     storage_url: str,
@@ -232,15 +245,7 @@ def load_run(
     if kind == "problem":
         data.notes.append(_problem_note(studies[0]))
         data.primary_source = studies[0].study.user_attrs.get("primary_source")
-    folder = run_dir(name, runs_root)
-    data.bench = read_run_file(folder / "bench.json")
-    retrain = read_retrain(folder / "retrain.json")
-    if task is not None:
-        retrain = {"records": [r for r in retrain["records"] if r.get("task") == task]}
-    data.retrain = retrain if retrain["records"] else None
-    data.reference = read_reference(folder / "reference.json")
-    data.pool = read_run_file(folder / "pool.json") or []  # none: a run before pools were measured
-    read_design(folder / "plan.json")  # checked here, before any section draws a figure
+    _read_run_files(data, run_dir(name, runs_root), task)
     return data
 
 

@@ -146,9 +146,15 @@ def plot_critical_difference(
     palette = {t: colour(labels[t], i) for i, t in enumerate(means)}
     # The library's own CD bar (cd=...) is drawn over its rank axis' labels: the critical
     # difference goes in the title instead, and the axis spans every possible rank.
-    scikit_posthocs.critical_difference_diagram(
+    drawn = scikit_posthocs.critical_difference_diagram(
         means, nemenyi, ax=ax, alpha=alpha, color_palette=palette
     )
+    # Each bar is a line through its samplers' ranks in the iteration order of a set of their
+    # names, which follows PYTHONHASHSEED: the same bar, drawn in another order, anti-aliases
+    # into other PNG bytes. Sorted, the figure is the same in every process.
+    for bar in drawn["crossbars"]:
+        for line in bar:
+            line.set_xdata(np.sort(np.asarray(line.get_xdata(), dtype=float)))
     ax.set_xlim(1, len(means))
     fig.suptitle(
         f"{title}\naxis: average rank, 1 = best; critical difference {critical:.2f}",

@@ -88,7 +88,10 @@ def section_ranks(report: ReportContext) -> list[str]:
     if len(tested) >= 2:
         lines += _primary(data, tested, values, figures)
     else:
-        lines += [text.TOO_FEW_RETRAINED.format(repeats=len(tested)), ""]
+        lines += [
+            text.TOO_FEW_RETRAINED.format(repeats=len(tested), primary=data.primary_title),
+            "",
+        ]
     return lines + _secondary(data, repeats)
 
 
@@ -99,9 +102,9 @@ def _primary(data: RunData, repeats: list[int], values: np.ndarray, figures: Fig
         for j, s in enumerate(data.samplers)
     ]
     return [
-        text.PRIMARY.format(repeats=len(repeats)),
+        text.PRIMARY.format(repeats=len(repeats), primary=data.primary_title),
         "",
-        md_table(["sampler", "average rank", "mean test AUROC"], rows),
+        md_table(["sampler", "average rank", f"mean {data.primary_title}"], rows),
         "",
         *_tests(data, ranks, values, len(repeats), figures),
     ]
@@ -146,11 +149,12 @@ def _tests(
     )  # Nemenyi's critical difference of average ranks (Demšar 2006, eq. 5)
     p = float(friedman.pvalue)
     outcome = (text.FRIEDMAN_DIFFER if p < ALPHA else text.FRIEDMAN_SAME).format(alpha=ALPHA)
+    primary = data.primary_title
     friedman_line = text.FRIEDMAN.format(
-        n=n, k=k, statistic=friedman.statistic, p=p, outcome=outcome
+        n=n, k=k, statistic=friedman.statistic, p=p, outcome=outcome, primary=primary
     )
     if np.isnan(p):  # every repeat ties every sampler: SciPy's statistic is 0 / 0
-        friedman_line = text.FRIEDMAN_TIED.format(n=n)
+        friedman_line = text.FRIEDMAN_TIED.format(n=n, primary=primary)
     lines = [friedman_line, ""]
     means = dict(zip(titles, ranks.mean(axis=0), strict=True))
     lines += _nemenyi_words(nemenyi, titles, means, n)
@@ -161,11 +165,11 @@ def _tests(
         nemenyi,
         float(critical),
         dict(zip(titles, data.samplers, strict=True)),
-        title=text.CD_TITLE.format(n=n, alpha=ALPHA),
+        title=text.CD_TITLE.format(n=n, alpha=ALPHA, primary=primary),
         alpha=ALPHA,
     )
     lines += [
-        text.CD.format(alpha=ALPHA, critical=critical),
+        text.CD.format(alpha=ALPHA, critical=critical, primary=primary),
         "",
         figures.image(png, "critical-difference diagram of the samplers' average ranks"),
         "",
@@ -216,7 +220,9 @@ def _holm_wilcoxon(data: RunData, values: np.ndarray) -> list[str]:
     floor = 2 / 2**n  # the smallest two-sided exact p-value with n pairs and no ties
     header = ["pair", f"mean difference [{LEVEL} t-CI]", "Wilcoxon p", "Holm-adjusted p"]
     return [
-        text.HOLM.format(pairs=len(pairs), alpha=ALPHA, n=n, floor=floor),
+        text.HOLM.format(
+            pairs=len(pairs), alpha=ALPHA, n=n, floor=floor, primary=data.primary_title
+        ),
         "",
         md_table(header, rows),
         "",

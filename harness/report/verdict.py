@@ -62,7 +62,7 @@ def section_verdict(report: ReportContext) -> list[str]:
             seeds=design.retrain_seeds if design is not None else _most_seeds(data),
             outcome=data.primary_title,
         )
-        lines += [figures.image(png, "paired differences in retrained test AUROC"), ""]
+        lines += [figures.image(png, text.FIGURE_ALT.format(primary=data.primary_title)), ""]
     lines += [f"- {note}" for note in dict.fromkeys(data.notes)]
     return [*lines, ""]
 
@@ -74,14 +74,16 @@ def verdict_headline(report: ReportContext) -> str | None:
     if analysis is None:
         return None
     names = _names(report.data, analysis)
-    return _headline(analysis, names, analysis.differences)
+    return _headline(analysis, names, analysis.differences, report.data.primary_title)
 
 
 def _names(data: RunData, analysis: PrimaryAnalysis) -> tuple[str, str]:
     return data.title(analysis.pair[0]), data.title(analysis.pair[1])
 
 
-def _headline(analysis: PrimaryAnalysis, names: tuple[str, str], d: np.ndarray) -> str:
+def _headline(
+    analysis: PrimaryAnalysis, names: tuple[str, str], d: np.ndarray, outcome: str
+) -> str:
     design, a, b = analysis.design, *names
     if design is None and d.size < 2:
         return text.NO_DESIGN_FEW_PAIRS.format(a=a, b=b, pairs=d.size)
@@ -98,6 +100,7 @@ def _headline(analysis: PrimaryAnalysis, names: tuple[str, str], d: np.ndarray) 
         new_run=analysis.new_run,
         sd=sd,
         alpha=design.plan.alpha,
+        outcome=outcome,
     )
 
 

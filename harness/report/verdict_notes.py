@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from harness.experiment.design import PRIMARY_OUTCOME
 from harness.experiment.retrain import primary_pairs
 from harness.experiment.verdict import TEST, hodges_lehmann, mean_interval
 from harness.report import verdict_text as text
@@ -46,8 +45,11 @@ def declaration(data: RunData, analysis: PrimaryAnalysis) -> list[str]:
     design = analysis.design
     k = design.retrain_seeds if design is not None else _retrain_seeds(data)
     seeds = "K seeds" if k is None else plural(k, "seed")
-    what = PRIMARY_OUTCOME.replace("A - B", f"{data.title(a)} - {data.title(b)}")
-    what = what.replace("retrained with K seeds", data.primary_words(seeds))
+    what = text.PRIMARY_OUTCOME.format(
+        pair=f"{data.title(a)} - {data.title(b)}",
+        primary=data.primary_title,
+        made=data.primary_words(seeds),
+    )
     if design is None:
         origin = text.NOT_PRE_DECLARED
     else:
@@ -226,4 +228,5 @@ def secondary_pairs(data: RunData, primary: tuple[str, str]) -> list[str]:
     if not rows:
         return []
     header = ["pair", "pairs", f"mean [{LEVEL} CI]"]
-    return [text.SECONDARY.format(confidence=LEVEL), "", md_table(header, rows), ""]
+    line = text.SECONDARY.format(confidence=LEVEL, primary=data.primary_title)
+    return [line, "", md_table(header, rows), ""]

@@ -1,6 +1,7 @@
 """The words of the verdict section (harness.report.verdict and verdict_notes): ``str.format``
-templates whose fields the section fills with numbers computed in code. The headline of a
-recorded look is harness.report.verdict_words', whose wording rules are tested."""
+templates whose fields the section fills with numbers computed in code; ``{primary}`` is the
+run's primary outcome in words (``RunData.primary_title``: "test AUROC" for the lab). The
+headline of a recorded look is harness.report.verdict_words', whose wording rules are tested."""
 
 ONE_SAMPLER = "Only one sampler ({sampler}) is in this run: there is nothing to compare."
 
@@ -46,6 +47,13 @@ RECOMPUTED = (
 
 # ---------------------------------------------------------------- the declaration
 
+# harness.experiment.design.PRIMARY_OUTCOME with the run's pair, outcome and how it was made
+# (tests/test_verdict.py checks that the lab's words are the design's)
+PRIMARY_OUTCOME = (
+    "the paired difference {pair} in {primary} of each study's chosen configuration, {made} "
+    "(mean over the seeds)"
+)
+FIGURE_ALT = "paired differences in retrained {primary}"
 NEVER_TEST = "; the search itself never scored the test split."
 DECLARATION = (
     "Primary outcome: {what}. {origin} The study's chosen configuration is its best by "
@@ -135,6 +143,6 @@ DESIGN_BEHAVIOUR = (
     "(the design's bound: {bound:.0f}%; simulation error about ±{error:.1f}%)."
 )
 SECONDARY = (
-    "Secondary comparisons (fixed-sample {confidence} t-intervals of the retrained test AUROC "
+    "Secondary comparisons (fixed-sample {confidence} t-intervals of the retrained {primary} "
     "difference; not covered by the design's error rate, and not corrected for multiplicity):"
 )

@@ -81,9 +81,11 @@ def verdict_sentence(
     new_run: tuple | None = None,
     sd: float | None = None,
     alpha: float = ALPHA,
+    outcome: str = "test AUROC",
 ) -> str:
     """The verdict's first sentence, from the last recorded look: decided better, equivalent,
-    or not yet decided (with what would decide it)."""
+    or not yet decided (with what would decide it). ``outcome``: the primary outcome in words
+    (``RunData.primary_title``)."""
     a, b = names
     if look is None:
         return f"Not yet judged: no look of the design has judged {a} - {b} yet."
@@ -93,7 +95,7 @@ def verdict_sentence(
         ends = sorted((sign * look.mean.low, sign * look.mean.high))
         flipped = Interval(sign * look.mean.estimate, ends[0], ends[1], look.mean.level)
         text = (
-            f"{winner} is better than {loser} by {ci_text(flipped)} test AUROC "
+            f"{winner} is better than {loser} by {ci_text(flipped)} {outcome} "
             f"({interval_label(look, False)}; {n} pairs)."
         )
         if look.mean.low > -m and look.mean.high < m:
@@ -103,19 +105,19 @@ def verdict_sentence(
             )
     elif look.outcome == "equivalent":
         text = (
-            f"{a} and {b} are equivalent within ±{m:g} test AUROC: {a} - {b} = "
+            f"{a} and {b} are equivalent within ±{m:g} {outcome}: {a} - {b} = "
             f"{ci_text(look.equivalence)} ({interval_label(look, True)}, TOST "
             f"p = {look.tost_p:.2g}; {n} pairs)."
         )
     elif look.mean.low == look.mean.high:
         text = (
             f"Not yet decided: all {n} pairs have the same difference {a} - {b} = "
-            f"{signed_difference(look.mean.estimate)} test AUROC, so there is no spread "
+            f"{signed_difference(look.mean.estimate)} {outcome}, so there is no spread "
             "to judge by (identical configurations in every pair, most likely)."
         )
     else:
         text = (
-            f"Not yet decided: {a} - {b} = {ci_text(look.mean)} test AUROC "
+            f"Not yet decided: {a} - {b} = {ci_text(look.mean)} {outcome} "
             f"({interval_label(look, False)}; {n} pairs); "
             f"{_what_decides(outlook_, new_run, alpha)}."
         )

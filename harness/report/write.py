@@ -149,11 +149,9 @@ def write_report(
 
 def report_text(report: ReportContext, sections: tuple[Section, ...] = SECTIONS) -> str:
     """The report's markdown (its figures drawn into ``report.figures`` on the way)."""
+    # the sections name the primary outcome by report.data.primary_title, each template's
+    # {primary} field: the lab's AUROC, another kind's own metric (negated when minimised)
     text = "\n".join(line for section in sections for line in section(report))
-    if report.data.kind != "binary":
-        # the sections' templates name the lab's primary outcome; another kind's is its own
-        # metric, negated when minimised (harness.experiment.retrain.PRIMARY_SIGN)
-        text = text.replace("test AUROC", report.data.primary_title)
     while "\n\n\n" in text:
         text = text.replace("\n\n\n", "\n\n")
     return text.rstrip() + "\n"
