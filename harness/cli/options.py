@@ -307,3 +307,14 @@ def comparison_options() -> argparse.ArgumentParser:
         "every earlier trial), so the results do not depend on the number of workers",
     )
     return parser
+
+
+def surrogate_trust_option() -> argparse.ArgumentParser:
+    parser = _parent()
+    parser.add_argument(
+        "--force-surrogate",
+        action="store_true",
+        help="compare on a surrogate task even when its held-out Spearman rho is below 0.8 "
+        "(refused otherwise; the report marks such a verdict)",
+    )
+    return parser

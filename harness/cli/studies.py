@@ -22,6 +22,7 @@ from harness.cli.options import (
     runs_dir_option,
     search_options,
     storage_options,
+    surrogate_trust_option,
     task_option,
     worker_options,
 )
@@ -141,6 +142,7 @@ class Compare(Command):
         comparison_options,
         device_option,
         runs_dir_option,
+        surrogate_trust_option,
     )
     stops_on_sigterm = True
     resume_hint = RESUME_HINT
@@ -180,12 +182,6 @@ class Compare(Command):
             help="several tasks in one run, each as --task: every (task, sampler, repeat) "
             "study, named RUN/<task>/<sampler>/r<repeat>, on one pool; needs --repeats (one task "
             "given here is the same as --task)",
-        )
-        parser.add_argument(
-            "--force-surrogate",
-            action="store_true",
-            help="compare on a surrogate task even when its held-out Spearman rho is below "
-            "0.8 (refused otherwise; the report marks such a verdict)",
         )
         parser.add_argument(
             "--retrain-seeds",
