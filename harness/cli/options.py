@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 
 from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, SAMPLERS, VARIANTS
 from harness.errors import HarnessError
-from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, StudyConfig
+from harness.search.config import (
+    DEFAULT_STORAGE,
+    POPULATION_CPU,
+    POPULATION_GPU,
+    STORAGE_ENV,
+    StudyConfig,
+)
 from harness.search.samplers import SPEC_HELP
 
 if TYPE_CHECKING:
@@ -179,6 +185,18 @@ def worker_options() -> argparse.ArgumentParser:
         help="'local' runs trials one by one in this process (default: ray)",
     )
     parser.add_argument(
+        "--population",
+        type=positive_int,
+        default=StudyConfig.population,
+        metavar="K",
+        help="a worker trains up to K compatible trials (same task and batch size; hidden "
+        "sizes padded to the largest) together in one stacked step, each still its own trial "
+        "with its own epochs, pruning and faults; results do not depend on K (within float "
+        "rounding). 1 trains each trial alone (default: "
+        f"{POPULATION_CPU} on CPU workers, where no setting won on the lab's studies, "
+        f"{POPULATION_GPU} on GPU workers; docs/performance.md)",
+    )
+    parser.add_argument(
         "--trial-timeout",
         type=positive_float,
         default=None,
@@ -282,6 +300,7 @@ STUDY_OPTIONS = (
     "device",
     "concurrency",
     "trial_timeout",
+    "population",
 )
 
 
