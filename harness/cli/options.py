@@ -191,8 +191,9 @@ def worker_options() -> argparse.ArgumentParser:
         metavar="K",
         help="a worker trains up to K compatible trials (same task and batch size; hidden "
         "sizes padded to the largest) together in one stacked step, each still its own trial "
-        "with its own epochs, pruning and faults; results do not depend on K (within float "
-        "rounding). 1 trains each trial alone (default: "
+        "with its own epochs, pruning and faults; each trial's parameters and values are "
+        "those it gets alone up to float rounding (which long trials may amplify). 1 trains "
+        "each trial alone (default: "
         f"{POPULATION_CPU} on CPU workers, where no setting won on the lab's studies, "
         f"{POPULATION_GPU} on GPU workers; docs/performance.md)",
     )

@@ -314,7 +314,7 @@ def results_free_trials(settings: dict[str, Any]) -> float:
     the asks; QMC's space comes from the first trial, finished or not), TPE's start-up trials
     (it samples at random while fewer than n_startup_trials are finished, and trial n has at
     most n finished before it), none of the others'."""
-    name = settings.get("name")
+    name = None if "spec" in settings else settings.get("name")  # a user's: none
     if name in ("RandomSampler", "QMCSampler") and settings.get("seed") is not None:
         return float("inf")
     if name == "TPESampler" and settings.get("seed") is not None:
