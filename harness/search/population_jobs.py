@@ -58,7 +58,7 @@ class Members:
         from harness.search.task import validate_params
 
         self.jobs, self.timeout = jobs, timeout
-        self.results_: dict[int, MemberResult] = {}
+        self.decided: dict[int, MemberResult] = {}
         self.stopped: dict[int, str] = {}  # index -> "pruned" or "timed_out"
         self.clocks = [0.0] * len(jobs)  # each member's share of the population's seconds
         self.reported = [0] * len(jobs)  # the last epoch each member reported
@@ -66,11 +66,11 @@ class Members:
             try:
                 validate_params(job.params)
             except Exception as err:  # the member's own parameters: it fails alone
-                self.results_[index] = ("error", exception_line(err))
+                self.decided[index] = ("error", exception_line(err))
 
     def train(self, runner: TrialRunner, clock: JobClock, hook: EpochHook | None) -> None:
         """Train every member not yet decided together; alone when the population raises."""
-        pending = [i for i in range(len(self.jobs)) if i not in self.results_]
+        pending = [i for i in range(len(self.jobs)) if i not in self.decided]
         if not pending:
             return
         try:
@@ -79,7 +79,7 @@ class Members:
             # Nothing says which member raised it: each trains alone, so that it fails only
             # the trial that raises it (the cost: the others train again)
             for index in pending:
-                if index not in self.results_:
+                if index not in self.decided:
                     self._alone(runner, clock, hook, index)
 
     def _epoch(self, index: int, epoch: int, value: float, seconds: float, report: Any) -> bool:
@@ -160,7 +160,7 @@ class Members:
         except _Stopped:
             record = {"status": "pruned", "seconds": self.clocks[index]}
         except Exception as err:
-            self.results_[index] = ("error", exception_line(err))
+            self.decided[index] = ("error", exception_line(err))
             return
         self._decide(index, record)
 
@@ -169,11 +169,11 @@ class Members:
         its record."""
         why = self.stopped.get(index)
         if why == "timed_out":
-            self.results_[index] = ("timed_out", self.timeout)
+            self.decided[index] = ("timed_out", self.timeout)
         elif why == "pruned" or record.get("status") == "pruned":
-            self.results_[index] = ("record", {"status": "pruned", "seconds": record["seconds"]})
+            self.decided[index] = ("record", {"status": "pruned", "seconds": record["seconds"]})
         else:
-            self.results_[index] = ("record", record)
+            self.decided[index] = ("record", record)
 
     def results(self, runner: TrialRunner, profile: dict[str, Any]) -> list[MemberResult]:
         """One result per member, in order; each record carries its share of the
@@ -184,7 +184,7 @@ class Members:
         }
         out: list[MemberResult] = []
         for index in range(len(self.jobs)):
-            kind, value = self.results_[index]
+            kind, value = self.decided[index]
             if kind == "record":
                 value = runner.stamp(value, {**share, "population": len(self.jobs)})
             out.append((kind, value))
