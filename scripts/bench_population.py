@@ -35,6 +35,7 @@ from harness.engine.train import ResidentSplits, TrainSettings, resolve_device, 
 from harness.lab.data import load_splits
 
 LR_RANGE, DROPOUT = (3e-4, 3e-3), 0.2
+FLAGS = {"weight_decay": 1e-5, "flush_denormal": False}  # set from the command line
 SOLO_SAMPLE = 8  # --mixed: the solo rate is the mean over this many of the members, alone
 
 
@@ -44,7 +45,7 @@ def members(k: int, hidden: int, mixed: bool, seed0: int = 0) -> list[Member]:
     for i in range(k):
         size = round(math.exp(draw.uniform(math.log(16), math.log(1024)))) if mixed else hidden
         lr = math.exp(draw.uniform(*map(math.log, LR_RANGE)))
-        out.append(Member(size, lr, 1e-5, DROPOUT, seed0 + i))
+        out.append(Member(size, lr, FLAGS["weight_decay"], DROPOUT, seed0 + i))
     return out
 
 
@@ -52,11 +53,12 @@ def solo_rate(splits, resident, device: str, hidden: int, batch: int, epochs: in
     settings = TrainSettings(
         optimizer="adam",
         lr=1e-3,
-        weight_decay=1e-5,
+        weight_decay=FLAGS["weight_decay"],
         batch_size=batch,
         shuffle=True,
         max_epochs=epochs,
         patience=epochs,
+        flush_denormal=FLAGS["flush_denormal"],
     )
     make = partial(search_mlp, hidden_size=hidden, dropout=DROPOUT)
     started = time.perf_counter()
@@ -69,7 +71,11 @@ def population_rate(
     splits, resident, device: str, group: list[Member], batch: int, epochs: int, graph: bool
 ) -> float:
     settings = PopulationSettings(
-        batch_size=batch, max_epochs=epochs, patience=epochs, cuda_graph=graph
+        batch_size=batch,
+        max_epochs=epochs,
+        patience=epochs,
+        cuda_graph=graph,
+        flush_denormal=FLAGS["flush_denormal"],
     )
     started = time.perf_counter()
     results = train_population(group, splits, settings, device=device, resident=resident)
@@ -96,7 +102,14 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--mixed", action="store_true", help="hidden sizes drawn per member")
     parser.add_argument("--json", default=None, help="write the records here")
+    parser.add_argument(
+        "--weight-decay", type=float, default=1e-5, help="every trial's (denormals grow with it)"
+    )
+    parser.add_argument(
+        "--flush-denormal", action="store_true", help="[fixed] flush_denormal = true (CPU)"
+    )
     args = parser.parse_args()
+    FLAGS.update(weight_decay=args.weight_decay, flush_denormal=args.flush_denormal)
     torch.set_num_threads(args.threads)
     device = str(resolve_device(args.device))
     kind = "cuda" if device.startswith("cuda") else "cpu"
@@ -163,6 +176,8 @@ def main() -> None:
             "epochs": args.epochs,
             "rows": int(resident.x_train.shape[0]),
             "threads": args.threads,
+            "weight_decay": args.weight_decay,
+            "flush_denormal": args.flush_denormal,
             "date": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         with open(args.json, "w") as handle:

@@ -8,7 +8,8 @@
 #      and the lab's DataLoader path, trials per minute for 1, 2, 4, 8 workers per GPU)
 #   4. a short study on CUDA (Ray's GPU workers when Ray is installed, else --executor local)
 #   5. the lab protocol on the GPU, timed (30 TPE + 30 random trials of the default space,
-#      each best retrained once; the goal is at most 90 s on one GPU)
+#      each best retrained once; the goal is at most 90 s on one GPU), with the default
+#      population training and (5b) with --population 1
 # Everything lands in $GPU_CHECK_DIR (default runs/gpu_check/); copy devices.json to
 # reports/ (or runs/devices.json) for `harness report` to show it.
 # Usage: scripts/gpu_check.sh [--quick]     (--quick: fewer epochs and trials)
@@ -86,6 +87,13 @@ step "5. the lab protocol on the GPU (goal: at most 90 s)" 300 protocol.txt /usr
   "$PY" -m harness compare --name gpu-protocol --repeats 1 --retrain-seeds 1 \
   --bench-seeds 0 --reference-seeds 0 --runs-dir "$DIR/runs" \
   --storage "sqlite:///$DIR/protocol.db" "${EXEC[@]}"
+
+# population training inside studies is on by default on a GPU (search/config.py): the same
+# protocol with every trial alone gives the ratio (issue 21, item 5)
+step "5b. the lab protocol, --population 1 (each trial alone)" 300 protocol_alone.txt \
+  /usr/bin/time -p "$PY" -m harness compare --name gpu-protocol-alone --repeats 1 \
+  --retrain-seeds 1 --bench-seeds 0 --reference-seeds 0 --runs-dir "$DIR/runs" \
+  --storage "sqlite:///$DIR/protocol.db" --population 1 "${EXEC[@]}"
 
 echo "results in $DIR"
 if [ "${#failed[@]}" -gt 0 ]; then

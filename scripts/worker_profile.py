@@ -6,7 +6,7 @@ run (driver, workers, Ray's own processes) and of everything else on the machine
 
 The studies run as `harness compare` runs them: every study at once on one pool of Ray CPU
 workers, one trial per study in flight, the driver writing SQLite. The per-trial figures come
-from each record's `profile` (`harness.search.runner.JobClock`); the process figures from
+from each record's `profile` (`harness.search.job_clock.JobClock`); the process figures from
 /proc (Linux). Run it at normal priority and read the load beside the numbers.
 
 `--flush-denormal` trains with the space's `[fixed]` `flush_denormal = true` (engine/settings.py):
@@ -44,15 +44,19 @@ class RecordingPool:
 
     def __init__(self, pool: RayPool) -> None:
         self.pool, self.slots, self.outcomes = pool, pool.slots, list[Outcome]()
+        self.on_gpu = pool.on_gpu
 
     def free_slots(self) -> int:
         return self.pool.free_slots()
 
-    def running(self) -> dict[str, TrialJob]:
+    def running(self) -> dict[str, list[TrialJob]]:
         return self.pool.running()
 
     def submit(self, job: TrialJob) -> None:
         self.pool.submit(job)
+
+    def submit_population(self, jobs: list[TrialJob]) -> None:
+        self.pool.submit_population(jobs)
 
     def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]:
         outcomes = self.pool.wait(timeout, on_epoch)

@@ -117,9 +117,9 @@ class KillingPool(RayPool):
     def wait(self, timeout, on_epoch):
         if self.killed is None and self.running():
             time.sleep(1.5)
-            worker, job = next(iter(self.running().items()))
+            worker, jobs = next(iter(self.running().items()))
             os.kill(self.worker_pid(worker), signal.SIGKILL)
-            self.killed = job.number
+            self.killed = jobs[0].number
         return super().wait(timeout, on_epoch)
 
 

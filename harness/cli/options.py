@@ -9,7 +9,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from harness.choices import DEVICES, EXECUTORS, OBJECTIVES, PRUNERS, SAMPLERS, VARIANTS
-from harness.search.config import DEFAULT_STORAGE, STORAGE_ENV, StudyConfig
+from harness.search.config import (
+    DEFAULT_STORAGE,
+    POPULATION_CPU,
+    POPULATION_GPU,
+    STORAGE_ENV,
+    StudyConfig,
+)
 from harness.search.samplers import SPEC_HELP
 
 if TYPE_CHECKING:
@@ -194,6 +200,19 @@ def worker_options() -> argparse.ArgumentParser:
         default=None,
         help="'local' runs trials one by one in this process (default: ray; local when every "
         "task is a surrogate, whose trials take microseconds and would wait on Ray's start)",
+    )
+    parser.add_argument(
+        "--population",
+        type=positive_int,
+        default=StudyConfig.population,
+        metavar="K",
+        help="a worker trains up to K compatible trials (same task and batch size; hidden "
+        "sizes padded to the largest) together in one stacked step, each still its own trial "
+        "with its own epochs, pruning and faults; each trial's parameters and values are "
+        "those it gets alone up to float rounding (which long trials may amplify). 1 trains "
+        "each trial alone (default: "
+        f"{POPULATION_CPU} on CPU workers, where no setting won on the lab's studies, "
+        f"{POPULATION_GPU} on GPU workers; docs/performance.md)",
     )
     parser.add_argument(
         "--trial-timeout",

@@ -154,12 +154,10 @@ def _observe(
         track = tracks[index]
         losses = (numbers[0][row], numbers[1][row], numbers[2][row])
         reason = track.observe(epoch, losses, timing[0], population.stack.params[row])
-        # as train(): the hook sees every trained epoch, the last one included
-        if (
-            reason != "diverged"
-            and on_epoch is not None
-            and on_epoch(index, epoch, track.history[-1])
-        ):
+        # as train(): the hook sees every trained epoch, the last one included, with the
+        # epoch's seconds and how many members shared them (a member's share of the clock)
+        seen = {**track.history[-1], "seconds": timing[0], "members": float(len(active))}
+        if reason != "diverged" and on_epoch is not None and on_epoch(index, epoch, seen):
             track.status, reason = "pruned", "pruned"
         elif reason == "patience":
             track.status = "ok"

@@ -8,6 +8,7 @@ gives the number to report; results are cached in ``runs/RUN/retrain.json``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,13 @@ class RetrainSource:
 
     def next_job(self) -> TrialJob | None:
         return self.queue.pop(0) if self.queue else None
+
+    def ahead_job(self, fits: Callable[[TrialJob], bool]) -> TrialJob | None:
+        # the seeds' results are independent of one another: any may go with a population
+        for index, job in enumerate(self.queue):
+            if fits(job):
+                return self.queue.pop(index)
+        return None
 
     def on_epoch(self, job: TrialJob, epoch: int, value: float) -> bool:
         return False

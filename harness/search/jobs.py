@@ -1,5 +1,7 @@
 """What crosses to a worker and what comes back: a ``TrialJob`` goes out, each epoch's value is
-handed to an ``EpochHook`` while the job trains, and the job ends as an ``Outcome``.
+handed to an ``EpochHook`` while the job trains, and the job ends as an ``Outcome``. Jobs with
+the same ``population_key`` may train together as one population on one worker, which returns
+a ``MemberResult`` per job.
 
 The scheduler, the pools and the sources (a study's driver, the retraining) all speak these
 three; none of them needs another's module for it. How an outcome maps to a trial state is
@@ -20,6 +22,9 @@ if TYPE_CHECKING:
 
 # epoch_hook(job token, epoch, value) -> True to stop the job (pruned)
 EpochHook = Callable[[str, int, float], bool]
+# What a worker returns for each member of a population: ("record", the trial's record),
+# ("error", the line of the exception it raised) or ("timed_out", the timeout in seconds).
+MemberResult = tuple[str, Any]
 
 
 @dataclass(frozen=True)
@@ -56,3 +61,28 @@ class Outcome:
     error: str | None = None  # an exception raised inside training: "ValueError: bad shape"
     timed_out: float | None = None  # the job ran past the trial timeout (seconds) and was stopped
     host: str = field(default_factory=socket.gethostname)
+
+
+def member_outcome(job: TrialJob, worker: str, result: MemberResult) -> Outcome:
+    """The outcome of a population's member from what its worker returned for it."""
+    kind, value = result
+    if kind == "record":
+        return Outcome(job, worker, record=value)
+    if kind == "error":
+        return Outcome(job, worker, error=value)
+    return Outcome(job, worker, timed_out=value)
+
+
+def population_key(job: TrialJob) -> tuple[Any, ...] | None:
+    """What jobs must share to train as one population (``engine/population.py``): the task's
+    data (a binary task's: the stacked net has one logit), its fixed settings, the batch size,
+    the objective and what is scored. Hidden sizes may differ: each member is padded to the
+    population's largest. None: the job trains alone (another kind of task, or a job whose
+    data is the pool's and whose kind is not known here)."""
+    data = job.data
+    if job.problem is not None:  # a problem's evaluate() trains nothing to stack
+        return None
+    if data is None or data.kind != "binary" or "batch_size" not in job.params:
+        return None
+    batch = job.params["batch_size"]
+    return (data, job.fixed, batch, job.objective, job.score_test, job.test_probabilities)

@@ -6,7 +6,10 @@ clock started, and whether the worker is a replacement still starting. A worker 
 dies has its job reported as lost (the driver retries it) and is replaced; with a trial
 timeout, a worker whose job runs past it is killed (an actor cannot be stopped mid-call) and
 replaced, its job reported as timed out. An exception raised in training is the job's outcome
-and the worker lives on.
+and the worker lives on. A worker may train a population (``submit_population``: several
+jobs in one stacked step, ``TrialRunner.run_population``): its members end together, each
+with its own outcome; past the trial timeout times the members (each member's own timeout is
+its worker's business) the worker is killed and every member reported as timed out.
 """
 
 from __future__ import annotations
@@ -15,11 +18,11 @@ import contextlib
 import itertools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import HarnessError, first_line
-from harness.search.jobs import EpochHook, Outcome, TrialJob
+from harness.search.jobs import EpochHook, Outcome, TrialJob, member_outcome
 from harness.search.outcomes import lost_line, task_error_line
 from harness.search.ray_setup import WorkerSpec, init_ray, plan_workers, ray_init_guard
 from harness.search.runner import TrialRunner
@@ -39,7 +42,8 @@ class _Slot:
     spec: WorkerSpec
     actor: Any
     order: int  # when it became free, or when its job was submitted: first come, first served
-    job: TrialJob | None = None  # the job whose result the pool waits for
+    jobs: list[TrialJob] = field(default_factory=list)  # whose results the pool waits for
+    together: bool = False  # the jobs train as one population (run_population)
     ref: Any = None  # the result of the call running on the actor (a Ray ObjectRef)
     started: float | None = None  # when the job's clock started; None: not yet (see starting)
     starting: Any = None  # a replacement's describe() ref until it has started (loaded its data)
@@ -92,6 +96,7 @@ class RayPool:
             raise
         self.slots = len(self.specs)
         self.names = [spec.name for spec in self.specs]
+        self.on_gpu = all(spec.kind == "gpu" for spec in self.specs)
 
     def _spawn(self, spec: WorkerSpec) -> Any:
         remote = self.ray.remote(TrialRunner)
@@ -149,7 +154,7 @@ class RayPool:
 
     def _busy(self) -> list[_Slot]:
         """The workers whose jobs the pool waits for, in the order the jobs were submitted."""
-        return sorted((s for s in self._slots.values() if s.job is not None), key=_by_order)
+        return sorted((s for s in self._slots.values() if s.jobs), key=_by_order)
 
     def _free(self) -> list[_Slot]:
         """The free workers, the one free the longest first."""
@@ -158,12 +163,19 @@ class RayPool:
     def free_slots(self) -> int:
         return len(self._free())
 
-    def running(self) -> dict[str, TrialJob]:
-        return {slot.name: slot.job for slot in self._busy() if slot.job is not None}
+    def running(self) -> dict[str, list[TrialJob]]:
+        return {slot.name: slot.jobs for slot in self._busy()}
 
     def submit(self, job: TrialJob) -> None:
-        slot = self._free()[0]
-        slot.job, slot.ref, slot.order = job, slot.actor.run.remote(job), next(self._order)
+        self._start(self._free()[0], [job], False)
+
+    def submit_population(self, jobs: list[TrialJob]) -> None:
+        self._start(self._free()[0], list(jobs), True)
+
+    def _start(self, slot: _Slot, jobs: list[TrialJob], together: bool) -> None:
+        run = slot.actor.run_population if together else slot.actor.run
+        slot.jobs, slot.together, slot.order = jobs, together, next(self._order)
+        slot.ref = run.remote(jobs if together else jobs[0])
         slot.started = None if slot.starting is not None else time.monotonic()
 
     def _poll_epochs(self, on_epoch: EpochHook) -> None:
@@ -190,24 +202,26 @@ class RayPool:
         self._poll_epochs(on_epoch)
         by_ref = {slot.ref: slot for slot in busy}
         for ref in ready:
-            outcomes.append(self._finish(by_ref[ref]))
+            outcomes += self._finish(by_ref[ref])
         return outcomes
 
-    def _finish(self, slot: _Slot) -> Outcome:
-        """The outcome of the job ``slot`` ran to its end; the worker is free again, or
+    def _finish(self, slot: _Slot) -> list[Outcome]:
+        """The outcomes of the jobs ``slot`` ran to their end; the worker is free again, or
         replaced when its process died."""
-        job, ref = slot.job, slot.ref
-        assert job is not None  # a busy slot's
-        slot.job, slot.started = None, None
+        jobs, ref, name = slot.jobs, slot.ref, slot.name
+        slot.jobs, slot.started = [], None
         try:
-            outcome = Outcome(job, slot.name, record=self.ray.get(ref))
+            value = self.ray.get(ref)
         except self.ray.exceptions.RayActorError as err:  # the worker's process died
             self._replace(slot)
-            return Outcome(job, slot.name, lost=lost_line(err))
+            return [Outcome(job, name, lost=lost_line(err)) for job in jobs]
         except self.ray.exceptions.RayTaskError as err:  # training raised: the worker lives
-            outcome = Outcome(job, slot.name, error=task_error_line(err))
+            self._set_free(slot)
+            return [Outcome(job, name, error=task_error_line(err)) for job in jobs]
         self._set_free(slot)
-        return outcome
+        if not slot.together:
+            return [Outcome(jobs[0], name, record=value)]
+        return [member_outcome(job, name, result) for job, result in zip(jobs, value, strict=True)]
 
     def _stop_overdue(self, ready: set[Any]) -> list[Outcome]:
         """Kill the worker of each job running past the trial timeout (an actor cannot be
@@ -227,12 +241,12 @@ class RayPool:
                 if slot.starting is None:
                     slot.started = now
                 continue
-            if now - slot.started > self.trial_timeout:
-                job = slot.job
-                assert job is not None  # a busy slot's
-                slot.job, slot.started = None, None
+            # a population's members keep their own timeouts (their shares of its clock):
+            # its worker is killed only past the timeout times its members
+            if now - slot.started > self.trial_timeout * len(slot.jobs):
+                jobs, slot.jobs, slot.started = slot.jobs, [], None
                 self.ray.kill(slot.actor, no_restart=True)
-                outcomes.append(Outcome(job, slot.name, timed_out=self.trial_timeout))
+                outcomes += [Outcome(j, slot.name, timed_out=self.trial_timeout) for j in jobs]
                 self._replace(slot)
         return outcomes
 
@@ -249,10 +263,10 @@ class RayPool:
         (each still ends its job, at its next epoch)."""
         jobs = []
         for slot in self._busy():
-            assert slot.job is not None  # a busy slot's
-            slot.actor.stop.remote(slot.job.token)
-            jobs.append(slot.job)
-            slot.job, slot.started = None, None
+            for job in slot.jobs:
+                slot.actor.stop.remote(job.token)
+            jobs += slot.jobs
+            slot.jobs, slot.started = [], None
         return jobs
 
     def describe(self, worker: str) -> dict[str, Any]:

@@ -8,11 +8,12 @@ polls from beside the training (``poll``, ``stop``). Epoch values and stop reque
 job's token, and a worker ignores a stop for a job it is not running: a late prune must not
 hit the next job that reuses a trial number.
 
-Each record carries the job's ``profile`` as the worker saw it (``JobClock``): wall time, the
-training thread's CPU time, the time it waited for a CPU while runnable (other processes on
-the cores; Linux only), the rest (blocked: locks, I/O, sleeping), and the part of the wall time
-spent before the first epoch, in the epoch hooks and after the last epoch. Reading it costs two
-clock reads and one small file per job end (``scripts/worker_profile.py`` prints it).
+A worker may also train several jobs as one population (``run_population``: K search trials
+of one batch size in one stacked step, ``search/population_jobs.py``); each member reports its
+epochs under its own token and ends with its own result.
+
+Each record carries the job's ``profile`` as the worker saw it (``search/job_clock.py``): wall
+time, CPU time, time waiting for a CPU, blocked time, set-up and hooks.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from harness.search.jobs import EpochHook, TrialJob
+from harness.search.job_clock import JobClock
+from harness.search.jobs import EpochHook, MemberResult, TrialJob
+from harness.search.outcomes import exception_line
 
 if TYPE_CHECKING:
     from harness.engine.splits import Splits
@@ -75,8 +78,8 @@ class TrialRunner:
             self.loaded(self.data)
         self._lock = threading.Lock()
         self._pending: list[tuple[str, int, float]] = []  # (token, epoch, value) not yet polled
-        self._running: str | None = None  # the token of the job being trained
-        self._stop_requested = False
+        self._running: set[str] = set()  # the tokens of the jobs being trained
+        self._stops: set[str] = set()  # those asked to stop
         self.node = _ray_node_id()
 
     def loaded(self, data: DataSpec) -> tuple[Splits, ResidentSplits]:
@@ -116,19 +119,10 @@ class TrialRunner:
         def on_epoch(epoch: int, record: dict[str, float]) -> None:
             clock.hook_entered()
             try:
-                _report(epoch, record[job.objective])
+                if self.report(job.token, epoch, record[job.objective], hook):
+                    raise TrialStopped
             finally:
                 clock.hook_left()
-
-        def _report(epoch: int, value: float) -> None:
-            if hook is not None:
-                if hook(job.token, epoch, value):
-                    raise TrialStopped
-            else:
-                with self._lock:
-                    self._pending.append((job.token, epoch, value))
-                    if self._stop_requested:
-                        raise TrialStopped
             if timeout is not None and time.perf_counter() - started > timeout:
                 raise TrialTimedOut(timeout)
 
@@ -138,7 +132,7 @@ class TrialRunner:
         started = time.perf_counter()
         clock = JobClock()
         with self._lock:
-            self._running, self._stop_requested = job.token, False
+            self._running, self._stops = {job.token}, set()
         try:
             record = run_trial(
                 job.params,
@@ -155,8 +149,46 @@ class TrialRunner:
             record = {"status": "pruned", "seconds": time.perf_counter() - started}
         finally:
             with self._lock:
-                self._running, self._stop_requested = None, False
-        record["profile"] = clock.profile()
+                self._running, self._stops = set(), set()
+        return self.stamp(record, clock.profile())
+
+    def run_population(
+        self, jobs: list[TrialJob], hook: EpochHook | None = None, timeout: float | None = None
+    ) -> list[MemberResult]:
+        """Train ``jobs`` (one population key, ``jobs.population_key``) together in one
+        stacked step; one result per job, in order (``search/population_jobs.py``). On CPU a
+        population of one is today's solo path, ``run``."""
+        from harness.search.population_jobs import Members
+
+        if len(jobs) == 1 and not self.device.startswith("cuda"):
+            try:
+                return [("record", self.run(jobs[0], hook, timeout))]
+            except TrialTimedOut as err:
+                return [("timed_out", err.timeout)]
+            except Exception as err:  # as the pools classify a solo job that raised
+                return [("error", exception_line(err))]
+        clock, members = JobClock(), Members(jobs, timeout)
+        with self._lock:
+            self._running, self._stops = {job.token for job in jobs}, set()
+        try:
+            members.train(self, clock, hook)
+        finally:
+            with self._lock:
+                self._running, self._stops = set(), set()
+        return members.results(self, clock.profile())
+
+    def report(self, token: str, epoch: int, value: float, hook: EpochHook | None) -> bool:
+        """Hand job ``token``'s epoch value on: to ``hook`` (the local pool), or to the buffer
+        the Ray pool polls. Whether the job is to stop (pruned)."""
+        if hook is not None:
+            return hook(token, epoch, value)
+        with self._lock:
+            self._pending.append((token, epoch, value))
+            return token in self._stops
+
+    def stamp(self, record: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+        """``record`` with where and how it trained: its profile, host and Ray node."""
+        record["profile"] = profile
         record["host"] = socket.gethostname()
         if self.node is not None:
             record["node"] = self.node
@@ -187,55 +219,10 @@ class TrialRunner:
         not running (it ended before the request arrived) is ignored. Returns whether it
         applied."""
         with self._lock:
-            if token != self._running:
+            if token not in self._running:
                 return False
-            self._stop_requested = True
+            self._stops.add(token)
             return True
-
-
-class JobClock:
-    """Where a job's wall time went, seen from the thread that trains it (module text)."""
-
-    def __init__(self) -> None:
-        self.wall0, self.cpu0, self.wait0 = time.perf_counter(), time.thread_time(), _run_wait()
-        self.first_hook: float | None = None  # wall time when the first epoch's hook began
-        self.last_hook = self.wall0  # wall time when the last hook returned
-        self.hooks = 0.0  # wall seconds inside the epoch hooks
-
-    def hook_entered(self) -> None:
-        self._entered = time.perf_counter()
-        if self.first_hook is None:
-            self.first_hook = self._entered
-
-    def hook_left(self) -> None:
-        self.last_hook = time.perf_counter()
-        self.hooks += self.last_hook - self._entered
-
-    def profile(self) -> dict[str, float | None]:
-        wall = time.perf_counter() - self.wall0
-        cpu = time.thread_time() - self.cpu0
-        wait0, wait1 = self.wait0, _run_wait()
-        waited = wait1 - wait0 if wait0 is not None and wait1 is not None else None
-        end = time.perf_counter()
-        return {
-            "wall_s": wall,
-            "cpu_s": cpu,
-            "runq_wait_s": waited,
-            "blocked_s": None if waited is None else max(0.0, wall - cpu - waited),
-            "to_first_epoch_s": (self.first_hook or end) - self.wall0,
-            "hooks_s": self.hooks,
-            "after_last_epoch_s": end - max(self.last_hook, self.first_hook or self.wall0),
-        }
-
-
-def _run_wait() -> float | None:
-    """Seconds this thread has spent runnable but waiting for a CPU (Linux schedstat's second
-    field), or None where the kernel does not say."""
-    try:
-        with open("/proc/thread-self/schedstat") as f:
-            return int(f.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def _ray_node_id() -> str | None:

@@ -307,6 +307,21 @@ def resume_seed(settings: dict[str, Any], existing_trials: int) -> int | None:
     return int(np.random.SeedSequence([seed, existing_trials]).generate_state(1)[0])
 
 
+def results_free_trials(settings: dict[str, Any]) -> float:
+    """How many of a study's first trials (by number) its sampler proposes without looking at
+    any result, so that they may be asked before the earlier ones finished and get the same
+    parameters: every trial of a seeded random or QMC sampler (their draws follow the order of
+    the asks; QMC's space comes from the first trial, finished or not), TPE's start-up trials
+    (it samples at random while fewer than n_startup_trials are finished, and trial n has at
+    most n finished before it), none of the others'."""
+    name = None if "spec" in settings else settings.get("name")  # a user's: none
+    if name in ("RandomSampler", "QMCSampler") and settings.get("seed") is not None:
+        return float("inf")
+    if name == "TPESampler" and settings.get("seed") is not None:
+        return float(settings.get("n_startup_trials", TPE_STARTUP_TRIALS))
+    return 0.0
+
+
 def build_sampler(settings: dict[str, Any], seed: int | None = None) -> BaseSampler:
     """The sampler a settings record describes; ``seed``, when given, replaces its seed (a
     resumed session's seed, see ``resume_seed``)."""

@@ -13,6 +13,13 @@ Written here rather than with Ray's own scheduling: the storage must be written 
 process alone (the driver asks and tells), jobs of one study must be ordered, and the same
 loop must run over the in-process pool. Each submission gets a token that names it in epoch
 reports and stop requests, so a late stop cannot reach another job.
+
+Populations (``population`` K > 1): a free worker takes the first job as above, then up to
+K - 1 more with the same ``population_key`` (task data, fixed settings, batch size, objective)
+from any source that can hand them out now without changing any result (``ahead_job``: a
+study's trials whose parameters depend on no result, a retraining's seeds), furthest behind
+first; the worker trains them as one population and each job ends as its own outcome. Hidden
+sizes are padded to the population's largest (``engine/population.py``), not grouped.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from harness.search.interrupts import interrupt_reason
-from harness.search.jobs import EpochHook, Outcome, TrialJob
+from harness.search.jobs import EpochHook, Outcome, TrialJob, population_key
 
 
 class Pool(Protocol):
@@ -34,12 +41,16 @@ class Pool(Protocol):
     another (a benchmark times several studies on one started pool)."""
 
     slots: int  # workers
+    on_gpu: bool  # every worker trains on a GPU (population mode's default depends on it)
 
     def free_slots(self) -> int: ...
 
-    def running(self) -> dict[str, TrialJob]: ...  # worker -> the job it runs
+    def running(self) -> dict[str, list[TrialJob]]: ...  # worker -> the jobs it runs
 
     def submit(self, job: TrialJob) -> None: ...
+
+    # jobs of one population_key, trained together by one worker; one outcome each
+    def submit_population(self, jobs: list[TrialJob]) -> None: ...
 
     # Until a job ends or ``timeout`` s pass; each epoch trained meanwhile goes to ``on_epoch``
     def wait(self, timeout: float, on_epoch: EpochHook) -> list[Outcome]: ...
@@ -56,6 +67,10 @@ class JobSource(Protocol):
     def fraction_done(self) -> float: ...
 
     def next_job(self) -> TrialJob | None: ...  # None: nothing to start now
+
+    # A job that fits another's population, handed out whatever the in-flight limit: only
+    # one whose result cannot change another's (None: none now)
+    def ahead_job(self, fits: Callable[[TrialJob], bool]) -> TrialJob | None: ...
 
     def done(self) -> bool: ...
 
@@ -79,6 +94,8 @@ class Usage:
     # Busy is not working: on a shared machine a busy worker may get a fraction of its core.
     cpu_s: float = 0.0
     runq_wait_s: float = 0.0
+    population: int = 1  # the most jobs a worker trained together (--population)
+    populations: int = 0  # submissions of two or more jobs trained together
 
     def add(self, busy_s: float, profile: dict[str, float | None] | None) -> None:
         """Count one finished job: its busy time and, when its worker measured them, its CPU
@@ -101,6 +118,8 @@ class Usage:
             "utilization": round(self.utilization, 4),
             "cpu_s": round(self.cpu_s, 3),
             "runq_wait_s": round(self.runq_wait_s, 3),
+            "population": self.population,
+            "populations": self.populations,
         }
 
     def line(self) -> str:
@@ -115,6 +134,8 @@ class Usage:
                 f"the time and waited for one {100 * self.runq_wait_s / self.busy_s:.0f}% "
                 "(other processes on the cores)"
             )
+        if self.populations:
+            line += f"; {self.populations} populations of up to {self.population} jobs"
         return line
 
 
@@ -123,6 +144,7 @@ class _InFlight:
     source: JobSource
     job: TrialJob
     started: float
+    share: float = 1.0  # of its worker's busy time: 1 / the members of its population
 
 
 class Scheduler:
@@ -134,13 +156,14 @@ class Scheduler:
         on_done: Callable[[JobSource], list[JobSource]] | None = None,
         on_tick: Callable[[Scheduler], None] | None = None,
         check_interrupt: Callable[[], None] = lambda: None,
+        population: int = 1,
     ) -> None:
-        self.pool = pool
+        self.pool, self.population = pool, population
         self.sources: list[JobSource] = []
         self.on_done, self.on_tick, self.check_interrupt = on_done, on_tick, check_interrupt
         self.in_flight: dict[str, _InFlight] = {}
         self.stopping: set[str] = set()  # tokens a source asked to stop: report nothing more
-        self.usage = Usage(workers=pool.slots)
+        self.usage = Usage(workers=pool.slots, population=population)
         self._tokens = itertools.count()
         self._settled: set[int] = set()  # sources (by index) handed to on_done
 
@@ -194,7 +217,8 @@ class Scheduler:
             if outcome.job.token in self.stopping:
                 self.stopping.discard(outcome.job.token)
                 outcome = _stopped(outcome)
-            self.usage.add(time.monotonic() - item.started, (outcome.record or {}).get("profile"))
+            busy = (time.monotonic() - item.started) * item.share
+            self.usage.add(busy, (outcome.record or {}).get("profile"))
             try:
                 item.source.tell(outcome)
             except Exception as err:
@@ -214,17 +238,55 @@ class Scheduler:
 
     def _fill(self) -> None:
         while self.pool.free_slots():
-            ready = [s for s in self.sources if not s.done() and self.running(s) < s.limit]
-            ready.sort(key=lambda s: s.fraction_done())  # stable: ties keep the added order
-            for source in ready:
-                job = source.next_job()
-                if job is not None:
-                    break
-            else:
+            active = [s for s in self.sources if not s.done()]
+            active.sort(key=lambda s: s.fraction_done())  # stable: ties keep the added order
+            first = self._first(active)
+            if first is None:
                 return
+            group = [first]
+            key = population_key(first[1]) if self.population > 1 else None
+            if key is not None:
+                group += self._companions(active, key)
+            self._submit(group, together=key is not None)
+
+    def _first(self, active: list[JobSource]) -> tuple[JobSource, TrialJob] | None:
+        """The next job of the source furthest behind: within its in-flight limit, or (with
+        populations) one it may hand out beyond it."""
+        for source in active:
+            if self.running(source) < source.limit:
+                job = source.next_job()
+            elif self.population > 1:
+                job = source.ahead_job(lambda job: True)
+            else:
+                continue
+            if job is not None:
+                return source, job
+        return None
+
+    def _companions(self, active: list[JobSource], key: tuple) -> list[tuple[JobSource, TrialJob]]:
+        """Up to population - 1 jobs of ``key`` that sources may hand out now."""
+        group: list[tuple[JobSource, TrialJob]] = []
+        for source in active:
+            while len(group) < self.population - 1:
+                job = source.ahead_job(lambda job: population_key(job) == key)
+                if job is None:
+                    break
+                group.append((source, job))
+        return group
+
+    def _submit(self, group: list[tuple[JobSource, TrialJob]], together: bool) -> None:
+        """Submit one job alone, or a population (of one, maybe: on a GPU every population
+        member draws the population's dropout stream, so a lone one must too)."""
+        now, jobs = time.monotonic(), []
+        for source, job in group:
             job = replace(job, token=f"{source.name}#{job.number}/{next(self._tokens)}")
-            self.in_flight[job.token] = _InFlight(source, job, time.monotonic())
-            self.pool.submit(job)
+            self.in_flight[job.token] = _InFlight(source, job, now, 1 / len(group))
+            jobs.append(job)
+        if together:
+            self.usage.populations += len(jobs) > 1
+            self.pool.submit_population(jobs)
+        else:
+            self.pool.submit(jobs[0])
 
     def _on_epoch(self, token: str, epoch: int, value: float) -> bool:
         item = self.in_flight.get(token)

@@ -43,6 +43,7 @@ class SimulatedPool:
 
     def __init__(self, workers: int) -> None:
         self.slots = workers  # per study: each study's clock has its own K workers
+        self.on_gpu = False  # no training here: population mode does not apply
         self.clocks: dict[str, float] = {}  # source name -> its simulated now (seconds)
         self._heap: list[_Running] = []
         self._order = itertools.count()
@@ -53,8 +54,12 @@ class SimulatedPool:
         # hands out a job.
         return 1
 
-    def running(self) -> dict[str, TrialJob]:
-        return {f"{r.clock} sim:{r.slot}": r.outcome.job for r in self._heap}
+    def running(self) -> dict[str, list[TrialJob]]:
+        return {f"{r.clock} sim:{r.slot}": [r.outcome.job] for r in self._heap}
+
+    def submit_population(self, jobs: list[TrialJob]) -> None:
+        for job in jobs:  # problem jobs are never grouped; each is its own simulated worker
+            self.submit(job)
 
     def submit(self, job: TrialJob) -> None:
         clock = source_of(job.token)

@@ -26,6 +26,7 @@ from harness.search.lease import renewed_meanwhile
 from harness.search.local_pool import LocalPool
 from harness.search.progress import StudyProgress
 from harness.search.ray_pool import RayPool
+from harness.search.samplers import results_free_trials
 from harness.search.scheduler import JobSource, Pool, Scheduler, Usage
 from harness.search.simulated_pool import SimulatedPool, last_sim_end
 from harness.search.spaces import SearchSpace
@@ -61,7 +62,9 @@ def make_pool(
 
 class StudySource:
     """A study as a source of the scheduler: asks trials until its target has finished, at
-    most ``limit`` in flight; tells each outcome; reports each epoch (pruning)."""
+    most ``limit`` in flight; tells each outcome; reports each epoch (pruning). For a
+    population it may ask ahead, beyond the limit, the trials whose parameters depend on no
+    result (``ahead_job``); those asked that did not fit wait for the next free worker."""
 
     def __init__(self, driver: Driver, limit: int) -> None:
         self.driver, self.limit = driver, limit
@@ -69,6 +72,10 @@ class StudySource:
         self.target = driver.config.trials
         self.finished = driver.finished  # read once here, then counted in tell()
         self.best = _best(driver.study)
+        self.waiting: list[TrialJob] = []  # asked ahead, not yet submitted
+        # Never with a pruner: its rulings depend on which trials finished first
+        blind = driver.config.pruner == "none"
+        self.blind = results_free_trials(driver.study.user_attrs["sampler"]) if blind else 0
 
     def fraction_done(self) -> float:
         return self.finished / self.target
@@ -77,9 +84,33 @@ class StudySource:
         return self.finished >= self.target
 
     def next_job(self) -> TrialJob | None:
+        if self.waiting:
+            return self.waiting.pop(0)
         if self.finished + len(self.driver.asked) >= self.target:
             return None
         return self.driver.ask()
+
+    def ahead_job(self, fits: Callable[[TrialJob], bool]) -> TrialJob | None:
+        for index, job in enumerate(self.waiting):
+            if fits(job):
+                return self.waiting.pop(index)
+        while self._may_ask_ahead():
+            job = self.driver.ask()
+            if fits(job):
+                return job
+            self.waiting.append(job)
+        return None
+
+    def _may_ask_ahead(self) -> bool:
+        """Whether the next trial may be asked now: the target is not yet asked for and its
+        number is below the sampler's results-free trials (``samplers.results_free_trials``;
+        trials are only ever added, so once past it stays past)."""
+        if self.finished + len(self.driver.asked) >= self.target or not self.blind:
+            return False
+        study = self.driver.study
+        if study._storage.get_n_trials(study._study_id) >= self.blind:
+            self.blind = 0
+        return self.blind > 0
 
     def tell(self, outcome: Outcome) -> None:
         if outcome.error is not None and outcome.error.startswith("ProblemNotImportable: "):
@@ -121,10 +152,11 @@ def _on_tick(
 
     def tick(scheduler: Scheduler) -> None:
         running: dict[str, list[str]] = {}
-        for worker, job in scheduler.pool.running().items():
-            item = scheduler.in_flight.get(job.token)
-            if item is not None:
-                running.setdefault(item.source.name, []).append(f"{worker}→#{job.number}")
+        for worker, jobs in scheduler.pool.running().items():
+            for job in jobs:
+                item = scheduler.in_flight.get(job.token)
+                if item is not None:
+                    running.setdefault(item.source.name, []).append(f"{worker}→#{job.number}")
         for source in scheduler.sources:
             if isinstance(source, StudySource) and source.name in tasks:
                 progress.update(
@@ -183,7 +215,11 @@ def run_studies(
                 pool.clocks.update({d.config.name: last_sim_end(d.study) for d in drivers})
             tick = _on_tick(progress, tasks, drivers, time.monotonic())
             scheduler = Scheduler(
-                pool, on_done=on_done, check_interrupt=check_interrupt, on_tick=tick
+                pool,
+                on_done=on_done,
+                check_interrupt=check_interrupt,
+                on_tick=tick,
+                population=config.population_for(pool.on_gpu),
             )
             for source in [*(StudySource(d, limit) for d in drivers), *others]:
                 scheduler.add(source)

@@ -149,11 +149,13 @@ def run_population_trials(
     on_epoch: PopulationHook | None = None,
     resident: ResidentSplits | None = None,
     score_test: bool = True,
+    test_probabilities: bool = False,
 ) -> list[dict[str, Any]]:
     """Train several ``(params, seed)`` trials of one batch size together in one stacked
     step (``harness.engine.population``); one record per trial, as ``run_trial`` returns
     it. On CPU each record equals the trial's ``run_trial`` record up to float rounding; on CUDA the
-    dropout masks come from the population's hashed stream (another stream, same law)."""
+    dropout masks come from the population's hashed stream (another stream, same law). The
+    task is binary (the stacked net has one logit)."""
     from harness.engine.population import Member
     from harness.engine.population_training import train_population
 
@@ -177,10 +179,14 @@ def run_population_trials(
         on_epoch=on_epoch,
         score_test=score_test,
     )
-    return [
-        trial_record(params, fixed, result)
-        for (params, _), result in zip(checked, results, strict=True)
-    ]
+    records = []
+    for (params, _), result in zip(checked, results, strict=True):
+        record = trial_record(params, fixed, result)
+        if test_probabilities and score_test and result.model is not None:
+            record["test_probabilities"] = _probabilities(result.model, splits, resident)
+            record["test_labels"] = splits.y_test.ravel().astype("int8")
+        records.append(record)
+    return records
 
 
 def trial_record(
