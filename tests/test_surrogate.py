@@ -216,50 +216,6 @@ def test_bad_sources_are_refused_in_one_line_with_nothing_written(tmp_path, case
     assert not (tmp_path / "runs" / "surrogates").exists()
 
 
-def _simulated(workers: int, durations: dict[int, float]):
-    from harness.surrogate.simulate import simulate
-
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-
-    def evaluate(trial):
-        return trial.suggest_float("x", 0, 1)
-
-    def duration(trial):
-        return durations.get(trial.number, 1.0)
-
-    clock = simulate(study, evaluate, duration, trials=6, workers=workers)
-    return study, clock
-
-
-def test_simulated_workers_finish_trials_in_the_order_of_simulated_time():
-    from harness.surrogate.simulate import completion_order
-
-    # trial 0 is long (10 s): with 2 workers the other worker runs 1 to 5 one after another
-    # (1 s each) before it ends; with 1 worker nothing can overtake it
-    study, clock = _simulated(2, {0: 10.0})
-    assert completion_order(study) == [1, 2, 3, 4, 5, 0]
-    assert clock == pytest.approx(10.0)
-    starts = {t.number: t.user_attrs["sim_start"] for t in study.trials}
-    assert starts == {0: 0.0, 1: 0.0, 2: 1.0, 3: 2.0, 4: 3.0, 5: 4.0}
-    sequential, clock = _simulated(1, {0: 10.0})
-    assert completion_order(sequential) == [0, 1, 2, 3, 4, 5] and clock == pytest.approx(15.0)
-
-
-def test_a_trial_asked_sees_only_results_finished_by_then():
-    from harness.surrogate.simulate import simulate
-
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    seen = []
-
-    def evaluate(trial):
-        seen.append(len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))))
-        return trial.suggest_float("x", 0, 1)
-
-    simulate(study, evaluate, lambda trial: 1.0, trials=6, workers=3)
-    # 3 asked at t = 0 with nothing finished; each later ask after one more has finished
-    assert seen == [0, 0, 0, 1, 2, 3]
-
-
 def test_a_surrogate_problem_runs_as_an_optuna_objective_reproducibly():
     from harness.surrogate.problem import SurrogateProblem
 
