@@ -204,11 +204,7 @@ def run_studies(
     try:
         with interrupt_between_calls(enabled=uses_ray) as check_interrupt:
             if pool is None:
-                for task in tasks.values():
-                    progress.message(task, "starting workers…")
-                # Ray's start-up may take minutes: the studies' leases must not look dead
-                with renewed_meanwhile([d.lease for d in drivers if d.lease is not None]):
-                    pool = make_pool(config, space, check_interrupt)
+                pool = _started_pool(config, space, drivers, (progress, tasks), check_interrupt)
             # simulated workers: K of each study in flight, whatever --per-study says
             limit = config.simulate_workers or config.concurrency or pool.slots
             if isinstance(pool, SimulatedPool):  # a resumed study goes on where it ended
@@ -234,6 +230,22 @@ def run_studies(
         for driver in drivers:
             if driver.lease is not None:
                 driver.lease.release()
+
+
+def _started_pool(
+    config: StudyConfig,
+    space: SearchSpace,
+    drivers: list[Driver],
+    bars: tuple[StudyProgress, dict[str, TaskID]],
+    check_interrupt: Callable[[], None],
+) -> Pool:
+    """The pool of ``config``, each study's bar saying so while it starts."""
+    progress, tasks = bars
+    for task in tasks.values():
+        progress.message(task, "starting workers…")
+    # Ray's start-up may take minutes: the studies' leases must not look dead
+    with renewed_meanwhile([d.lease for d in drivers if d.lease is not None]):
+        return make_pool(config, space, check_interrupt)
 
 
 def run_study(config: StudyConfig, pool: Pool | None = None) -> optuna.Study:
