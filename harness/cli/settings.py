@@ -53,10 +53,10 @@ def only_surrogates(tasks: list[str | None]) -> bool:
     """Whether every task given is a surrogate (``surrogate:NAME``): its studies then run in
     this process (microseconds a trial: Ray's start would be most of the time) and go to a
     journal file by default (``surrogate_storage``)."""
-    from harness.tasks.problem import SURROGATE_PREFIX
+    from harness.tasks.problem import is_surrogate_ref
 
     given = [task for task in tasks if task is not None]
-    return bool(given) and all(t.startswith(f"{SURROGATE_PREFIX}:") for t in given)
+    return bool(given) and all(is_surrogate_ref(t) for t in given)
 
 
 def surrogate_storage(runs_dir: str | Path) -> str:

@@ -88,19 +88,17 @@ def stored_problem(attrs: dict[str, Any]) -> Any:
 
 def primary_metric(run_study: RunStudy) -> str:
     """The retrained test metric a study's verdict compares: its task kind's."""
-    from harness.tasks.spec import metrics_of
+    from harness.tasks.spec import stored_metrics
 
-    attrs = run_study.study.user_attrs
-    return metrics_of(attrs.get("task_kind", "binary"), attrs.get("task_direction")).primary
+    return stored_metrics(run_study.study.user_attrs).primary
 
 
 def primary_sign(run_study: RunStudy) -> float:
     """+1 when the primary outcome is maximised, -1 when minimised (it enters the verdict
     negated, so that a positive difference means "A better")."""
-    from harness.tasks.spec import metrics_of
+    from harness.tasks.spec import stored_metrics
 
-    attrs = run_study.study.user_attrs
-    metrics = metrics_of(attrs.get("task_kind", "binary"), attrs.get("task_direction"))
+    metrics = stored_metrics(run_study.study.user_attrs)
     return 1.0 if metrics.direction == "maximize" else -1.0
 
 

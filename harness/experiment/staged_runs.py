@@ -19,13 +19,13 @@ from dataclasses import replace
 from multiprocessing import get_context
 
 from harness.search.config import StudyConfig
-from harness.tasks.problem import SURROGATE_PREFIX
+from harness.tasks.problem import is_surrogate_ref
 
 
 def surrogate_studies(studies: list[StudyConfig]) -> bool:
     """Whether these studies all search a surrogate task in this process (executor local)."""
     return bool(studies) and all(
-        (s.task or "").startswith(f"{SURROGATE_PREFIX}:") and s.executor == "local" for s in studies
+        is_surrogate_ref(s.task) and s.executor == "local" for s in studies
     )
 
 

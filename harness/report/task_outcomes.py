@@ -19,7 +19,7 @@ from harness.choices import Direction
 from harness.experiment.retrain import read_retrain, retrained_test_aurocs
 from harness.experiment.runs import DEFAULT_RUNS_ROOT, find_run_studies, run_dir
 from harness.search.storage import open_existing_storage
-from harness.tasks.spec import metrics_of
+from harness.tasks.spec import stored_metrics
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,7 @@ def task_outcomes(
     }
     rows = []
     for study in studies:
-        attrs = study.study.user_attrs
-        metrics = metrics_of(attrs.get("task_kind", "binary"), attrs.get("task_direction"))
+        metrics = stored_metrics(study.study.user_attrs)
         values = retrained_test_aurocs(records[study.name]) if study.name in records else []
         value = sum(values) / len(values) if values else None
         row = (study.task or "", study.sampler, study.repeat, metrics.primary, metrics.direction)

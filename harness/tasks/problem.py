@@ -74,6 +74,11 @@ def is_problem_ref(task: str | None) -> bool:
     return task is not None and ":" in task and not task.endswith(".toml")
 
 
+def is_surrogate_ref(task: str | None) -> bool:
+    """Whether ``--task`` names a fitted surrogate (``surrogate:NAME``)."""
+    return task is not None and task.startswith(f"{SURROGATE_PREFIX}:")
+
+
 def parse_problem(task: str, runs_root: str | Path | None = None) -> ProblemSpec:
     """``--task module:Class`` or ``surrogate:NAME`` checked for its form (nothing imported)."""
     if not _REF.fullmatch(task):

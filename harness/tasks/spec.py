@@ -20,6 +20,7 @@ is the quantity early stopping already watches.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from harness.choices import TASK_KINDS, Direction, Objective, TaskKind, Variant
 from harness.tasks.problem import ProblemSpec
@@ -117,8 +118,11 @@ def problem_metrics(direction: Direction) -> KindMetrics:
     return KindMetrics("value", direction, "test_value", "objective value")
 
 
-def metrics_of(kind: str, direction: str | None = None) -> KindMetrics:
-    """A stored study's metrics from its ``task_kind`` (and a problem's ``direction``)."""
+def stored_metrics(attrs: dict[str, Any]) -> KindMetrics:
+    """A stored study's metrics, from its user attributes: its ``task_kind`` (a study from
+    before tasks: binary) and a problem's ``task_direction``."""
+    kind = attrs.get("task_kind", "binary")
     if kind == PROBLEM_KIND:
+        direction = attrs.get("task_direction")
         return problem_metrics("minimize" if direction == "minimize" else "maximize")
-    return KIND_METRICS[kind]  # type: ignore[index]
+    return KIND_METRICS[kind]
